@@ -1,0 +1,1 @@
+"""kenett's core services; each registers itself through the `kenett.services` entry points."""

@@ -1,0 +1,1 @@
+"""Assignment: the coordinator registry and appointments (R9-R11)."""

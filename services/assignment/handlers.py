@@ -1,0 +1,178 @@
+"""Assignment's handlers."""
+
+from __future__ import annotations
+
+import uuid
+
+from faststream.nats import NatsRouter
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from shared.bus.handlers import command_responder, event_consumer, query_responder
+from shared.contracts.assignment import (
+    CaseAwaitingCoordinator,
+    CoordinatorAppointed,
+    CoordinatorList,
+    CoordinatorRegistered,
+    CoordinatorView,
+    ListCoordinators,
+    RegisterCoordinator,
+    RegisterCoordinatorResult,
+)
+from shared.contracts.consent import ConsentKind, ConsentRecorded
+from shared.contracts.envelope import Actor, Envelope
+from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
+
+from .domain import NO_CAPACITY, Candidate, pick_coordinator
+from .store import Appointment, AssignmentCase, Coordinator
+
+
+async def _candidates(uow: UnitOfWork) -> list[Candidate]:
+    """Active coordinators and their current caseloads, locked against concurrent appointment."""
+    load = (
+        select(Appointment.coordinator_id, func.count().label("n"))
+        .where(col(Appointment.ended_at).is_(None), Appointment.org == uow.org)
+        .group_by(col(Appointment.coordinator_id))
+        .subquery()
+    )
+    query = (
+        select(Coordinator, func.coalesce(load.c.n, 0))
+        .outerjoin(load, load.c.coordinator_id == col(Coordinator.id))
+        .where(Coordinator.org == uow.org, col(Coordinator.active).is_(True))
+    )
+    rows = await uow.session.exec(query)
+    return [
+        Candidate(c.id, c.active, int(n), c.caseload_limit, c.registered_at) for c, n in rows
+    ]
+
+
+async def _appoint(
+    uow: UnitOfWork, case: AssignmentCase, coordinator_id: uuid.UUID, actor: Actor,
+    causation: Envelope | None,
+) -> None:
+    appointment = Appointment(
+        id=uuid.uuid4(), org=uow.org, case_id=case.case_id, coordinator_id=coordinator_id,
+        started_at=uow.clock.now(),
+    )
+    uow.session.add(appointment)
+    case.primary_coordinator_id = coordinator_id
+    case.awaiting_since = None
+    uow.emit(
+        CoordinatorAppointed(
+            appointment_id=appointment.id, case_id=case.case_id, case_ref=case.case_ref,
+            coordinator_id=coordinator_id,
+        ),
+        actor=actor, case_id=case.case_id, causation=causation,
+    )
+    uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
+
+
+def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Appoint a coordinator once the case has coordinator consent (R5, R9, R10)."""
+
+    async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
+        if event.kind is not ConsentKind.COORDINATOR:
+            return
+        s = uow.session
+        case = await s.get(AssignmentCase, event.case_id, with_for_update=True)
+        if case is None:
+            case = AssignmentCase(case_id=event.case_id, org=env.org, case_ref=event.case_ref)
+            s.add(case)
+        case.coordinator_consent_id = event.consent_id
+        if case.primary_coordinator_id is not None:
+            return  # already has a coordinator; a renewed consent changes nothing here
+        await uow.lock(f"assignment:caseload:{uow.org}")  # R10 holds across instances
+        chosen = pick_coordinator(await _candidates(uow), ctx.settings.caseload_limit)
+        if chosen is not None:
+            await _appoint(uow, case, chosen.coordinator_id, ctx.actor, env)
+        elif case.awaiting_since is None:
+            case.awaiting_since = uow.clock.now()
+            uow.emit(
+                CaseAwaitingCoordinator(
+                    case_id=case.case_id, case_ref=case.case_ref, reason=NO_CAPACITY
+                ),
+                actor=ctx.actor, case_id=case.case_id, causation=env,
+            )
+
+    return on_consent
+
+
+def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Register a coordinator, then appoint them to waiting cases, oldest first (R11)."""
+
+    async def register(uow: UnitOfWork, cmd: RegisterCoordinator) -> RegisterCoordinatorResult:
+        s = uow.session
+        await uow.lock(f"assignment:caseload:{uow.org}")
+        exists = (
+            await s.exec(
+                select(Coordinator.id).where(
+                    Coordinator.org == uow.org, Coordinator.staff_id == cmd.staff_id
+                )
+            )
+        ).first()
+        if exists is not None:
+            raise CommandRejected(
+                "conflict", "coordinator was not registered",
+                [FieldError(field="staff_id", reason="is already registered as a coordinator")],
+            )
+        coordinator = Coordinator(
+            id=uuid.uuid4(), org=uow.org, staff_id=cmd.staff_id, display_name=cmd.display_name,
+            unit=cmd.unit, caseload_limit=cmd.caseload_limit, registered_at=uow.clock.now(),
+        )
+        s.add(coordinator)
+        limit = cmd.caseload_limit or ctx.settings.caseload_limit
+        uow.emit(
+            CoordinatorRegistered(coordinator_id=coordinator.id, unit=cmd.unit, caseload_limit=limit),
+            actor=cmd.actor, case_id=None, correlation_id=cmd.correlation_id,
+        )
+        waiting = await s.exec(
+            select(AssignmentCase)
+            .where(AssignmentCase.org == uow.org, col(AssignmentCase.awaiting_since).is_not(None))
+            .order_by(col(AssignmentCase.awaiting_since))
+            .limit(limit)
+        )
+        appointed = []
+        for case in list(waiting):
+            await _appoint(uow, case, coordinator.id, cmd.actor, None)
+            appointed.append(case.case_id)
+        return RegisterCoordinatorResult(
+            coordinator_id=coordinator.id, appointed_case_ids=appointed
+        )
+
+    return register
+
+
+def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The registry with caseloads against limits (R10)."""
+
+    async def list_coordinators(uow: UnitOfWork, q: ListCoordinators) -> CoordinatorList:
+        default = ctx.settings.caseload_limit
+        loads = {c.coordinator_id: c for c in await _candidates(uow)}
+        rows = await uow.session.exec(
+            select(Coordinator).where(Coordinator.org == uow.org).order_by(col(Coordinator.registered_at))
+        )
+        out = []
+        for c in rows:
+            cand = loads.get(c.id)
+            load = cand.caseload if cand else 0
+            limit = c.caseload_limit or default
+            out.append(
+                CoordinatorView(
+                    coordinator_id=c.id, staff_id=c.staff_id, unit=c.unit, active=c.active,
+                    caseload=load, caseload_limit=limit, free=max(0, limit - load) if c.active else 0,
+                )
+            )
+        return CoordinatorList(coordinators=out)
+
+    return list_coordinators
+
+
+def build_router(ctx: ServiceContext) -> NatsRouter:
+    """Assignment's subscribers."""
+    router = NatsRouter()
+    event_consumer(router, ctx, name="consent-recorded", event=ConsentRecorded, handler=make_on_consent(ctx))
+    command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
+    query_responder(router, ctx, query=ListCoordinators, handler=make_list(ctx), audited=False)
+    return router

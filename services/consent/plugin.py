@@ -1,0 +1,16 @@
+"""Consent registers itself as a kenett service plugin."""
+
+from pathlib import Path
+
+from shared.plugins import ServicePlugin
+
+from .handlers import build_router
+from .store import registry
+
+plugin = ServicePlugin(
+    name="consent",
+    description="Consents to IP and coordinator, who may give them (R5-R7)",
+    build_router=build_router,
+    migrations=Path(__file__).parent / "migrations" / "versions",
+    metadata=registry.metadata,
+)

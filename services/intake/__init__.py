@@ -1,0 +1,1 @@
+"""Intake: reports of need (R2) and the cases they open."""

@@ -1,0 +1,76 @@
+"""Intake's tables."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from shared.db import UTCDateTime, service_registry
+
+registry = service_registry()
+
+
+class IntakeBase(SQLModel, registry=registry):
+    """Base of intake's tables."""
+
+
+class Person(IntakeBase, table=True):
+    """One record per person per organisation, however many reports arrive."""
+
+    __tablename__ = "intake_person"
+    __table_args__ = (UniqueConstraint("org", "national_id"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    org: str = Field(max_length=63)
+    national_id: str = Field(max_length=11)
+    birth_date: date
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Case(IntakeBase, table=True):
+    """One case per need."""
+
+    __tablename__ = "intake_case"
+    __table_args__ = (UniqueConstraint("org", "ref"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    org: str = Field(max_length=63)
+    ref: str = Field(max_length=32)
+    person_id: uuid.UUID = Field(foreign_key="intake_person.id", index=True)
+    status: str = Field(max_length=32)
+    needs: str = Field(max_length=64, description="Comma-separated Need values.")
+    opened_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Report(IntakeBase, table=True):
+    """A report of need (R2): who reported, how, when, and who recorded it."""
+
+    __tablename__ = "intake_report"
+
+    id: uuid.UUID = Field(primary_key=True)
+    org: str = Field(max_length=63)
+    case_id: uuid.UUID = Field(foreign_key="intake_case.id", index=True)
+    reporter_kind: str = Field(max_length=32)
+    reporter_relation: str | None = Field(default=None, max_length=80)
+    reporter_unit: str | None = Field(default=None, max_length=120)
+    reporter_department: str | None = Field(default=None, max_length=120)
+    expected_discharge: date | None = None
+    form: str = Field(max_length=16)
+    services: str = Field(sa_column=Column(Text, nullable=False), description="JSON list.")
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_by: str = Field(max_length=128)
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CaseCounter(IntakeBase, table=True):
+    """The running number behind case references, per org and year."""
+
+    __tablename__ = "intake_case_counter"
+
+    org: str = Field(primary_key=True, max_length=63)
+    year: int = Field(primary_key=True)
+    last: int

@@ -1,0 +1,1 @@
+"""Notifications: telling the right person, without putting personal data where it does not belong."""

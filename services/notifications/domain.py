@@ -1,0 +1,45 @@
+"""Notification texts and the rule that they carry no personal data.
+
+Texts are Norwegian (bokmål): users read them. They name a case reference, never a person,
+an identity number or a health detail (domain.md, "Identifiers and data").
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class NoticeKind(StrEnum):
+    """What a notice is about."""
+
+    COORDINATOR_APPOINTED = "coordinator_appointed"
+    PLAN_CREATED = "plan_created"
+
+
+TEMPLATES: dict[NoticeKind, str] = {
+    NoticeKind.COORDINATOR_APPOINTED: (
+        "Du er oppnevnt som koordinator i sak {case_ref}. Logg inn i kenett for å se saken."
+    ),
+    NoticeKind.PLAN_CREATED: (
+        "Et utkast til individuell plan er opprettet i sak {case_ref}. "
+        "Logg inn i kenett for å arbeide videre med planen."
+    ),
+}
+
+_CASE_REF = re.compile(r"^\d{4}-\d{6}$")
+_ELEVEN_DIGITS = re.compile(r"\d{11}")
+
+
+class UnsafeNotice(ValueError):
+    """A text would carry something that is not allowed in a notice."""
+
+
+def render(kind: NoticeKind, case_ref: str) -> str:
+    """The notice text for ``kind``; refuses anything but a case reference as its parameter."""
+    if not _CASE_REF.match(case_ref):
+        raise UnsafeNotice("a notice may carry only a case reference (YYYY-NNNNNN)")
+    text = TEMPLATES[kind].format(case_ref=case_ref)
+    if _ELEVEN_DIGITS.search(text):
+        raise UnsafeNotice("a notice text must not contain an identity number")
+    return text

@@ -1,0 +1,84 @@
+"""Notifications' handlers."""
+
+from __future__ import annotations
+
+import uuid
+
+from faststream.nats import NatsRouter
+from sqlmodel import col, select
+
+from shared.bus.handlers import Refused, event_consumer, query_responder
+from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.envelope import Envelope
+from shared.contracts.notifications import Inbox, ListInbox, NotificationCreated, NotificationView
+from shared.contracts.planning import PlanCreated
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
+
+from .domain import NoticeKind, UnsafeNotice, render
+from .store import Notification
+
+
+async def _notify(
+    uow: UnitOfWork, env: Envelope, kind: NoticeKind, recipient: uuid.UUID,
+    case_id: uuid.UUID, case_ref: str,
+) -> None:
+    try:
+        text = render(kind, case_ref)
+    except UnsafeNotice as exc:
+        raise Refused(str(exc)) from None
+    notification = Notification(
+        id=uuid.uuid4(), org=uow.org, recipient_id=recipient, case_id=case_id, kind=kind,
+        text=text, trigger_event_id=env.id, created_at=uow.clock.now(),
+    )
+    uow.session.add(notification)
+    uow.emit(
+        NotificationCreated(
+            notification_id=notification.id, case_id=case_id, recipient_id=recipient, kind=kind,
+            trigger_event_id=env.id,
+        ),
+        actor=env.actor, case_id=case_id, causation=env,
+    )
+
+
+async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
+    """Tell the coordinator they were appointed (R9)."""
+    await _notify(
+        uow, env, NoticeKind.COORDINATOR_APPOINTED, event.coordinator_id, event.case_id,
+        event.case_ref,
+    )
+
+
+async def on_plan_created(uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
+    """Tell the coordinator a draft plan waits for them (R9: they drive the plan)."""
+    await _notify(
+        uow, env, NoticeKind.PLAN_CREATED, event.coordinator_id, event.case_id, event.case_ref,
+    )
+
+
+async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
+    """A recipient's inbox, newest first."""
+    rows = await uow.session.exec(
+        select(Notification)
+        .where(Notification.org == uow.org, Notification.recipient_id == q.recipient_id)
+        .order_by(col(Notification.created_at).desc())
+        .limit(200)
+    )
+    return Inbox(
+        notifications=[
+            NotificationView(
+                notification_id=n.id, case_id=n.case_id, kind=n.kind, text=n.text,
+                created_at=n.created_at, read_at=n.read_at,
+            )
+            for n in rows
+        ]
+    )
+
+
+def build_router(ctx: ServiceContext) -> NatsRouter:
+    """Notifications' subscribers."""
+    router = NatsRouter()
+    event_consumer(router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed)
+    event_consumer(router, ctx, name="plan-created", event=PlanCreated, handler=on_plan_created)
+    query_responder(router, ctx, query=ListInbox, handler=list_inbox, audited=False)
+    return router

@@ -1,0 +1,1 @@
+"""Planning: the individual plan (R13-R16)."""

@@ -1,0 +1,91 @@
+"""Planning's handlers."""
+
+from __future__ import annotations
+
+import uuid
+
+from faststream.nats import NatsRouter
+from sqlmodel import select
+
+from shared.bus.handlers import event_consumer, query_responder
+from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.consent import ConsentKind, ConsentRecorded
+from shared.contracts.envelope import Envelope
+from shared.contracts.planning import GetPlan, PlanCreated, PlanView
+from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
+
+from .domain import PlanStatus, ready_for_plan
+from .store import Plan, PlanningCase
+
+
+async def _case(uow: UnitOfWork, case_id: uuid.UUID, case_ref: str) -> PlanningCase:
+    case = await uow.session.get(PlanningCase, case_id, with_for_update=True)
+    if case is None:
+        case = PlanningCase(case_id=case_id, org=uow.org, case_ref=case_ref)
+        uow.session.add(case)
+    return case
+
+
+async def _plan_if_ready(uow: UnitOfWork, case: PlanningCase, env: Envelope) -> None:
+    if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
+        return
+    existing = (await uow.session.exec(select(Plan.id).where(Plan.case_id == case.case_id))).first()
+    if existing is not None:
+        return
+    assert case.coordinator_id is not None
+    plan = Plan(
+        id=uuid.uuid4(), org=uow.org, case_id=case.case_id, case_ref=case.case_ref,
+        coordinator_id=case.coordinator_id, status=PlanStatus.DRAFT, created_at=uow.clock.now(),
+    )
+    uow.session.add(plan)
+    actor = env.actor
+    uow.emit(
+        PlanCreated(
+            plan_id=plan.id, case_id=case.case_id, case_ref=case.case_ref,
+            coordinator_id=case.coordinator_id,
+        ),
+        actor=actor, case_id=case.case_id, causation=env,
+    )
+
+
+async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
+    """IP consent (R5): with a coordinator in place, a draft plan follows."""
+    if event.kind is not ConsentKind.IP:
+        return
+    case = await _case(uow, event.case_id, event.case_ref)
+    case.ip_consent_id = event.consent_id
+    await _plan_if_ready(uow, case, env)
+
+
+async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
+    """A coordinator (R9): with IP consent in place, a draft plan follows."""
+    case = await _case(uow, event.case_id, event.case_ref)
+    case.coordinator_id = event.coordinator_id
+    await _plan_if_ready(uow, case, env)
+
+
+async def get_plan(uow: UnitOfWork, q: GetPlan) -> PlanView:
+    """A case's plan head."""
+    plan = (
+        await uow.session.exec(select(Plan).where(Plan.case_id == q.case_id, Plan.org == uow.org))
+    ).first()
+    if plan is None:
+        raise CommandRejected(
+            "not_found", "no plan for this case", [FieldError(field="case_id", reason="no plan")]
+        )
+    return PlanView(
+        plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref,
+        coordinator_id=plan.coordinator_id, status=plan.status, version=plan.version,
+        created_at=plan.created_at,
+    )
+
+
+def build_router(ctx: ServiceContext) -> NatsRouter:
+    """Planning's subscribers."""
+    router = NatsRouter()
+    event_consumer(router, ctx, name="consent-recorded", event=ConsentRecorded, handler=on_consent)
+    event_consumer(router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed)
+    query_responder(router, ctx, query=GetPlan, handler=get_plan)
+    return router

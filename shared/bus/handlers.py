@@ -1,0 +1,238 @@
+"""Wiring of event consumers and command/query responders onto a FastStream router.
+
+Event consumers are durable JetStream pull consumers with manual acknowledgement:
+- the handler runs in one unit of work with the inbox check and mark; ack only after commit;
+- a message that breaks its contract (or a rule, ``Refused``) goes straight to the dead-letter
+  stream with the reason, then is acked: it never blocks the consumer;
+- any other failure is nacked with a growing delay; on the last of ``max_deliver`` deliveries it
+  goes to the dead-letter stream with the reason instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import DeliverPolicy
+from pydantic import BaseModel, ValidationError
+
+from shared.bus.deadletter import dead_letter, describe_error
+from shared.contracts.commands import Command, Query
+from shared.contracts.envelope import (
+    ContractError,
+    Envelope,
+    Event,
+    known_contracts,
+    open_payload,
+    parse_envelope,
+)
+from shared.contracts.replies import CommandRejected, Reply, field_errors
+from shared.contracts.subjects import EVENTS_STREAM, command_subject, query_subject
+from shared.db.uow import UnitOfWork
+from shared.logging import get_logger
+from shared.service import ServiceContext
+
+log = get_logger(__name__)
+
+E = TypeVar("E", bound=Event)
+C = TypeVar("C", bound=Command)
+Q = TypeVar("Q", bound=Query)
+
+# Delay before redelivery after a transient failure, by delivery count (seconds).
+BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
+
+
+class Refused(Exception):
+    """A well-formed event that a rule refuses: dead-lettered at once, with this reason."""
+
+
+def durable_name(service: str, name: str) -> str:
+    return f"{service}-{name}"
+
+
+def event_consumer(
+    router: NatsRouter,
+    ctx: ServiceContext,
+    *,
+    name: str,
+    event: type[E],
+    handler: Callable[[UnitOfWork, Envelope, E], Awaitable[None]],
+    batch_size: int = 16,
+) -> None:
+    """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``."""
+    durable = durable_name(ctx.name, name)
+    subject = event.subject(ctx.org)
+    accepted = {key: model for key, model in known_contracts().items() if key[0] == event.TYPE}
+    max_deliver = ctx.settings.max_deliver
+    config = ConsumerConfig(
+        name=durable,
+        durable_name=durable,
+        filter_subject=subject,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=JsAckPolicy.EXPLICIT,
+        ack_wait=ctx.settings.ack_wait_s,
+        max_deliver=max_deliver,
+        max_ack_pending=1000,
+        description=f"{ctx.name}: {event.TYPE}",
+    )
+    ctx.consumers.append(config)
+
+    async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
+        await dead_letter(
+            ctx.js,
+            msg.raw_message,
+            org=ctx.org,
+            service=ctx.name,
+            consumer=durable,
+            reason=reason,
+            at=ctx.clock.now(),
+        )
+        await msg.ack()
+        log.warning("dead-lettered", consumer=durable, reason=reason)
+
+    @router.subscriber(
+        subject,
+        stream=JStream(EVENTS_STREAM, declare=False),
+        durable=durable,
+        config=config,
+        pull_sub=PullSub(batch_size=batch_size, timeout=5.0),
+        ack_policy=AckPolicy.MANUAL,
+        title=durable,
+        description=f"{ctx.name} consumes {event.TYPE}",
+    )
+    async def on_event(msg: NatsMessage) -> None:
+        raw = msg.raw_message
+        try:
+            envelope = parse_envelope(raw.data)
+            payload = open_payload(envelope, accepted)  # type: ignore[arg-type]
+            if envelope.org != ctx.org:
+                raise ContractError(f"event of org {envelope.org} on a consumer of {ctx.org}")
+        except ContractError as exc:
+            await to_dead_letter(msg, str(exc))
+            return
+        try:
+            async with ctx.uow() as uow:
+                if not await uow.already_processed(durable, envelope.id):
+                    await handler(uow, envelope, payload)  # type: ignore[arg-type]
+                    uow.mark_processed(durable, envelope.id)
+                    await uow.commit()
+        except Refused as exc:
+            await to_dead_letter(msg, f"refused: {exc}")
+            return
+        except Exception as exc:
+            deliveries = raw.metadata.num_delivered
+            reason = describe_error(exc)
+            if deliveries >= max_deliver:
+                await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")
+            else:
+                log.info("transient failure, redelivering", consumer=durable, error=reason)
+                await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
+            return
+        await msg.ack()
+
+
+def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
+    for source in (result, request):
+        case_id = getattr(source, "case_id", None)
+        if case_id is not None:
+            return case_id
+    return None
+
+
+def command_responder(
+    router: NatsRouter,
+    ctx: ServiceContext,
+    *,
+    command: type[C],
+    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]],
+) -> None:
+    """Answer ``command`` over request/reply (one instance per request: queue group).
+
+    Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
+    """
+    name: str = command.COMMAND  # type: ignore[attr-defined]
+    subject = command_subject(ctx.org, ctx.name, name)
+    action = f"{ctx.name}.{name}"
+
+    @router.subscriber(subject, queue=ctx.name, title=action, description=command.__doc__)
+    async def on_command(msg: NatsMessage) -> dict[str, Any]:
+        try:
+            cmd = command.model_validate_json(msg.body)
+        except ValidationError as exc:
+            return Reply.failure(
+                "validation_failed", f"{action}: invalid command", field_errors(exc)
+            ).model_dump(mode="json")
+        try:
+            async with ctx.uow() as uow:
+                if cmd.request_id is not None:
+                    stored = await uow.stored_reply(action, cmd.request_id)
+                    if stored is not None:
+                        return json.loads(stored)  # type: ignore[no-any-return]
+                try:
+                    result = await handler(uow, cmd)
+                except CommandRejected as rej:
+                    reply = rej.reply()
+                else:
+                    reply = Reply.success(result)
+                    uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
+                    if cmd.request_id is not None:
+                        uow.store_reply(action, cmd.request_id, reply.model_dump_json())
+                    await uow.commit()
+                    return reply.model_dump(mode="json")
+            # Refused: nothing of the command is kept, but the attempt is attributable.
+            async with ctx.uow() as uow:
+                uow.audit(
+                    actor=cmd.actor,
+                    action=action,
+                    case_id=_audit_case(None, cmd),
+                    outcome=f"refused:{rej.code}",
+                )
+                await uow.commit()
+            return reply.model_dump(mode="json")
+        except Exception as exc:
+            log.error("command failed", action=action, error=describe_error(exc))
+            return Reply.failure(
+                "unavailable", f"{action} could not be completed now; try again"
+            ).model_dump(mode="json")
+
+
+def query_responder(
+    router: NatsRouter,
+    ctx: ServiceContext,
+    *,
+    query: type[Q],
+    handler: Callable[[UnitOfWork, Q], Awaitable[BaseModel]],
+    audited: bool = True,
+) -> None:
+    """Answer ``query`` over request/reply; a read of a person's data is audited."""
+    name: str = query.QUERY  # type: ignore[attr-defined]
+    subject = query_subject(ctx.org, ctx.name, name)
+    action = f"{ctx.name}.{name}"
+
+    @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
+    async def on_query(msg: NatsMessage) -> dict[str, Any]:
+        try:
+            q = query.model_validate_json(msg.body)
+        except ValidationError as exc:
+            return Reply.failure(
+                "validation_failed", f"{action}: invalid query", field_errors(exc)
+            ).model_dump(mode="json")
+        try:
+            async with ctx.uow() as uow:
+                try:
+                    result = await handler(uow, q)
+                except CommandRejected as rej:
+                    return rej.reply().model_dump(mode="json")
+                if audited:
+                    uow.audit(actor=q.actor, action=action, case_id=_audit_case(result, q))
+                    await uow.commit()
+                return Reply.success(result).model_dump(mode="json")
+        except Exception as exc:
+            log.error("query failed", action=action, error=describe_error(exc))
+            return Reply.failure(
+                "unavailable", f"{action} could not be completed now; try again"
+            ).model_dump(mode="json")

@@ -1,0 +1,112 @@
+"""The outbox relay: publishes committed events to JetStream with ``Nats-Msg-Id``, marks them sent.
+
+Publishing twice is harmless (JetStream de-duplicates on the id within the duplicate window, and
+consumers keep an inbox), so a crash between publish and mark loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nats.js import JetStreamContext
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from shared.clock import Clock
+from shared.contracts.subjects import EVENTS_STREAM
+from shared.db.engine import Database
+from shared.db.kernel import OutboxMessage
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    """One per service per process. Woken after each commit that wrote events; polls as a fallback
+    for rows left by a crashed process or written by another instance."""
+
+    def __init__(
+        self,
+        db: Database,
+        js: JetStreamContext,
+        clock: Clock,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self._db = db
+        self._js = js
+        self._clock = clock
+        self._batch = batch_size
+        self._poll = poll_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.published = 0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote outbox rows."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._db.service}")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        # Flush what was committed before stop; what remains is sent by the next start.
+        with contextlib.suppress(Exception):
+            await self.drain()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            self._wake.clear()
+            try:
+                while await self.drain() == self._batch:
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker or the database is away; retry on next tick
+                log.warning("outbox relay failed, will retry", service=self._db.service, error=type(exc).__name__)
+
+    async def drain(self) -> int:
+        """Publish one batch of unpublished rows, oldest first; returns how many."""
+        async with self._db.sessions() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.seq))
+                .limit(self._batch)
+            )
+            if not self._db.is_sqlite:
+                # Several instances of a service share the table: each takes its own rows.
+                query = query.with_for_update(skip_locked=True)
+            rows = list(await session.exec(query))
+            if not rows:
+                return 0
+            # Send all, then await the acks: order on the wire is the outbox order.
+            acks = [
+                asyncio.ensure_future(
+                    self._js.publish(
+                        row.subject,
+                        row.body.encode(),
+                        stream=EVENTS_STREAM,
+                        headers={"Nats-Msg-Id": str(row.message_id)},
+                    )
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*acks)
+            await session.exec(
+                update(OutboxMessage)  # type: ignore[call-overload]
+                .where(col(OutboxMessage.seq).in_([r.seq for r in rows]))
+                .values(published_at=self._clock.now())
+            )
+        self.published += len(rows)
+        return len(rows)

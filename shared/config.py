@@ -1,0 +1,88 @@
+"""Process settings (pydantic-settings, env prefix ``KENETT_``), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+DEFAULT_EMBEDDED_NATS_PORT = 4322
+
+
+class Settings(BaseSettings):
+    """One settings object per process; every field can be set as ``KENETT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KENETT_", extra="ignore")
+
+    org: str = Field(
+        "demo",
+        description="This instance's organisation; a NATS subject token (lower case, digits, - or _).",
+    )
+    nats_url: str = Field("", description="NATS to connect to; empty in all-in-one mode.")
+    nats_port: int = Field(
+        DEFAULT_EMBEDDED_NATS_PORT,
+        ge=1,
+        le=65535,
+        description="Port of the embedded nats-server that `kenett up` starts.",
+    )
+    var_dir: Path = Field(Path("var"), description="Where all-in-one mode keeps its data.")
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy async URL. SQLite URLs must contain {service} (one file per service); "
+            "a PostgreSQL URL is shared, each service in its own schema."
+        ),
+    )
+    database_schema_prefix: str = Field("", description="Prefix for the PostgreSQL schema names.")
+    log_format: Literal["console", "json"] = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    caseload_limit: int = Field(5, ge=1, le=100, description="Default caseload limit (R10).")
+    max_deliver: int = Field(5, ge=1, le=100, description="Deliveries before a dead letter.")
+    ack_wait_s: float = Field(30.0, gt=0, description="Seconds before JetStream redelivers.")
+    relay_poll_s: float = Field(
+        1.0, gt=0, description="Outbox relay fallback poll interval (rows from other processes)."
+    )
+    command_timeout_s: float = Field(10.0, gt=0, description="Client wait for a command reply.")
+
+    @field_validator("org")
+    @classmethod
+    def _org_is_subject_token(cls, value: str) -> str:
+        if not _TOKEN.match(value):
+            raise ValueError(
+                "must be 1-63 characters of lower-case letters, digits, '-' or '_' "
+                "(it is used as a NATS subject token)"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_async(cls, value: str) -> str:
+        if not value:
+            return value
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            scheme, rest = value.split("://", 1)
+            return f"postgresql+asyncpg://{rest}"
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError(
+                "must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL "
+                "(postgresql:// and sqlite:/// are accepted and converted)"
+            )
+        if value.startswith("sqlite") and "{service}" not in value:
+            raise ValueError(
+                "a SQLite URL must contain {service} so that each service has its own file, "
+                "e.g. sqlite+aiosqlite:///var/{service}.db"
+            )
+        return value
+
+    def resolved_database_url(self) -> str:
+        """The database URL template, with the all-in-one default filled in."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.var_dir.resolve()}/{{service}}.db"

@@ -1,0 +1,84 @@
+"""Engines: SQLite (a file per service) by default, PostgreSQL (a schema per service) by URL."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from .migrate import upgrade
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Database:
+    """One service's database: engine, sessions, and its migrations."""
+
+    def __init__(self, url_template: str, service: str, schema_prefix: str = "") -> None:
+        self.service = service
+        self.url = url_template.replace("{service}", service)
+        self.is_sqlite = self.url.startswith("sqlite")
+        self.schema: str | None = None
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine()
+        else:
+            schema = f"{schema_prefix}{service}".replace("-", "_")
+            if not _SCHEMA.match(schema):
+                raise ValueError(f"not a valid schema name: {schema!r}")
+            self.schema = schema
+            self.engine = create_async_engine(
+                self.url,
+                pool_size=5,
+                max_overflow=5,
+                pool_pre_ping=True,
+                connect_args={"server_settings": {"search_path": schema}},
+            )
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    def _sqlite_engine(self) -> AsyncEngine:
+        path = self.url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(self.url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Take the write lock at BEGIN: a deferred transaction that reads and then writes
+            # can fail with "database is locked" when another connection wrote in between.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    async def prepare(self, version_dirs: list[Path], metadata: list[Any]) -> None:
+        """Create the schema if needed and run the kernel's and the service's migrations."""
+        if self.schema:
+            async with self.engine.begin() as conn:
+                # Serialise concurrent start-ups of the same service (several processes).
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": self.schema}
+                )
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        async with self.engine.begin() as conn:
+            if self.schema:
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": self.schema}
+                )
+            await conn.run_sync(upgrade, version_dirs, metadata)
+
+    async def dispose(self) -> None:
+        """Close all connections."""
+        await self.engine.dispose()

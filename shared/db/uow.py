@@ -1,0 +1,165 @@
+"""The unit of work: a state change, the events it causes, the inbox mark and the audit record
+are committed together or not at all."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy import text
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.clock import Clock
+from shared.contracts.envelope import Actor, Envelope, Event
+
+from .engine import Database
+from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
+
+
+class UnitOfWork:
+    """``async with UnitOfWork(...) as uow: ...; await uow.commit()``. Rolls back unless committed."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        org: str,
+        clock: Clock,
+        on_commit_with_events: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = db
+        self.org = org
+        self.clock = clock
+        self._on_events = on_commit_with_events
+        self._session: AsyncSession | None = None
+        self.emitted: list[Envelope] = []
+        self._committed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("UnitOfWork used outside 'async with'")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._db.sessions()
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            if not self._committed:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        """Commit, then wake the outbox relay if events were written."""
+        await self.session.commit()
+        self._committed = True
+        if self.emitted and self._on_events is not None:
+            self._on_events()
+
+    def emit(
+        self,
+        event: Event,
+        *,
+        actor: Actor,
+        case_id: uuid.UUID | None,
+        causation: Envelope | None = None,
+        correlation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        """Write an event to the outbox, in this transaction."""
+        envelope = Envelope.wrap(
+            event,
+            org=self.org,
+            occurred_at=self.clock.now(),
+            actor=actor,
+            case_id=case_id,
+            causation=causation,
+            correlation_id=correlation_id,
+        )
+        self.session.add(
+            OutboxMessage(
+                message_id=envelope.id,
+                subject=envelope.subject,
+                body=envelope.model_dump_json(),
+                created_at=envelope.occurred_at,
+            )
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+    def audit(
+        self,
+        *,
+        actor: Actor,
+        action: str,
+        case_id: uuid.UUID | None,
+        outcome: str = "ok",
+        detail: str | None = None,
+    ) -> None:
+        """Append an audit record (who, what, when, which case); never personal data in detail."""
+        self.session.add(
+            AuditRecord(
+                at=self.clock.now(),
+                org=self.org,
+                actor_kind=actor.kind,
+                actor_id=actor.id,
+                action=action,
+                case_id=case_id,
+                outcome=outcome,
+                detail=detail,
+            )
+        )
+
+    async def lock(self, name: str) -> None:
+        """Serialise transactions that take the same named lock, until this one ends.
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: every write transaction already
+        holds the database's write lock from BEGIN IMMEDIATE, so nothing more is needed.
+        """
+        if not self._db.is_sqlite:
+            await self.session.exec(  # type: ignore[call-overload]
+                text("SELECT pg_advisory_xact_lock(hashtext(:n))").bindparams(n=name)
+            )
+
+    async def already_processed(self, consumer: str, message_id: uuid.UUID) -> bool:
+        """Inbox check: has this consumer applied this message before?"""
+        row = await self.session.get(ProcessedMessage, (consumer, message_id))
+        return row is not None
+
+    def mark_processed(self, consumer: str, message_id: uuid.UUID) -> None:
+        """Inbox mark, committed with the state change it belongs to."""
+        self.session.add(
+            ProcessedMessage(consumer=consumer, message_id=message_id, processed_at=self.clock.now())
+        )
+
+    async def stored_reply(self, command: str, request_id: uuid.UUID) -> str | None:
+        """The reply already given to this idempotency key, if any."""
+        row = await self.session.get(CommandReply, (command, request_id))
+        return row.reply if row else None
+
+    def store_reply(self, command: str, request_id: uuid.UUID, reply: str) -> None:
+        """Remember the reply to an idempotency key."""
+        self.session.add(
+            CommandReply(
+                command=command, request_id=request_id, reply=reply, created_at=self.clock.now()
+            )
+        )
+
+    async def audit_trail(self, case_id: uuid.UUID) -> list[AuditRecord]:
+        """Every audit record of a case, oldest first (the person may see who accessed what)."""
+        rows = await self.session.exec(
+            select(AuditRecord).where(AuditRecord.case_id == case_id).order_by(AuditRecord.seq)  # type: ignore[arg-type]
+        )
+        return list(rows)

@@ -1,0 +1,124 @@
+"""structlog set-up: JSON or console output, and redaction of personal data before any output.
+
+Fødselsnummer, names and free text must never reach a log line (domain.md, "Identifiers and
+data"). Redaction happens in the processor chain, so it applies to kenett's own log calls and to
+third-party libraries' stdlib logging alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+# 11 digits, optionally written as 6+5 with a space or dash: fødselsnummer, D-nummer, H-nummer.
+_NATIONAL_ID = re.compile(r"(?<!\d)\d{6}[ -]?\d{5}(?!\d)")
+REDACTED = "[redacted]"
+
+# Keys whose values are personal data or free text whatever their shape.
+SENSITIVE_KEYS = frozenset(
+    {
+        "national_id",
+        "fodselsnummer",
+        "fnr",
+        "dnr",
+        "name",
+        "full_name",
+        "display_name",
+        "given_name",
+        "family_name",
+        "first_name",
+        "last_name",
+        "text",
+        "note",
+        "notes",
+        "comment",
+        "description",
+        "body",
+        "payload",
+        "address",
+        "phone",
+        "email",
+    }
+)
+
+
+def redact_text(value: str) -> str:
+    """Replace anything shaped like a Norwegian national identity number."""
+    return _NATIONAL_ID.sub(REDACTED, value)
+
+
+def _redact(value: Any, depth: int = 0) -> Any:
+    if depth > 6:
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, bytes):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {
+            k: (REDACTED if str(k).lower() in SENSITIVE_KEYS else _redact(v, depth + 1))
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact(v, depth + 1) for v in value]
+    if isinstance(value, int) and 10_000_000_000 <= abs(value) < 100_000_000_000:
+        return REDACTED
+    return value
+
+
+def redact_personal_data(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: drop sensitive keys and mask identity numbers in every value."""
+    for key in list(event_dict):
+        if key.lower() in SENSITIVE_KEYS:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact(event_dict[key])
+    return event_dict
+
+
+def configure_logging(fmt: str = "console", level: str = "INFO", stream: Any = None) -> None:
+    """Route structlog and stdlib logging through one redacting processor chain."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        redact_personal_data,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+    )
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Per-message logs on hot paths are noise at INFO; FastStream logs each message there.
+    for noisy in ("faststream", "faststream.access", "nats", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A structlog logger; bind org, service, correlation_id and case_id as context."""
+    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]

@@ -1,0 +1,232 @@
+"""The ``kenett`` command: run modes (up, run), plugins, demo, dead letters, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from shared.config import Settings
+from shared.logging import configure_logging
+from shared.plugins import PluginError, discover, select
+from shared.runtime.natsserver import NatsServer, NatsServerError
+
+app = typer.Typer(
+    name="kenett",
+    help="kenett: koordinerende enhet, individuell plan and koordinator, on NATS.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for e in exc.errors(include_input=False):
+            field = ".".join(str(p) for p in e["loc"])
+            err.print(f"[red]configuration error[/]: KENETT_{field.upper()}: {e['msg']}")
+        raise typer.Exit(2) from None
+
+
+async def _serve(settings: Settings, names: list[str] | None) -> None:
+    from shared.runtime.host import ServiceHost
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    host = ServiceHost(settings, select(names))
+    async with host:
+        await stop.wait()
+
+
+@app.command()
+def up(
+    nats_port: Annotated[int | None, typer.Option(help="Port of the embedded nats-server.")] = None,
+    var_dir: Annotated[Path | None, typer.Option(help="Where data is kept (default ./var).")] = None,
+    org: Annotated[str | None, typer.Option(help="This instance's organisation.")] = None,
+) -> None:
+    """All-in-one: an embedded nats-server and every service in this process, data under ./var."""
+    settings = _settings(nats_port=nats_port, var_dir=var_dir, org=org)
+    configure_logging(settings.log_format, settings.log_level)
+    var = settings.var_dir.resolve()
+    server = NatsServer(var / "nats", port=settings.nats_port, log_file=var / "nats-server.log")
+    try:
+        server.start()
+    except NatsServerError as exc:
+        err.print(f"[red]cannot start nats-server[/]: {exc}")
+        raise typer.Exit(2) from None
+    settings = settings.model_copy(update={"nats_url": server.url})
+    err.print(f"kenett all-in-one: org={settings.org} nats={server.url} data={var}")
+    err.print("Ctrl-C stops everything.")
+    try:
+        asyncio.run(_serve(settings, None))
+    except PluginError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    finally:
+        server.stop()
+    err.print("kenett stopped.")
+
+
+@app.command()
+def run(
+    services: Annotated[list[str], typer.Argument(help="Services to run in this process.")],
+) -> None:
+    """Distributed mode: the named services against KENETT_NATS_URL and KENETT_DATABASE_URL."""
+    settings = _settings()
+    configure_logging(settings.log_format, settings.log_level)
+    if not settings.nats_url:
+        err.print("[red]KENETT_NATS_URL is not set[/] (distributed mode needs an existing NATS)")
+        raise typer.Exit(2)
+    try:
+        select(services)
+        asyncio.run(_serve(settings, services))
+    except PluginError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the installed service plugins (entry point group kenett.services)."""
+    try:
+        found = discover()
+    except PluginError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if as_json:
+        import json
+
+        for name, p in found.items():
+            print(json.dumps({"name": name, "entry_point": p.entry_point,
+                              "distribution": p.distribution, "version": p.version}))
+        return
+    table = Table(title="kenett services")
+    for col in ("service", "description", "entry point", "distribution"):
+        table.add_column(col)
+    for name, p in found.items():
+        table.add_row(name, p.plugin.description, p.entry_point, f"{p.distribution} {p.version}")
+    out.print(table)
+
+
+@app.command()
+def demo(
+    as_json: Annotated[bool, typer.Option("--json", help="Last line of stdout: one JSON object.")] = False,
+    nats_url: Annotated[str | None, typer.Option("--nats", help="A running kenett's NATS.")] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the flow.")] = 30.0,
+) -> None:
+    """One synthetic case through all services; starts (and stops) its own system without --nats."""
+    from shared.runtime.demo import run_demo
+
+    settings = _settings(org=org, log_level="WARNING")
+    configure_logging(settings.log_format, "WARNING")
+
+    async def against_own_system() -> object:
+        from shared.runtime.host import ServiceHost
+
+        with tempfile.TemporaryDirectory(prefix="kenett-demo-") as tmp:
+            server = NatsServer(Path(tmp) / "nats").start()
+            try:
+                own = settings.model_copy(
+                    update={"nats_url": server.url, "var_dir": Path(tmp), "database_url": ""}
+                )
+                async with ServiceHost(own, select(None)):
+                    return await run_demo(server.url, settings.org, timeout)
+            finally:
+                server.stop()
+
+    try:
+        if nats_url:
+            result = asyncio.run(run_demo(nats_url, settings.org, timeout))
+        else:
+            result = asyncio.run(against_own_system())
+    except Exception as exc:
+        err.print(f"[red]demo failed[/]: {exc}")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(result.as_json())  # type: ignore[attr-defined]
+    else:
+        for key, value in result.__dict__.items():
+            out.print(f"{key:>16}: {value}")
+
+
+@app.command()
+def dlq(
+    nats_url: Annotated[str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")] = None,
+    org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
+) -> None:
+    """List dead-lettered messages with their reasons."""
+    import nats as nats_client
+
+    from shared.bus.deadletter import read_dead_letters
+
+    settings = _settings()
+    url = nats_url or settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+
+    async def read() -> list[object]:
+        nc = await nats_client.connect(url)
+        try:
+            return list(await read_dead_letters(nc.jetstream(), org))
+        finally:
+            await nc.close()
+
+    try:
+        letters = asyncio.run(read())
+    except Exception as exc:
+        err.print(f"[red]cannot read the dead-letter stream at {url}[/]: {exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"dead letters ({len(letters)})")
+    for col in ("seq", "consumer", "subject", "deliveries", "at", "reason"):
+        table.add_column(col)
+    for d in letters:
+        table.add_row(str(d.seq), d.consumer, d.subject, str(d.deliveries), d.at, d.reason)  # type: ignore[attr-defined]
+    out.print(table)
+
+
+@app.command()
+def streams(
+    nats_url: Annotated[str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")] = None,
+) -> None:
+    """Declare (create or update) every stream kenett uses; services do this at start-up too."""
+    import nats as nats_client
+
+    from shared.bus.streams import ensure_streams
+
+    settings = _settings()
+    url = nats_url or settings.nats_url
+    if not url:
+        err.print("[red]give --nats or KENETT_NATS_URL[/]")
+        raise typer.Exit(2)
+
+    async def declare() -> list[str]:
+        nc = await nats_client.connect(url)
+        try:
+            return await ensure_streams(nc.jetstream())
+        finally:
+            await nc.close()
+
+    for name in asyncio.run(declare()):
+        out.print(f"stream {name}: declared")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

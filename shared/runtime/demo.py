@@ -1,0 +1,142 @@
+"""``kenett demo``: one synthetic case through all five services, waiting on the events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import nats
+
+from shared.client import KenettClient
+from shared.clock import SystemClock
+from shared.contracts import assignment, consent, intake
+from shared.contracts.envelope import Actor, Envelope
+from shared.synthetic import synthetic_national_id
+
+DEMO_ACTOR = Actor(kind="user", id="demo-saksbehandler")
+
+
+@dataclass
+class DemoResult:
+    """The ids the demo waited for, and how long the flow took."""
+
+    case_id: str
+    coordinator_id: str
+    plan_id: str
+    notification_id: str
+    elapsed_ms: float
+
+    def as_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+
+class _Watcher:
+    """Collects the events of one case from the moment it subscribes."""
+
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+        self.changed = asyncio.Event()
+
+    async def on_msg(self, msg: Any) -> None:
+        try:
+            self.events.append(Envelope.model_validate_json(msg.data))
+        except ValueError:
+            return
+        self.changed.set()
+
+    def find(self, case_id: uuid.UUID, type_: str, **payload: Any) -> Envelope | None:
+        for env in self.events:
+            if env.case_id == case_id and env.type == type_ and all(
+                env.payload.get(k) == v for k, v in payload.items()
+            ):
+                return env
+        return None
+
+    async def wait_for(
+        self, case_id: uuid.UUID, type_: str, deadline: float, **payload: Any
+    ) -> Envelope:
+        while True:
+            found = self.find(case_id, type_, **payload)
+            if found:
+                return found
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no {type_} event for the demo case in time")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
+async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult:
+    """Register a coordinator if none is free, report a need, record both consents, and wait
+    until the plan and the coordinator's notification about it exist."""
+    nc = await nats.connect(nats_url, name="kenett-demo")
+    try:
+        client = KenettClient(nc, org)
+        watcher = _Watcher()
+        sub = await nc.subscribe(f"kenett.{org}.evt.>", cb=watcher.on_msg)
+        await nc.flush()
+        start = time.monotonic()
+        deadline = start + timeout
+        coordinators = assignment.CoordinatorList.model_validate(
+            await client.query("assignment", assignment.ListCoordinators(actor=DEMO_ACTOR))
+        )
+        if not any(c.active and c.free > 0 for c in coordinators.coordinators):
+            suffix = uuid.uuid4().hex[:8]
+            await client.command(
+                "assignment",
+                assignment.RegisterCoordinator(
+                    actor=DEMO_ACTOR, staff_id=f"demo-{suffix}", display_name="Demo Koordinator",
+                    unit="Helse og omsorg",
+                ),
+            )
+        rng = random.Random()
+        reported = intake.ReportNeedResult.model_validate(
+            await client.command(
+                "intake",
+                intake.ReportNeed(
+                    actor=DEMO_ACTOR,
+                    request_id=uuid.uuid4(),
+                    national_id=synthetic_national_id(rng),
+                    reporter=intake.Reporter(kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"),
+                    needs=[intake.Need.IP, intake.Need.COORDINATOR],
+                    services=["hjemmesykepleie", "fysioterapi"],
+                    form="oral",
+                ),
+            )
+        )
+        case_id = reported.case_id
+        given_at = SystemClock().now() - timedelta(minutes=1)
+        for kind in (consent.ConsentKind.COORDINATOR, consent.ConsentKind.IP):
+            await client.command(
+                "consent",
+                consent.RecordConsent(
+                    actor=DEMO_ACTOR, case_id=case_id, kind=kind,
+                    given_by=consent.GivenBy(role=consent.GiverRole.PERSON), form="written",
+                    recorded_by=DEMO_ACTOR.id, given_at=given_at,
+                ),
+            )
+        appointed = await watcher.wait_for(case_id, "assignment.coordinator_appointed", deadline)
+        plan = await watcher.wait_for(case_id, "planning.plan_created", deadline)
+        notice = await watcher.wait_for(
+            case_id, "notifications.notification_created", deadline, kind="plan_created"
+        )
+        elapsed = (time.monotonic() - start) * 1000
+        await sub.unsubscribe()
+        return DemoResult(
+            case_id=str(case_id),
+            coordinator_id=appointed.payload["coordinator_id"],
+            plan_id=plan.payload["plan_id"],
+            notification_id=notice.payload["notification_id"],
+            elapsed_ms=round(elapsed, 1),
+        )
+    finally:
+        await nc.drain()

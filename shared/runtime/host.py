@@ -1,0 +1,124 @@
+"""The composition root: runs a set of service plugins in this process on one NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from shared.bus.outbox import OutboxRelay
+from shared.bus.streams import ensure_streams
+from shared.clock import Clock, SystemClock
+from shared.config import Settings
+from shared.contracts.subjects import EVENTS_STREAM
+from shared.db.engine import Database
+from shared.db.kernel import kernel_registry
+from shared.logging import get_logger
+from shared.plugins import ServicePlugin
+from shared.service import ServiceContext
+
+log = get_logger(__name__)
+
+
+class ServiceHost:
+    """Starts services (migrations, consumers, relays) and stops them in reverse order."""
+
+    def __init__(
+        self, settings: Settings, plugins: list[ServicePlugin], clock: Clock | None = None
+    ) -> None:
+        if not settings.nats_url:
+            raise ValueError("KENETT_NATS_URL is not set")
+        self.settings = settings
+        self.plugins = plugins
+        self.clock = clock or SystemClock()
+        self.contexts: dict[str, ServiceContext] = {}
+        self._nc: NatsClient | None = None
+        self._broker: NatsBroker | None = None
+
+    @property
+    def js(self) -> JetStreamContext:
+        assert self._nc is not None
+        return self._nc.jetstream()
+
+    async def start(self) -> None:
+        names = ",".join(p.name for p in self.plugins)
+        self._nc = await nats.connect(
+            self.settings.nats_url,
+            name=f"kenett[{names}]",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+        js = self._nc.jetstream()
+        extra = tuple(s for p in self.plugins for s in p.streams)
+        await ensure_streams(js, extra)
+        broker = NatsBroker(
+            self.settings.nats_url,
+            logger=logging.getLogger("faststream"),
+            log_level=logging.DEBUG,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+        )
+        url_template = self.settings.resolved_database_url()
+        for plugin in self.plugins:
+            db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
+            await db.prepare(
+                [plugin.migrations], [kernel_registry.metadata, plugin.metadata]
+            )
+            relay = OutboxRelay(db, js, self.clock, poll_interval=self.settings.relay_poll_s)
+            ctx = ServiceContext(plugin.name, self.settings, db, self.clock, self._nc, js, relay)
+            broker.include_router(plugin.build_router(ctx))
+            for config in ctx.consumers:
+                # Consumers are declared here, centrally, so their config follows the code.
+                await js.add_consumer(EVENTS_STREAM, config=config)
+            self.contexts[plugin.name] = ctx
+        for ctx in self.contexts.values():
+            ctx.relay.start()
+        for plugin in self.plugins:
+            if plugin.on_start:
+                await plugin.on_start(self.contexts[plugin.name])
+        await broker.start()
+        self._broker = broker
+        log.info("services started", services=names, org=self.settings.org)
+
+    async def stop(self) -> None:
+        if self._broker is not None:
+            with contextlib.suppress(Exception):
+                await self._broker.stop()
+            self._broker = None
+        for plugin in reversed(self.plugins):
+            ctx = self.contexts.get(plugin.name)
+            if ctx is None:
+                continue
+            if plugin.on_stop:
+                with contextlib.suppress(Exception):
+                    await plugin.on_stop(ctx)
+            await ctx.relay.stop()
+            await ctx.db.dispose()
+        self.contexts.clear()
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                await self._nc.drain()
+            self._nc = None
+        log.info("services stopped")
+
+    async def __aenter__(self) -> ServiceHost:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def run_until_signalled(host: ServiceHost, stop: asyncio.Event) -> None:
+    """Run ``host`` until ``stop`` is set (by SIGINT/SIGTERM)."""
+    async with host:
+        await stop.wait()

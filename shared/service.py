@@ -1,0 +1,45 @@
+"""What a running service is handed: its settings, database, clock, and messaging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+
+from shared.bus.outbox import OutboxRelay
+from shared.clock import Clock
+from shared.config import Settings
+from shared.contracts.envelope import Actor
+from shared.db.engine import Database
+from shared.db.uow import UnitOfWork
+
+
+@dataclass
+class ServiceContext:
+    """The composition root's gift to one service in one process."""
+
+    name: str
+    settings: Settings
+    db: Database
+    clock: Clock
+    nc: NatsClient
+    js: JetStreamContext
+    relay: OutboxRelay
+    consumers: list[ConsumerConfig] = field(default_factory=list)
+
+    @property
+    def org(self) -> str:
+        return self.settings.org
+
+    @property
+    def actor(self) -> Actor:
+        """The service itself, as the actor of what it does on its own (e.g. an appointment)."""
+        return Actor(kind="service", id=self.name)
+
+    def uow(self) -> UnitOfWork:
+        """A new unit of work on this service's database."""
+        return UnitOfWork(
+            self.db, org=self.org, clock=self.clock, on_commit_with_events=self.relay.wake
+        )
