@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     org: str = Field(
         "demo",
-        description="This instance's organisation; a NATS subject token (lower case, digits, - or _).",
+        description="This instance's organisation, a NATS subject token: a-z, 0-9, - or _.",
     )
     nats_url: str = Field("", description="NATS to connect to; empty in all-in-one mode.")
     nats_port: int = Field(
@@ -64,12 +64,11 @@ class Settings(BaseSettings):
     def _database_url_is_async(cls, value: str) -> str:
         if not value:
             return value
-        if value.startswith("postgresql://") or value.startswith("postgres://"):
-            scheme, rest = value.split("://", 1)
-            return f"postgresql+asyncpg://{rest}"
-        if value.startswith("sqlite:///"):
-            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        if value.startswith(("postgresql://", "postgres://")):
+            value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+        elif value.startswith("sqlite:///"):
+            value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "must be a sqlite+aiosqlite:// or postgresql+asyncpg:// URL "
                 "(postgresql:// and sqlite:/// are accepted and converted)"

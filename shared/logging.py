@@ -121,4 +121,4 @@ def configure_logging(fmt: str = "console", level: str = "INFO", stream: Any = N
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """A structlog logger; bind org, service, correlation_id and case_id as context."""
-    return structlog.stdlib.get_logger(name)  # type: ignore[no-any-return]
+    return structlog.stdlib.get_logger(name)

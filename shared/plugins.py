@@ -60,7 +60,8 @@ def _load(ep: EntryPoint) -> InstalledPlugin:
         obj = obj()
     if not isinstance(obj, ServicePlugin):
         raise PluginError(
-            f"service plugin {ep.name!r} ({ep.value}) is a {type(obj).__name__}, not a ServicePlugin"
+            f"service plugin {ep.name!r} ({ep.value}) is a {type(obj).__name__}, "
+            "not a ServicePlugin"
         )
     if obj.name != ep.name:
         raise PluginError(f"entry point {ep.name!r} names a plugin called {obj.name!r}")

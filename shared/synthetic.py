@@ -14,7 +14,7 @@ from stdnum.no import fodselsnummer
 
 def _individual_range(year: int) -> range:
     if 1900 <= year <= 1999:
-        return range(0, 500)
+        return range(500)
     if 2000 <= year <= 2039:
         return range(500, 1000)
     raise ValueError("synthetic numbers are made for births 1900-2039")

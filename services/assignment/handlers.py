@@ -43,17 +43,21 @@ async def _candidates(uow: UnitOfWork) -> list[Candidate]:
         .where(Coordinator.org == uow.org, col(Coordinator.active).is_(True))
     )
     rows = await uow.session.exec(query)
-    return [
-        Candidate(c.id, c.active, int(n), c.caseload_limit, c.registered_at) for c, n in rows
-    ]
+    return [Candidate(c.id, c.active, int(n), c.caseload_limit, c.registered_at) for c, n in rows]
 
 
 async def _appoint(
-    uow: UnitOfWork, case: AssignmentCase, coordinator_id: uuid.UUID, actor: Actor,
+    uow: UnitOfWork,
+    case: AssignmentCase,
+    coordinator_id: uuid.UUID,
+    actor: Actor,
     causation: Envelope | None,
 ) -> None:
     appointment = Appointment(
-        id=uuid.uuid4(), org=uow.org, case_id=case.case_id, coordinator_id=coordinator_id,
+        id=uuid.uuid4(),
+        org=uow.org,
+        case_id=case.case_id,
+        coordinator_id=coordinator_id,
         started_at=uow.clock.now(),
     )
     uow.session.add(appointment)
@@ -61,10 +65,14 @@ async def _appoint(
     case.awaiting_since = None
     uow.emit(
         CoordinatorAppointed(
-            appointment_id=appointment.id, case_id=case.case_id, case_ref=case.case_ref,
+            appointment_id=appointment.id,
+            case_id=case.case_id,
+            case_ref=case.case_ref,
             coordinator_id=coordinator_id,
         ),
-        actor=actor, case_id=case.case_id, causation=causation,
+        actor=actor,
+        case_id=case.case_id,
+        causation=causation,
     )
     uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
 
@@ -93,7 +101,9 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 CaseAwaitingCoordinator(
                     case_id=case.case_id, case_ref=case.case_ref, reason=NO_CAPACITY
                 ),
-                actor=ctx.actor, case_id=case.case_id, causation=env,
+                actor=ctx.actor,
+                case_id=case.case_id,
+                causation=env,
             )
 
     return on_consent
@@ -114,18 +124,28 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         ).first()
         if exists is not None:
             raise CommandRejected(
-                "conflict", "coordinator was not registered",
+                "conflict",
+                "coordinator was not registered",
                 [FieldError(field="staff_id", reason="is already registered as a coordinator")],
             )
         coordinator = Coordinator(
-            id=uuid.uuid4(), org=uow.org, staff_id=cmd.staff_id, display_name=cmd.display_name,
-            unit=cmd.unit, caseload_limit=cmd.caseload_limit, registered_at=uow.clock.now(),
+            id=uuid.uuid4(),
+            org=uow.org,
+            staff_id=cmd.staff_id,
+            display_name=cmd.display_name,
+            unit=cmd.unit,
+            caseload_limit=cmd.caseload_limit,
+            registered_at=uow.clock.now(),
         )
         s.add(coordinator)
         limit = cmd.caseload_limit or ctx.settings.caseload_limit
         uow.emit(
-            CoordinatorRegistered(coordinator_id=coordinator.id, unit=cmd.unit, caseload_limit=limit),
-            actor=cmd.actor, case_id=None, correlation_id=cmd.correlation_id,
+            CoordinatorRegistered(
+                coordinator_id=coordinator.id, unit=cmd.unit, caseload_limit=limit
+            ),
+            actor=cmd.actor,
+            case_id=None,
+            correlation_id=cmd.correlation_id,
         )
         waiting = await s.exec(
             select(AssignmentCase)
@@ -151,7 +171,9 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         default = ctx.settings.caseload_limit
         loads = {c.coordinator_id: c for c in await _candidates(uow)}
         rows = await uow.session.exec(
-            select(Coordinator).where(Coordinator.org == uow.org).order_by(col(Coordinator.registered_at))
+            select(Coordinator)
+            .where(Coordinator.org == uow.org)
+            .order_by(col(Coordinator.registered_at))
         )
         out = []
         for c in rows:
@@ -160,8 +182,13 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             limit = c.caseload_limit or default
             out.append(
                 CoordinatorView(
-                    coordinator_id=c.id, staff_id=c.staff_id, unit=c.unit, active=c.active,
-                    caseload=load, caseload_limit=limit, free=max(0, limit - load) if c.active else 0,
+                    coordinator_id=c.id,
+                    staff_id=c.staff_id,
+                    unit=c.unit,
+                    active=c.active,
+                    caseload=load,
+                    caseload_limit=limit,
+                    free=max(0, limit - load) if c.active else 0,
                 )
             )
         return CoordinatorList(coordinators=out)
@@ -172,7 +199,9 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 def build_router(ctx: ServiceContext) -> NatsRouter:
     """Assignment's subscribers."""
     router = NatsRouter()
-    event_consumer(router, ctx, name="consent-recorded", event=ConsentRecorded, handler=make_on_consent(ctx))
+    event_consumer(
+        router, ctx, name="consent-recorded", event=ConsentRecorded, handler=make_on_consent(ctx)
+    )
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
     query_responder(router, ctx, query=ListCoordinators, handler=make_list(ctx), audited=False)
     return router

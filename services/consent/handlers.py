@@ -25,7 +25,9 @@ async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> N
     if await uow.session.get(ConsentCase, event.case_id) is None:
         uow.session.add(
             ConsentCase(
-                case_id=event.case_id, org=env.org, case_ref=event.case_ref,
+                case_id=event.case_id,
+                org=env.org,
+                case_ref=event.case_ref,
                 birth_date=event.birth_date,
             )
         )
@@ -62,7 +64,8 @@ def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             case = await fetch_case(cmd.case_id)
             if case is None:
                 raise CommandRejected(
-                    "not_found", "consent was not recorded",
+                    "not_found",
+                    "consent was not recorded",
                     [FieldError(field="case_id", reason="unknown case")],
                 )
             s.add(case)
@@ -98,7 +101,9 @@ def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 form=cmd.form,
                 given_at=cmd.given_at,
             ),
-            actor=cmd.actor, case_id=case.case_id, correlation_id=cmd.correlation_id,
+            actor=cmd.actor,
+            case_id=case.case_id,
+            correlation_id=cmd.correlation_id,
         )
         return RecordConsentResult(consent_id=consent.id, case_id=case.case_id, kind=cmd.kind)
 

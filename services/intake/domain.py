@@ -71,7 +71,7 @@ def parse_national_id(value: str, today: date) -> NationalId:
 
 
 def age_on(birth_date: date, on: date) -> int:
-    """Completed years on a date; someone born 29 February has a birthday on 1 March in other years."""
+    """Completed years on a date; a 29 February birth counts from 1 March in common years."""
     years = on.year - birth_date.year
     if (on.month, on.day) < (birth_date.month, birth_date.day):
         years -= 1

@@ -123,10 +123,14 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
     if attached:
         uow.emit(
             ReportAttached(
-                case_id=case.id, case_ref=case.ref, report_id=report.id,
+                case_id=case.id,
+                case_ref=case.ref,
+                report_id=report.id,
                 reporter_kind=cmd.reporter.kind,
             ),
-            actor=cmd.actor, case_id=case.id, correlation_id=cmd.correlation_id,
+            actor=cmd.actor,
+            case_id=case.id,
+            correlation_id=cmd.correlation_id,
         )
     else:
         uow.emit(
@@ -138,7 +142,9 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
                 needs=needs,
                 reporter_kind=cmd.reporter.kind,
             ),
-            actor=cmd.actor, case_id=case.id, correlation_id=cmd.correlation_id,
+            actor=cmd.actor,
+            case_id=case.id,
+            correlation_id=cmd.correlation_id,
         )
     return ReportNeedResult(
         case_id=case.id, case_ref=case.ref, report_id=report.id, attached_to_open_case=attached
@@ -174,6 +180,3 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     command_responder(router, ctx, command=ReportNeed, handler=report_need)
     query_responder(router, ctx, query=GetCase, handler=get_case)
     return router
-
-
-

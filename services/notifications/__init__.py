@@ -1,1 +1,1 @@
-"""Notifications: telling the right person, without putting personal data where it does not belong."""
+"""Notifications: tell the right person, never with personal data where it does not belong."""

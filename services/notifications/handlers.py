@@ -20,31 +20,50 @@ from .store import Notification
 
 
 async def _notify(
-    uow: UnitOfWork, env: Envelope, kind: NoticeKind, recipient: uuid.UUID,
-    case_id: uuid.UUID, case_ref: str,
+    uow: UnitOfWork,
+    env: Envelope,
+    kind: NoticeKind,
+    recipient: uuid.UUID,
+    case_id: uuid.UUID,
+    case_ref: str,
 ) -> None:
     try:
         text = render(kind, case_ref)
     except UnsafeNotice as exc:
         raise Refused(str(exc)) from None
     notification = Notification(
-        id=uuid.uuid4(), org=uow.org, recipient_id=recipient, case_id=case_id, kind=kind,
-        text=text, trigger_event_id=env.id, created_at=uow.clock.now(),
+        id=uuid.uuid4(),
+        org=uow.org,
+        recipient_id=recipient,
+        case_id=case_id,
+        kind=kind,
+        text=text,
+        trigger_event_id=env.id,
+        created_at=uow.clock.now(),
     )
     uow.session.add(notification)
     uow.emit(
         NotificationCreated(
-            notification_id=notification.id, case_id=case_id, recipient_id=recipient, kind=kind,
+            notification_id=notification.id,
+            case_id=case_id,
+            recipient_id=recipient,
+            kind=kind,
             trigger_event_id=env.id,
         ),
-        actor=env.actor, case_id=case_id, causation=env,
+        actor=env.actor,
+        case_id=case_id,
+        causation=env,
     )
 
 
 async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
     """Tell the coordinator they were appointed (R9)."""
     await _notify(
-        uow, env, NoticeKind.COORDINATOR_APPOINTED, event.coordinator_id, event.case_id,
+        uow,
+        env,
+        NoticeKind.COORDINATOR_APPOINTED,
+        event.coordinator_id,
+        event.case_id,
         event.case_ref,
     )
 
@@ -52,7 +71,12 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
 async def on_plan_created(uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
     """Tell the coordinator a draft plan waits for them (R9: they drive the plan)."""
     await _notify(
-        uow, env, NoticeKind.PLAN_CREATED, event.coordinator_id, event.case_id, event.case_ref,
+        uow,
+        env,
+        NoticeKind.PLAN_CREATED,
+        event.coordinator_id,
+        event.case_id,
+        event.case_ref,
     )
 
 
@@ -67,8 +91,12 @@ async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
     return Inbox(
         notifications=[
             NotificationView(
-                notification_id=n.id, case_id=n.case_id, kind=n.kind, text=n.text,
-                created_at=n.created_at, read_at=n.read_at,
+                notification_id=n.id,
+                case_id=n.case_id,
+                kind=n.kind,
+                text=n.text,
+                created_at=n.created_at,
+                read_at=n.read_at,
             )
             for n in rows
         ]
@@ -78,7 +106,9 @@ async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
 def build_router(ctx: ServiceContext) -> NatsRouter:
     """Notifications' subscribers."""
     router = NatsRouter()
-    event_consumer(router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed)
+    event_consumer(
+        router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
+    )
     event_consumer(router, ctx, name="plan-created", event=PlanCreated, handler=on_plan_created)
     query_responder(router, ctx, query=ListInbox, handler=list_inbox, audited=False)
     return router

@@ -36,17 +36,26 @@ async def _plan_if_ready(uow: UnitOfWork, case: PlanningCase, env: Envelope) -> 
         return
     assert case.coordinator_id is not None
     plan = Plan(
-        id=uuid.uuid4(), org=uow.org, case_id=case.case_id, case_ref=case.case_ref,
-        coordinator_id=case.coordinator_id, status=PlanStatus.DRAFT, created_at=uow.clock.now(),
+        id=uuid.uuid4(),
+        org=uow.org,
+        case_id=case.case_id,
+        case_ref=case.case_ref,
+        coordinator_id=case.coordinator_id,
+        status=PlanStatus.DRAFT,
+        created_at=uow.clock.now(),
     )
     uow.session.add(plan)
     actor = env.actor
     uow.emit(
         PlanCreated(
-            plan_id=plan.id, case_id=case.case_id, case_ref=case.case_ref,
+            plan_id=plan.id,
+            case_id=case.case_id,
+            case_ref=case.case_ref,
             coordinator_id=case.coordinator_id,
         ),
-        actor=actor, case_id=case.case_id, causation=env,
+        actor=actor,
+        case_id=case.case_id,
+        causation=env,
     )
 
 
@@ -76,8 +85,12 @@ async def get_plan(uow: UnitOfWork, q: GetPlan) -> PlanView:
             "not_found", "no plan for this case", [FieldError(field="case_id", reason="no plan")]
         )
     return PlanView(
-        plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref,
-        coordinator_id=plan.coordinator_id, status=plan.status, version=plan.version,
+        plan_id=plan.id,
+        case_id=plan.case_id,
+        case_ref=plan.case_ref,
+        coordinator_id=plan.coordinator_id,
+        status=plan.status,
+        version=plan.version,
         created_at=plan.created_at,
     )
 
@@ -86,6 +99,8 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     """Planning's subscribers."""
     router = NatsRouter()
     event_consumer(router, ctx, name="consent-recorded", event=ConsentRecorded, handler=on_consent)
-    event_consumer(router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed)
+    event_consumer(
+        router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
+    )
     query_responder(router, ctx, query=GetPlan, handler=get_plan)
     return router

@@ -1,5 +1,5 @@
 """The dead-letter path: a message that cannot be processed is copied, with its reason, to the
-dead-letter stream, and only then acknowledged, so it never blocks its consumer and is never lost."""
+dead-letter stream and only then acknowledged: it never blocks its consumer and is never lost."""
 
 from __future__ import annotations
 
@@ -78,7 +78,9 @@ class DeadLetter:
     data: bytes
 
 
-async def read_dead_letters(js: JetStreamContext, org: str | None = None, limit: int = 1000) -> list[DeadLetter]:
+async def read_dead_letters(
+    js: JetStreamContext, org: str | None = None, limit: int = 1000
+) -> list[DeadLetter]:
     """Read the dead-letter stream (oldest first) without consuming it."""
     info = await js.stream_info(DEAD_LETTER_STREAM)
     if info.state.messages == 0:

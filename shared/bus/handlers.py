@@ -108,7 +108,7 @@ def event_consumer(
         raw = msg.raw_message
         try:
             envelope = parse_envelope(raw.data)
-            payload = open_payload(envelope, accepted)  # type: ignore[arg-type]
+            payload = open_payload(envelope, dict(accepted))
             if envelope.org != ctx.org:
                 raise ContractError(f"event of org {envelope.org} on a consumer of {ctx.org}")
         except ContractError as exc:
@@ -174,8 +174,8 @@ def command_responder(
                         return json.loads(stored)  # type: ignore[no-any-return]
                 try:
                     result = await handler(uow, cmd)
-                except CommandRejected as rej:
-                    reply = rej.reply()
+                except CommandRejected as exc:
+                    refused = exc
                 else:
                     reply = Reply.success(result)
                     uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
@@ -189,10 +189,10 @@ def command_responder(
                     actor=cmd.actor,
                     action=action,
                     case_id=_audit_case(None, cmd),
-                    outcome=f"refused:{rej.code}",
+                    outcome=f"refused:{refused.code}",
                 )
                 await uow.commit()
-            return reply.model_dump(mode="json")
+            return refused.reply().model_dump(mode="json")
         except Exception as exc:
             log.error("command failed", action=action, error=describe_error(exc))
             return Reply.failure(

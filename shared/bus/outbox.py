@@ -73,7 +73,11 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the broker or the database is away; retry on next tick
-                log.warning("outbox relay failed, will retry", service=self._db.service, error=type(exc).__name__)
+                log.warning(
+                    "outbox relay failed, will retry",
+                    service=self._db.service,
+                    error=type(exc).__name__,
+                )
 
     async def drain(self) -> int:
         """Publish one batch of unpublished rows, oldest first; returns how many."""
@@ -104,7 +108,7 @@ class OutboxRelay:
             ]
             await asyncio.gather(*acks)
             await session.exec(
-                update(OutboxMessage)  # type: ignore[call-overload]
+                update(OutboxMessage)
                 .where(col(OutboxMessage.seq).in_([r.seq for r in rows]))
                 .values(published_at=self._clock.now())
             )

@@ -127,7 +127,7 @@ def parse_envelope(raw: bytes) -> Envelope:
 
 
 def open_payload(envelope: Envelope, accepted: dict[tuple[str, int], type[Event]]) -> Event:
-    """Validate the payload against the contract for its (type, version), if this consumer knows it."""
+    """Validate the payload against the contract of its (type, version), if accepted here."""
     model = accepted.get((envelope.type, envelope.version))
     if model is None:
         versions = sorted(v for (t, v) in accepted if t == envelope.type)

@@ -37,12 +37,10 @@ class Reply(BaseModel):
         return cls(ok=True, result=data)
 
     @classmethod
-    def failure(
-        cls, code: str, message: str, fields: list[FieldError] | None = None
-    ) -> Reply:
+    def failure(cls, code: str, message: str, fields: list[FieldError] | None = None) -> Reply:
         return cls(
             ok=False,
-            error=ErrorBody(code=code, message=message, fields=fields or []),  # type: ignore[arg-type]
+            error=ErrorBody(code=code, message=message, fields=fields or []),
         )
 
 
@@ -63,9 +61,7 @@ def field_errors(exc: ValidationError) -> list[FieldError]:
 class CommandRejected(Exception):
     """Raised by domain or handler code to refuse a command with specific reasons."""
 
-    def __init__(
-        self, code: str, message: str, fields: list[FieldError] | None = None
-    ) -> None:
+    def __init__(self, code: str, message: str, fields: list[FieldError] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message

@@ -30,7 +30,9 @@ class OutboxMessage(KernelBase, table=True):
         ),
     )
 
-    seq: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
     message_id: uuid.UUID = Field(unique=True)
     subject: str = Field(max_length=255)
     body: str = Field(sa_column=Column(Text, nullable=False))
@@ -64,7 +66,9 @@ class AuditRecord(KernelBase, table=True):
 
     __tablename__ = "kernel_audit"
 
-    seq: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    seq: int | None = Field(
+        default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True)
+    )
     at: datetime = Field(sa_type=UTCDateTime, index=True)
     org: str = Field(max_length=63)
     actor_kind: str = Field(max_length=16)

@@ -70,7 +70,7 @@ def autogenerate(
     command.upgrade(cfg, "heads")
     script = ScriptDirectory.from_config(cfg)
     service_heads = [
-        h for h in script.get_heads() if Path(script.get_revision(h).path).parent == version_dir  # type: ignore[union-attr]
+        h for h in script.get_heads() if Path(script.get_revision(h).path).parent == version_dir
     ]
     command.revision(
         cfg,

@@ -19,7 +19,7 @@ from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
 
 
 class UnitOfWork:
-    """``async with UnitOfWork(...) as uow: ...; await uow.commit()``. Rolls back unless committed."""
+    """``async with UnitOfWork(...) as uow: ...; await uow.commit()``; rolls back otherwise."""
 
     def __init__(
         self,
@@ -141,7 +141,9 @@ class UnitOfWork:
     def mark_processed(self, consumer: str, message_id: uuid.UUID) -> None:
         """Inbox mark, committed with the state change it belongs to."""
         self.session.add(
-            ProcessedMessage(consumer=consumer, message_id=message_id, processed_at=self.clock.now())
+            ProcessedMessage(
+                consumer=consumer, message_id=message_id, processed_at=self.clock.now()
+            )
         )
 
     async def stored_reply(self, command: str, request_id: uuid.UUID) -> str | None:

@@ -54,7 +54,9 @@ async def _serve(settings: Settings, names: list[str] | None) -> None:
 @app.command()
 def up(
     nats_port: Annotated[int | None, typer.Option(help="Port of the embedded nats-server.")] = None,
-    var_dir: Annotated[Path | None, typer.Option(help="Where data is kept (default ./var).")] = None,
+    var_dir: Annotated[
+        Path | None, typer.Option(help="Where data is kept (default ./var).")
+    ] = None,
     org: Annotated[str | None, typer.Option(help="This instance's organisation.")] = None,
 ) -> None:
     """All-in-one: an embedded nats-server and every service in this process, data under ./var."""
@@ -112,8 +114,16 @@ def plugins(
         import json
 
         for name, p in found.items():
-            print(json.dumps({"name": name, "entry_point": p.entry_point,
-                              "distribution": p.distribution, "version": p.version}))
+            print(
+                json.dumps(
+                    {
+                        "name": name,
+                        "entry_point": p.entry_point,
+                        "distribution": p.distribution,
+                        "version": p.version,
+                    }
+                )
+            )
         return
     table = Table(title="kenett services")
     for col in ("service", "description", "entry point", "distribution"):
@@ -125,18 +135,20 @@ def plugins(
 
 @app.command()
 def demo(
-    as_json: Annotated[bool, typer.Option("--json", help="Last line of stdout: one JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Last line of stdout: one JSON object.")
+    ] = False,
     nats_url: Annotated[str | None, typer.Option("--nats", help="A running kenett's NATS.")] = None,
     org: Annotated[str | None, typer.Option(help="Organisation.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the flow.")] = 30.0,
 ) -> None:
     """One synthetic case through all services; starts (and stops) its own system without --nats."""
-    from shared.runtime.demo import run_demo
+    from shared.runtime.demo import DemoResult, run_demo
 
     settings = _settings(org=org, log_level="WARNING")
     configure_logging(settings.log_format, "WARNING")
 
-    async def against_own_system() -> object:
+    async def against_own_system() -> DemoResult:
         from shared.runtime.host import ServiceHost
 
         with tempfile.TemporaryDirectory(prefix="kenett-demo-") as tmp:
@@ -159,7 +171,7 @@ def demo(
         err.print(f"[red]demo failed[/]: {exc}")
         raise typer.Exit(1) from None
     if as_json:
-        print(result.as_json())  # type: ignore[attr-defined]
+        print(result.as_json())
     else:
         for key, value in result.__dict__.items():
             out.print(f"{key:>16}: {value}")
@@ -167,7 +179,9 @@ def demo(
 
 @app.command()
 def dlq(
-    nats_url: Annotated[str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")] = None,
+    nats_url: Annotated[
+        str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")
+    ] = None,
     org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
 ) -> None:
     """List dead-lettered messages with their reasons."""
@@ -200,7 +214,9 @@ def dlq(
 
 @app.command()
 def streams(
-    nats_url: Annotated[str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")] = None,
+    nats_url: Annotated[
+        str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")
+    ] = None,
 ) -> None:
     """Declare (create or update) every stream kenett uses; services do this at start-up too."""
     import nats as nats_client

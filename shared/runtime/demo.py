@@ -52,8 +52,10 @@ class _Watcher:
 
     def find(self, case_id: uuid.UUID, type_: str, **payload: Any) -> Envelope | None:
         for env in self.events:
-            if env.case_id == case_id and env.type == type_ and all(
-                env.payload.get(k) == v for k, v in payload.items()
+            if (
+                env.case_id == case_id
+                and env.type == type_
+                and all(env.payload.get(k) == v for k, v in payload.items())
             ):
                 return env
         return None
@@ -94,7 +96,9 @@ async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult
             await client.command(
                 "assignment",
                 assignment.RegisterCoordinator(
-                    actor=DEMO_ACTOR, staff_id=f"demo-{suffix}", display_name="Demo Koordinator",
+                    actor=DEMO_ACTOR,
+                    staff_id=f"demo-{suffix}",
+                    display_name="Demo Koordinator",
                     unit="Helse og omsorg",
                 ),
             )
@@ -106,7 +110,9 @@ async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult
                     actor=DEMO_ACTOR,
                     request_id=uuid.uuid4(),
                     national_id=synthetic_national_id(rng),
-                    reporter=intake.Reporter(kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"),
+                    reporter=intake.Reporter(
+                        kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"
+                    ),
                     needs=[intake.Need.IP, intake.Need.COORDINATOR],
                     services=["hjemmesykepleie", "fysioterapi"],
                     form="oral",
@@ -119,9 +125,13 @@ async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult
             await client.command(
                 "consent",
                 consent.RecordConsent(
-                    actor=DEMO_ACTOR, case_id=case_id, kind=kind,
-                    given_by=consent.GivenBy(role=consent.GiverRole.PERSON), form="written",
-                    recorded_by=DEMO_ACTOR.id, given_at=given_at,
+                    actor=DEMO_ACTOR,
+                    case_id=case_id,
+                    kind=kind,
+                    given_by=consent.GivenBy(role=consent.GiverRole.PERSON),
+                    form="written",
+                    recorded_by=DEMO_ACTOR.id,
+                    given_at=given_at,
                 ),
             )
         appointed = await watcher.wait_for(case_id, "assignment.coordinator_appointed", deadline)

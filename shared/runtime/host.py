@@ -61,14 +61,12 @@ class ServiceHost:
             logger=logging.getLogger("faststream"),
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
+            reconnect_time_wait=1,
         )
         url_template = self.settings.resolved_database_url()
         for plugin in self.plugins:
             db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
-            await db.prepare(
-                [plugin.migrations], [kernel_registry.metadata, plugin.metadata]
-            )
+            await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
             relay = OutboxRelay(db, js, self.clock, poll_interval=self.settings.relay_poll_s)
             ctx = ServiceContext(plugin.name, self.settings, db, self.clock, self._nc, js, relay)
             broker.include_router(plugin.build_router(ctx))

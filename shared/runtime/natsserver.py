@@ -105,7 +105,7 @@ class NatsServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         assert self._proc.stderr is not None
         lines = self._await_ready(self._proc.stderr, timeout)
@@ -142,7 +142,9 @@ class NatsServer:
                 if not chunk:
                     code = self._proc.wait()
                     tail = data.decode(errors="replace").strip().splitlines()[-3:]
-                    raise NatsServerError(f"nats-server exited with code {code}: {' | '.join(tail)}")
+                    raise NatsServerError(
+                        f"nats-server exited with code {code}: {' | '.join(tail)}"
+                    )
                 data += chunk
         finally:
             sel.close()

@@ -1,0 +1,1 @@
+"""Messaging: streams, consumers with explicit acks, the outbox relay, dead letters."""
