@@ -83,11 +83,11 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
         if event.kind is not ConsentKind.COORDINATOR:
             return
-        s = uow.session
-        case = await s.get(AssignmentCase, event.case_id, with_for_update=True)
-        if case is None:
-            case = AssignmentCase(case_id=event.case_id, org=env.org, case_ref=event.case_ref)
-            s.add(case)
+        case = await uow.get_or_insert(
+            AssignmentCase,
+            event.case_id,
+            {"case_id": event.case_id, "org": env.org, "case_ref": event.case_ref},
+        )
         case.coordinator_consent_id = event.consent_id
         if case.primary_coordinator_id is not None:
             return  # already has a coordinator; a renewed consent changes nothing here

@@ -22,15 +22,17 @@ from .store import Consent, ConsentCase
 
 async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:
     """Keep the projection of cases (reference, birth date for R6)."""
-    if await uow.session.get(ConsentCase, event.case_id) is None:
-        uow.session.add(
-            ConsentCase(
-                case_id=event.case_id,
-                org=env.org,
-                case_ref=event.case_ref,
-                birth_date=event.birth_date,
-            )
-        )
+    await uow.get_or_insert(
+        ConsentCase,
+        event.case_id,
+        {
+            "case_id": event.case_id,
+            "org": env.org,
+            "case_ref": event.case_ref,
+            "birth_date": event.birth_date,
+        },
+        for_update=False,
+    )
 
 
 def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -61,14 +63,16 @@ def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         s = uow.session
         case = await s.get(ConsentCase, cmd.case_id)
         if case is None:
-            case = await fetch_case(cmd.case_id)
-            if case is None:
+            fetched = await fetch_case(cmd.case_id)
+            if fetched is None:
                 raise CommandRejected(
                     "not_found",
                     "consent was not recorded",
                     [FieldError(field="case_id", reason="unknown case")],
                 )
-            s.add(case)
+            case = await uow.get_or_insert(
+                ConsentCase, fetched.case_id, fetched.model_dump(), for_update=False
+            )
         errors = []
         age = age_on(case.birth_date, local_today(uow.clock))
         if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):

@@ -21,11 +21,9 @@ from .store import Plan, PlanningCase
 
 
 async def _case(uow: UnitOfWork, case_id: uuid.UUID, case_ref: str) -> PlanningCase:
-    case = await uow.session.get(PlanningCase, case_id, with_for_update=True)
-    if case is None:
-        case = PlanningCase(case_id=case_id, org=uow.org, case_ref=case_ref)
-        uow.session.add(case)
-    return case
+    return await uow.get_or_insert(
+        PlanningCase, case_id, {"case_id": case_id, "org": uow.org, "case_ref": case_ref}
+    )
 
 
 async def _plan_if_ready(uow: UnitOfWork, case: PlanningCase, env: Envelope) -> None:

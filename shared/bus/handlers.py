@@ -10,7 +10,6 @@ Event consumers are durable JetStream pull consumers with manual acknowledgement
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, Pu
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from shared.bus.deadletter import dead_letter, describe_error
 from shared.contracts.commands import Command, Query
@@ -44,6 +44,7 @@ Q = TypeVar("Q", bound=Query)
 
 # Delay before redelivery after a transient failure, by delivery count (seconds).
 BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
+COMMAND_ATTEMPTS = 3
 
 
 class Refused(Exception):
@@ -158,6 +159,34 @@ def command_responder(
     subject = command_subject(ctx.org, ctx.name, name)
     action = f"{ctx.name}.{name}"
 
+    async def attempt(cmd: C) -> Reply:
+        async with ctx.uow() as uow:
+            if cmd.request_id is not None:
+                stored = await uow.stored_reply(action, cmd.request_id)
+                if stored is not None:
+                    return Reply.model_validate_json(stored)
+            try:
+                result = await handler(uow, cmd)
+            except CommandRejected as exc:
+                refused = exc
+            else:
+                reply = Reply.success(result)
+                uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
+                if cmd.request_id is not None:
+                    uow.store_reply(action, cmd.request_id, reply.model_dump_json())
+                await uow.commit()
+                return reply
+        # Refused: nothing of the command is kept, but the attempt is attributable.
+        async with ctx.uow() as uow:
+            uow.audit(
+                actor=cmd.actor,
+                action=action,
+                case_id=_audit_case(None, cmd),
+                outcome=f"refused:{refused.code}",
+            )
+            await uow.commit()
+        return refused.reply()
+
     @router.subscriber(subject, queue=ctx.name, title=action, description=command.__doc__)
     async def on_command(msg: NatsMessage) -> dict[str, Any]:
         try:
@@ -166,38 +195,23 @@ def command_responder(
             return Reply.failure(
                 "validation_failed", f"{action}: invalid command", field_errors(exc)
             ).model_dump(mode="json")
-        try:
-            async with ctx.uow() as uow:
-                if cmd.request_id is not None:
-                    stored = await uow.stored_reply(action, cmd.request_id)
-                    if stored is not None:
-                        return json.loads(stored)  # type: ignore[no-any-return]
-                try:
-                    result = await handler(uow, cmd)
-                except CommandRejected as exc:
-                    refused = exc
-                else:
-                    reply = Reply.success(result)
-                    uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
-                    if cmd.request_id is not None:
-                        uow.store_reply(action, cmd.request_id, reply.model_dump_json())
-                    await uow.commit()
-                    return reply.model_dump(mode="json")
-            # Refused: nothing of the command is kept, but the attempt is attributable.
-            async with ctx.uow() as uow:
-                uow.audit(
-                    actor=cmd.actor,
-                    action=action,
-                    case_id=_audit_case(None, cmd),
-                    outcome=f"refused:{refused.code}",
-                )
-                await uow.commit()
-            return refused.reply().model_dump(mode="json")
-        except Exception as exc:
-            log.error("command failed", action=action, error=describe_error(exc))
-            return Reply.failure(
-                "unavailable", f"{action} could not be completed now; try again"
-            ).model_dump(mode="json")
+        error: Exception | None = None
+        for _ in range(COMMAND_ATTEMPTS):
+            try:
+                return (await attempt(cmd)).model_dump(mode="json")
+            except IntegrityError as exc:
+                # A concurrent writer won a race on a unique key: the whole unit of work was
+                # rolled back, so running it again is safe and sees the winner's row.
+                error = exc
+                continue
+            except Exception as exc:
+                error = exc
+                break
+        assert error is not None
+        log.error("command failed", action=action, error=describe_error(error))
+        return Reply.failure(
+            "unavailable", f"{action} could not be completed now; try again"
+        ).model_dump(mode="json")
 
 
 def query_responder(

@@ -6,8 +6,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,6 +19,8 @@ from shared.contracts.envelope import Actor, Envelope, Event
 
 from .engine import Database
 from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
+
+T = TypeVar("T")
 
 
 class UnitOfWork:
@@ -132,6 +137,21 @@ class UnitOfWork:
             await self.session.exec(  # type: ignore[call-overload]
                 text("SELECT pg_advisory_xact_lock(hashtext(:n))").bindparams(n=name)
             )
+
+    async def get_or_insert(
+        self, model: type[T], key: Any, values: dict[str, Any], *, for_update: bool = True
+    ) -> T:
+        """The row with primary key ``key``, inserting ``values`` first if it is absent.
+
+        Safe against a concurrent insert of the same row (projections are fed by several
+        consumers and commands): the insert does nothing on conflict, then the row is read.
+        """
+        table = model.__table__  # type: ignore[attr-defined]
+        insert = pg_insert if not self._db.is_sqlite else sqlite_insert
+        await self.session.exec(insert(table).values(**values).on_conflict_do_nothing())
+        row = await self.session.get(model, key, with_for_update=for_update, populate_existing=True)
+        assert row is not None
+        return row
 
     async def already_processed(self, consumer: str, message_id: uuid.UUID) -> bool:
         """Inbox check: has this consumer applied this message before?"""

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import nats
 
 from shared.client import KenettClient
 from shared.clock import SystemClock
 from shared.contracts import assignment, consent, intake
-from shared.contracts.envelope import Actor, Envelope
+from shared.contracts.envelope import Actor
 from shared.synthetic import synthetic_national_id
+from shared.watch import EventWatcher
 
 DEMO_ACTOR = Actor(kind="user", id="demo-saksbehandler")
 
@@ -36,54 +35,13 @@ class DemoResult:
         return json.dumps(self.__dict__)
 
 
-class _Watcher:
-    """Collects the events of one case from the moment it subscribes."""
-
-    def __init__(self) -> None:
-        self.events: list[Envelope] = []
-        self.changed = asyncio.Event()
-
-    async def on_msg(self, msg: Any) -> None:
-        try:
-            self.events.append(Envelope.model_validate_json(msg.data))
-        except ValueError:
-            return
-        self.changed.set()
-
-    def find(self, case_id: uuid.UUID, type_: str, **payload: Any) -> Envelope | None:
-        for env in self.events:
-            if (
-                env.case_id == case_id
-                and env.type == type_
-                and all(env.payload.get(k) == v for k, v in payload.items())
-            ):
-                return env
-        return None
-
-    async def wait_for(
-        self, case_id: uuid.UUID, type_: str, deadline: float, **payload: Any
-    ) -> Envelope:
-        while True:
-            found = self.find(case_id, type_, **payload)
-            if found:
-                return found
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no {type_} event for the demo case in time")
-            self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), remaining)
-            except TimeoutError:
-                continue
-
-
 async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult:
     """Register a coordinator if none is free, report a need, record both consents, and wait
     until the plan and the coordinator's notification about it exist."""
     nc = await nats.connect(nats_url, name="kenett-demo")
     try:
         client = KenettClient(nc, org)
-        watcher = _Watcher()
+        watcher = EventWatcher()
         sub = await nc.subscribe(f"kenett.{org}.evt.>", cb=watcher.on_msg)
         await nc.flush()
         start = time.monotonic()

@@ -56,9 +56,12 @@ class ServiceHost:
         js = self._nc.jetstream()
         extra = tuple(s for p in self.plugins for s in p.streams)
         await ensure_streams(js, extra)
+        fs_logger = logging.getLogger("kenett.faststream")
+        if fs_logger.level == logging.NOTSET:
+            fs_logger.setLevel(logging.WARNING)  # FastStream is chatty at INFO
         broker = NatsBroker(
             self.settings.nats_url,
-            logger=logging.getLogger("faststream"),
+            logger=fs_logger,
             log_level=logging.DEBUG,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,

@@ -1,0 +1,61 @@
+"""Builders of synthetic commands for tests. Every identity number is generated at run time."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from shared.contracts import assignment, consent, intake
+from shared.contracts.envelope import Actor
+from shared.synthetic import synthetic_national_id
+
+STAFF = Actor(kind="user", id="saksbehandler-1")
+RNG = random.Random(20261122)
+
+
+def national_id(birth: date | None = None, *, d_number: bool = False) -> str:
+    return synthetic_national_id(RNG, birth, d_number=d_number)
+
+
+def report_need(**overrides: Any) -> intake.ReportNeed:
+    data: dict[str, Any] = {
+        "actor": STAFF,
+        "national_id": national_id(),
+        "reporter": intake.Reporter(kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"),
+        "needs": [intake.Need.IP, intake.Need.COORDINATOR],
+        "services": ["hjemmesykepleie", "fysioterapi"],
+        "form": "oral",
+    }
+    data.update(overrides)
+    return intake.ReportNeed(**data)
+
+
+def record_consent(
+    case_id: uuid.UUID, kind: consent.ConsentKind, **overrides: Any
+) -> consent.RecordConsent:
+    data: dict[str, Any] = {
+        "actor": STAFF,
+        "case_id": case_id,
+        "kind": kind,
+        "given_by": consent.GivenBy(role=consent.GiverRole.PERSON),
+        "form": "written",
+        "recorded_by": STAFF.id,
+        "given_at": datetime.now(UTC) - timedelta(minutes=5),
+    }
+    data.update(overrides)
+    return consent.RecordConsent(**data)
+
+
+def register_coordinator(
+    staff_id: str | None = None, **overrides: Any
+) -> assignment.RegisterCoordinator:
+    data: dict[str, Any] = {
+        "actor": STAFF,
+        "staff_id": staff_id or f"koord-{uuid.uuid4().hex[:6]}",
+        "display_name": "Synthetic Koordinator",
+        "unit": "Helse og omsorg",
+    }
+    data.update(overrides)
+    return assignment.RegisterCoordinator(**data)

@@ -1,0 +1,232 @@
+"""The skeleton's flow through all five services on a real nats-server, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, text
+from sqlmodel import select
+
+from shared.client import RequestFailed
+from shared.contracts import assignment, consent, intake, notifications, planning
+from shared.db.kernel import AuditRecord
+from tests.conftest import System
+from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+
+pytestmark = pytest.mark.nats
+WAIT = 15.0
+
+
+async def _report(system: System, **kw) -> intake.ReportNeedResult:
+    return intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need(**kw))
+    )
+
+
+async def _consents(system: System, case_id: uuid.UUID) -> None:
+    for kind in (consent.ConsentKind.COORDINATOR, consent.ConsentKind.IP):
+        await system.client.command("consent", record_consent(case_id, kind))
+
+
+async def test_a_reported_need_becomes_a_plan_and_a_notification(system: System) -> None:
+    reg = assignment.RegisterCoordinatorResult.model_validate(
+        await system.client.command("assignment", register_coordinator())
+    )
+    case = await _report(system)
+    assert case.case_ref.count("-") == 1 and not case.attached_to_open_case
+    await _consents(system, case.case_id)
+
+    ev = system.events
+    plan_evt = await ev.wait_until(lambda: ev.matching("planning.plan_created", case.case_id), WAIT)
+    notes = await ev.wait_until(
+        lambda: ev.matching(
+            "notifications.notification_created", case.case_id, kind="plan_created"
+        ),
+        WAIT,
+    )
+    assert plan_evt[0].payload["coordinator_id"] == str(reg.coordinator_id)
+
+    plan = planning.PlanView.model_validate(
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case.case_id))
+    )
+    assert plan.status == "draft" and plan.coordinator_id == reg.coordinator_id
+    inbox = notifications.Inbox.model_validate(
+        await system.client.query(
+            "notifications", notifications.ListInbox(actor=STAFF, recipient_id=reg.coordinator_id)
+        )
+    )
+    texts = {n.notification_id: n.text for n in inbox.notifications}
+    assert str(notes[0].payload["notification_id"]) in {str(k) for k in texts}
+    for t in texts.values():  # a case reference, no personal data
+        assert case.case_ref in t
+    # Correlation: everything downstream traces back to the report of need.
+    case_events = [e for e in ev.events if e.case_id == case.case_id]
+    assert {e.type for e in case_events} >= {
+        "intake.case_opened",
+        "consent.consent_recorded",
+        "assignment.coordinator_appointed",
+        "planning.plan_created",
+        "notifications.notification_created",
+    }
+
+
+async def test_commands_are_audited_with_actor_action_case_and_time(system: System) -> None:
+    await system.client.command("assignment", register_coordinator())
+    case = await _report(system)
+    await _consents(system, case.case_id)
+    ctx = system.host.contexts["intake"]
+    async with ctx.uow() as uow:
+        trail = [
+            (a.action, a.actor_id, a.outcome, a.at) for a in await uow.audit_trail(case.case_id)
+        ]
+    assert trail[0][:3] == ("intake.report_need", STAFF.id, "ok")
+    assert trail[0][3].tzinfo is not None
+    # Consent may have read the case directly when its projection lagged: a read, also audited.
+    assert {t[:3] for t in trail[1:]} <= {("intake.get_case", "consent", "ok")}
+    async with system.host.contexts["consent"].uow() as uow:
+        actions = [a.action for a in await uow.audit_trail(case.case_id)]
+    assert actions == ["consent.record", "consent.record"]
+
+
+async def test_the_audit_log_is_append_only(system: System) -> None:
+    await _report(system)
+    ctx = system.host.contexts["intake"]
+    for sql in ("UPDATE kernel_audit SET actor_id = 'someone-else'", "DELETE FROM kernel_audit"):
+        async with ctx.uow() as uow:
+            with pytest.raises(Exception, match="append-only"):
+                await uow.session.exec(text(sql))
+    async with ctx.uow() as uow:
+        actors = [r.actor_id for r in await uow.session.exec(select(AuditRecord))]
+    assert actors == [STAFF.id]
+
+
+async def _stored_counts(system: System) -> dict[str, int]:
+    ctx = system.host.contexts["intake"]
+    counts = {}
+    async with ctx.uow() as uow:
+        for table in ("intake_person", "intake_case", "intake_report", "kernel_outbox"):
+            counts[table] = (await uow.session.exec(text(f"SELECT count(*) FROM {table}"))).one()[0]
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"national_id": "12345678901"}, "national_id", "check digits"),
+        ({"national_id": "1234"}, "national_id", "11 digits"),
+        ({"reporter": {"kind": "neighbour"}}, "reporter.kind", "Input should be"),
+        ({"reporter": {"kind": "employee"}}, "reporter.unit", "is required"),
+        ({"needs": []}, "needs", "at least 1"),
+        ({"form": None}, "form", "is required"),
+    ],
+)
+async def test_invalid_reports_name_the_field_and_store_nothing(
+    system: System, change: dict, field: str, reason: str
+) -> None:
+    good = await _report(system)  # something already stored must stay as it was
+    before = await _stored_counts(system)
+    body = report_need().model_dump(mode="json")
+    for key, value in change.items():
+        if value is None:
+            body.pop(key)
+        else:
+            body[key] = value
+    msg = await system.nc.request(
+        "kenett.testorg.cmd.intake.report_need",
+        __import__("json").dumps(body).encode(),
+        timeout=5,
+    )
+    reply = __import__("json").loads(msg.data)
+    assert reply["ok"] is False
+    fields = {f["field"]: f["reason"] for f in reply["error"]["fields"]}
+    assert field in fields and reason in fields[field], fields
+    assert (
+        body.get("national_id", "") not in msg.data.decode() or len(body.get("national_id", "")) < 6
+    )
+    assert await _stored_counts(system) == before
+    assert (await _report(system, national_id=national_id())).case_id != good.case_id
+
+
+async def test_a_second_report_for_a_person_attaches_to_the_open_case(system: System) -> None:
+    number = national_id()
+    first = await _report(system, national_id=number)
+    second = await _report(
+        system,
+        national_id=number,
+        reporter=intake.Reporter(kind=intake.ReporterKind.NEXT_OF_KIN, relation="datter"),
+    )
+    assert second.attached_to_open_case and second.case_id == first.case_id
+    assert second.report_id != first.report_id
+
+
+async def test_a_retried_command_with_the_same_request_id_has_one_effect(system: System) -> None:
+    cmd = report_need(request_id=uuid.uuid4())
+    first = await system.client.command("intake", cmd)
+    again = await system.client.command("intake", cmd)
+    assert first == again
+    assert (await _stored_counts(system))["intake_case"] == 1
+
+
+async def test_consent_for_an_unknown_case_is_refused(system: System) -> None:
+    with pytest.raises(RequestFailed) as exc:
+        await system.client.command("consent", record_consent(uuid.uuid4(), consent.ConsentKind.IP))
+    assert exc.value.error.code == "not_found"
+    assert exc.value.error.fields[0].field == "case_id"
+
+
+async def test_r6_parents_cannot_consent_for_a_person_of_16_or_more(system: System) -> None:
+    case = await _report(system)  # synthetic adults
+    with pytest.raises(RequestFailed) as exc:
+        await system.client.command(
+            "consent",
+            record_consent(
+                case.case_id,
+                consent.ConsentKind.IP,
+                given_by=consent.GivenBy(role=consent.GiverRole.PARENT),
+            ),
+        )
+    assert exc.value.error.fields[0].field == "given_by.role"
+    assert "R6" in exc.value.error.fields[0].reason
+
+
+async def test_r10_a_full_caseload_makes_the_case_wait_for_a_new_coordinator(
+    system: System,
+) -> None:
+    first = assignment.RegisterCoordinatorResult.model_validate(
+        await system.client.command("assignment", register_coordinator(caseload_limit=1))
+    )
+    ev = system.events
+    a = await _report(system)
+    await system.client.command(
+        "consent", record_consent(a.case_id, consent.ConsentKind.COORDINATOR)
+    )
+    await ev.wait_until(lambda: ev.matching("assignment.coordinator_appointed", a.case_id), WAIT)
+    b = await _report(system)
+    await system.client.command(
+        "consent", record_consent(b.case_id, consent.ConsentKind.COORDINATOR)
+    )
+    waiting = await ev.wait_until(
+        lambda: ev.matching("assignment.case_awaiting_coordinator", b.case_id), WAIT
+    )
+    assert "R10" in waiting[0].payload["reason"]
+    second = assignment.RegisterCoordinatorResult.model_validate(
+        await system.client.command("assignment", register_coordinator())
+    )
+    assert second.appointed_case_ids == [b.case_id]
+    listed = assignment.CoordinatorList.model_validate(
+        await system.client.query("assignment", assignment.ListCoordinators(actor=STAFF))
+    )
+    loads = {c.coordinator_id: (c.caseload, c.caseload_limit) for c in listed.coordinators}
+    assert loads == {first.coordinator_id: (1, 1), second.coordinator_id: (1, 5)}
+
+
+async def test_registering_the_same_staff_member_twice_is_refused(system: System) -> None:
+    await system.client.command("assignment", register_coordinator("k-1"))
+    with pytest.raises(RequestFailed) as exc:
+        await system.client.command("assignment", register_coordinator("k-1"))
+    assert exc.value.error.code == "conflict"
+    async with system.host.contexts["assignment"].uow() as uow:
+        n = (await uow.session.exec(text("SELECT count(*) FROM assignment_coordinator"))).one()[0]
+    assert n == 1
+    _ = func

@@ -1,0 +1,39 @@
+"""Consent's pure rules (R6, R7)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.consent.domain import evidence_refusal, giver_refusal
+from shared.contracts.consent import GiverRole
+
+
+@pytest.mark.parametrize("age", [16, 17, 30, 90])
+def test_r6_from_16_the_person_consents_themself(age: int) -> None:
+    assert giver_refusal(GiverRole.PERSON, None, age) is None
+    assert giver_refusal(GiverRole.PARENT, None, age) is not None
+    assert giver_refusal(GiverRole.BARNEVERN, None, age) is not None
+
+
+@pytest.mark.parametrize("age", [0, 11, 12, 15])
+def test_r6_under_16_parents_or_barnevern_consent(age: int) -> None:
+    assert giver_refusal(GiverRole.PARENT, None, age) is None
+    assert giver_refusal(GiverRole.BARNEVERN, None, age) is None
+    reason = giver_refusal(GiverRole.PERSON, None, age)
+    assert reason is not None and "under 16" in reason
+
+
+def test_r6_representative_for_an_adult_needs_a_legal_basis() -> None:
+    assert "legal basis" in (giver_refusal(GiverRole.REPRESENTATIVE, None, 40) or "")
+    assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål, vedtak 2024-17", 40) is None
+    assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål", 17) is not None
+    assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål", 10) is not None
+
+
+def test_r7_consent_time_is_recorded_and_not_in_the_future() -> None:
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert evidence_refusal(now - timedelta(days=1), now) is None
+    assert evidence_refusal(now + timedelta(minutes=1), now) == "is in the future"
+    assert evidence_refusal(datetime(2026, 11, 22), now) == "must include a timezone offset"

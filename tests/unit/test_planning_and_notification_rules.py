@@ -1,0 +1,35 @@
+"""Planning's and notifications' pure rules (R5, R9, no personal data in notices)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from services.notifications.domain import TEMPLATES, NoticeKind, UnsafeNotice, render
+from services.planning.domain import ready_for_plan
+
+
+def test_r5_no_plan_without_ip_consent() -> None:
+    assert not ready_for_plan(None, uuid.uuid4())
+
+
+def test_r9_no_plan_without_a_coordinator_to_drive_it() -> None:
+    assert not ready_for_plan(uuid.uuid4(), None)
+    assert ready_for_plan(uuid.uuid4(), uuid.uuid4())
+
+
+@pytest.mark.parametrize("kind", list(NoticeKind))
+def test_every_notice_template_carries_only_a_case_reference(kind: NoticeKind) -> None:
+    text = render(kind, "2026-000123")
+    assert "2026-000123" in text
+    assert not re.search(r"\d{11}", text)
+    # The only placeholder a template may have is the case reference.
+    assert re.findall(r"{(\w+)}", TEMPLATES[kind]) == ["case_ref"]
+
+
+@pytest.mark.parametrize("bad", ["12345678901", "Ola Nordmann", "2026-000123 diagnose"])
+def test_a_notice_refuses_anything_but_a_case_reference(bad: str) -> None:
+    with pytest.raises(UnsafeNotice):
+        render(NoticeKind.PLAN_CREATED, bad)
