@@ -59,3 +59,23 @@ def register_coordinator(
     }
     data.update(overrides)
     return assignment.RegisterCoordinator(**data)
+
+
+async def read_stream(js: Any, stream: str, subject: str) -> list[Any]:
+    """Every message of ``stream`` on ``subject`` from the start (an ordered consumer)."""
+    from nats.js.api import DeliverPolicy
+
+    info = await js.stream_info(stream, subjects_filter=subject)
+    total = sum((info.state.subjects or {}).values())
+    if total == 0:
+        return []
+    sub = await js.subscribe(
+        subject, stream=stream, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+    )
+    out = []
+    try:
+        while len(out) < total:
+            out.append(await sub.next_msg(timeout=10))
+    finally:
+        await sub.unsubscribe()
+    return out

@@ -6,16 +6,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import selectors
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import IO
+
+from shared.runtime.process import ProcessNotReady, await_output, drain_to
 
 
 class NatsServerError(RuntimeError):
@@ -78,7 +76,7 @@ class NatsServer:
         self.extra_args = extra_args
         self.config_file = config_file
         self._proc: subprocess.Popen[bytes] | None = None
-        self._drain: threading.Thread | None = None
+        self._drain: object = None
 
     @property
     def url(self) -> str:
@@ -108,57 +106,13 @@ class NatsServer:
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         assert self._proc.stderr is not None
-        lines = self._await_ready(self._proc.stderr, timeout)
-        sink = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
-        if sink:
-            sink.writelines(lines)
-        self._drain = threading.Thread(
-            target=self._drain_output, args=(self._proc.stderr, sink), daemon=True
-        )
-        self._drain.start()
-        return self
-
-    def _await_ready(self, stream: IO[bytes], timeout: float) -> list[bytes]:
-        """Read the server's log until it says it is ready (an event, not a sleep).
-
-        Reads the raw descriptor: a buffered readline could hold the ready line in Python's
-        buffer while select() waits on an empty pipe.
-        """
-        assert self._proc is not None
-        fd = stream.fileno()
-        deadline = time.monotonic() + timeout
-        data = b""
-        sel = selectors.DefaultSelector()
-        sel.register(fd, selectors.EVENT_READ)
         try:
-            while b"Server is ready" not in data:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.stop()
-                    raise NatsServerError("nats-server did not become ready in time")
-                if not sel.select(remaining):
-                    continue
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    code = self._proc.wait()
-                    tail = data.decode(errors="replace").strip().splitlines()[-3:]
-                    raise NatsServerError(
-                        f"nats-server exited with code {code}: {' | '.join(tail)}"
-                    )
-                data += chunk
-        finally:
-            sel.close()
-        return data.splitlines(keepends=True)
-
-    @staticmethod
-    def _drain_output(stream: IO[bytes], sink: IO[bytes] | None) -> None:
-        fd = stream.fileno()
-        while chunk := os.read(fd, 65536):
-            if sink:
-                sink.write(chunk)
-                sink.flush()
-        if sink:
-            sink.close()
+            seen = await_output(self._proc, self._proc.stderr, b"Server is ready", timeout)
+        except ProcessNotReady as exc:
+            self.stop()
+            raise NatsServerError(f"nats-server: {exc}") from None
+        self._drain = drain_to(self._proc.stderr, self.log_file, seen)
+        return self
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (the server flushes JetStream and exits), SIGKILL if it does not."""
