@@ -28,7 +28,9 @@ class ServiceProcess:
     def start(self, timeout: float = 60) -> ServiceProcess:
         self.proc = subprocess.Popen(
             [KENETT, "run", *self.services],
-            env=self.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
         assert self.proc.stdout is not None

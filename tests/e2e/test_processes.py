@@ -40,7 +40,8 @@ async def test_five_processes_take_a_case_to_a_plan_and_a_notification(
     done = await asyncio.to_thread(
         subprocess.run,
         [KENETT, "demo", "--json", "--nats", local_nats_server.url, "--org", "e2e"],
-        capture_output=True, timeout=120,
+        capture_output=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr.decode()
     result = json.loads(done.stdout.decode().strip().splitlines()[-1])
@@ -84,23 +85,35 @@ async def test_killing_planning_mid_flight_loses_no_plan_and_duplicates_none(
 
     await events.wait_until(lambda: plans() >= set(cases), 120)
     await events.wait_until(
-        lambda: {
-            e.case_id for e in events.matching("notifications.notification_created", kind="plan_created")
-        } >= set(cases),
+        lambda: (
+            {
+                e.case_id
+                for e in events.matching("notifications.notification_created", kind="plan_created")
+            }
+            >= set(cases)
+        ),
         60,
     )
     # The durable record: one plan_created per case in the stream, one plan notice per case.
-    stored = [Envelope.model_validate_json(m.data) for m in await read_stream(
-        js, EVENTS_STREAM, "kenett.e2e.evt.planning.plan_created")]
+    stored = [
+        Envelope.model_validate_json(m.data)
+        for m in await read_stream(js, EVENTS_STREAM, "kenett.e2e.evt.planning.plan_created")
+    ]
     per_case = Counter(e.case_id for e in stored)
     assert set(per_case) == set(cases)
     assert max(per_case.values()) == 1
-    notices = [Envelope.model_validate_json(m.data) for m in await read_stream(
-        js, EVENTS_STREAM, "kenett.e2e.evt.notifications.notification_created")]
+    notices = [
+        Envelope.model_validate_json(m.data)
+        for m in await read_stream(
+            js, EVENTS_STREAM, "kenett.e2e.evt.notifications.notification_created"
+        )
+    ]
     plan_notices = Counter(e.case_id for e in notices if e.payload["kind"] == "plan_created")
     assert plan_notices == Counter(dict.fromkeys(cases, 1))
     coordinators = assignment.CoordinatorList.model_validate(
-        await client.query("assignment", assignment.ListCoordinators(actor=register_coordinator().actor))
+        await client.query(
+            "assignment", assignment.ListCoordinators(actor=register_coordinator().actor)
+        )
     )
     assert sum(c.caseload for c in coordinators.coordinators) == n
     assert all(c.caseload <= c.caseload_limit for c in coordinators.coordinators)

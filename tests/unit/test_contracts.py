@@ -1,0 +1,99 @@
+"""The envelope and the versioned event contracts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from shared.contracts import intake
+from shared.contracts.envelope import (
+    Actor,
+    ContractError,
+    Envelope,
+    known_contracts,
+    open_payload,
+    parse_envelope,
+)
+from shared.contracts.planning import PlanCreated
+from shared.contracts.replies import field_errors
+from shared.contracts.subjects import command_subject, event_subject
+from tests.helpers import national_id, report_need
+
+ACTOR = Actor(kind="user", id="u1")
+
+
+def plan_created() -> PlanCreated:
+    return PlanCreated(
+        plan_id=uuid.uuid4(),
+        case_id=uuid.uuid4(),
+        case_ref="2026-000001",
+        coordinator_id=uuid.uuid4(),
+    )
+
+
+def test_envelope_round_trip_and_subject_carries_no_personal_data() -> None:
+    event = plan_created()
+    env = Envelope.wrap(
+        event, org="lund", occurred_at=datetime.now(UTC), actor=ACTOR, case_id=event.case_id
+    )
+    back = parse_envelope(env.model_dump_json().encode())
+    assert back == env
+    assert env.subject == "kenett.lund.evt.planning.plan_created"
+    assert open_payload(back, known_contracts()) == event
+
+
+def test_a_caused_event_keeps_the_correlation_and_names_its_cause() -> None:
+    first = Envelope.wrap(
+        plan_created(), org="o", occurred_at=datetime.now(UTC), actor=ACTOR, case_id=None
+    )
+    second = Envelope.wrap(
+        plan_created(),
+        org="o",
+        occurred_at=datetime.now(UTC),
+        actor=ACTOR,
+        case_id=None,
+        causation=first,
+    )
+    assert second.correlation_id == first.correlation_id == first.id
+    assert second.causation_id == first.id
+
+
+def test_unknown_version_and_unknown_type_are_refused_with_reasons() -> None:
+    env = Envelope.wrap(
+        plan_created(), org="o", occurred_at=datetime.now(UTC), actor=ACTOR, case_id=None
+    )
+    v2 = env.model_copy(update={"version": 2})
+    with pytest.raises(ContractError, match=r"unsupported version 2 .* accepts versions \[1\]"):
+        open_payload(v2, known_contracts())
+    other = env.model_copy(update={"type": "planning.something_else"})
+    with pytest.raises(ContractError, match="not handled"):
+        open_payload(other, known_contracts())
+
+
+def test_subjects_refuse_tokens_that_could_carry_data() -> None:
+    assert command_subject("lund", "intake", "report_need") == "kenett.lund.cmd.intake.report_need"
+    for bad in ("Lund", "lu.nd", "lund>", "*", "", "12345678901 x"):
+        with pytest.raises(ValueError, match="subject token"):
+            event_subject(bad, "intake", "x")
+
+
+def test_validation_errors_name_fields_but_never_echo_the_input() -> None:
+    number = national_id()
+    body = report_need(national_id=number).model_dump(mode="json")
+    body["reporter"] = {"kind": "neighbour", "relation": number}
+    with pytest.raises(ValidationError) as exc:
+        intake.ReportNeed.model_validate(body)
+    errors = field_errors(exc.value)
+    assert [e.field for e in errors] == ["reporter.kind"]
+    assert number not in str([e.model_dump() for e in errors])
+
+
+def test_every_contract_has_a_unique_type_and_version() -> None:
+    keys = list(known_contracts())
+    assert len(keys) == len(set(keys))
+    for (type_, version), model in known_contracts().items():
+        assert type_ == model.TYPE
+        assert version == model.VERSION >= 1

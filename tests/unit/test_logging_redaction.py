@@ -1,0 +1,64 @@
+"""Fødselsnummer, names and free text never reach a log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+import structlog
+
+from shared.logging import configure_logging, get_logger
+from tests.helpers import national_id
+
+
+@pytest.fixture
+def log_output():
+    buf = io.StringIO()
+    configure_logging("json", "DEBUG", stream=buf)
+    yield buf
+    structlog.reset_defaults()
+    logging.getLogger().handlers.clear()
+
+
+def lines(buf: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in buf.getvalue().splitlines() if line.strip()]
+
+
+def test_identity_numbers_are_masked_anywhere_in_a_log_line(log_output) -> None:
+    number = national_id()
+    spaced = f"{number[:6]} {number[6:]}"
+    get_logger("t").info(f"lookup of {number} failed", detail={"ids": [spaced]}, n=int(number))
+    text = log_output.getvalue()
+    assert number not in text
+    assert spaced not in text
+    assert "[redacted]" in text
+
+
+def test_names_and_free_text_keys_are_dropped(log_output) -> None:
+    get_logger("t").info(
+        "registered", display_name="Kari Nordmann", note="har diabetes", case_id="c1"
+    )
+    (entry,) = lines(log_output)
+    assert entry["display_name"] == "[redacted]"
+    assert entry["note"] == "[redacted]"
+    assert entry["case_id"] == "c1"
+    assert "Kari" not in log_output.getvalue()
+
+
+def test_third_party_stdlib_logging_is_redacted_too(log_output) -> None:
+    number = national_id()
+    logging.getLogger("some.library").warning("bad row %s", number)
+    assert number not in log_output.getvalue()
+    assert lines(log_output)[0]["level"] == "warning"
+
+
+def test_bound_context_is_in_every_line(log_output) -> None:
+    structlog.contextvars.bind_contextvars(org="lund", service="intake", correlation_id="x1")
+    try:
+        get_logger("t").info("hello")
+    finally:
+        structlog.contextvars.clear_contextvars()
+    (entry,) = lines(log_output)
+    assert (entry["org"], entry["service"], entry["correlation_id"]) == ("lund", "intake", "x1")
