@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from pydantic import BaseModel
 
 from shared.bus.outbox import OutboxRelay
 from shared.clock import Clock
@@ -28,6 +29,8 @@ class ServiceContext:
     js: JetStreamContext
     relay: OutboxRelay
     consumers: list[ConsumerConfig] = field(default_factory=list)
+    catalog: list[tuple[str, str, type[BaseModel]]] = field(default_factory=list)
+    """What this service answers and consumes: (kind, subject, model), for the AsyncAPI docs."""
 
     @property
     def org(self) -> str:

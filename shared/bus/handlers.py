@@ -81,6 +81,7 @@ def event_consumer(
         description=f"{ctx.name}: {event.TYPE}",
     )
     ctx.consumers.append(config)
+    ctx.catalog.append(("consume", subject, event))
 
     async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
         await dead_letter(
@@ -158,6 +159,7 @@ def command_responder(
     name: str = command.COMMAND  # type: ignore[attr-defined]
     subject = command_subject(ctx.org, ctx.name, name)
     action = f"{ctx.name}.{name}"
+    ctx.catalog.append(("command", subject, command))
 
     async def attempt(cmd: C) -> Reply:
         async with ctx.uow() as uow:
@@ -226,6 +228,7 @@ def query_responder(
     name: str = query.QUERY  # type: ignore[attr-defined]
     subject = query_subject(ctx.org, ctx.name, name)
     action = f"{ctx.name}.{name}"
+    ctx.catalog.append(("query", subject, query))
 
     @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
     async def on_query(msg: NatsMessage) -> dict[str, Any]:

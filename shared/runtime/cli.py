@@ -240,6 +240,26 @@ def streams(
         out.print(f"stream {name}: declared")
 
 
+@app.command()
+def asyncapi(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for <service>.json.")] = Path(
+        "docs/asyncapi"
+    ),
+) -> None:
+    """Write the AsyncAPI 3.0 document of every installed service (from the contracts)."""
+    import json
+
+    from shared import __version__
+    from shared.runtime.asyncapi import service_document
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, installed in discover().items():
+        doc = service_document(installed.plugin, __version__)
+        path = out_dir / f"{name}.json"
+        path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+        out.print(f"{path}: {len(doc['channels'])} channels, {len(doc['operations'])} operations")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
