@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import structlog
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
@@ -67,7 +68,9 @@ def event_consumer(
     """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``."""
     durable = durable_name(ctx.name, name)
     subject = event.subject(ctx.org)
-    accepted = {key: model for key, model in known_contracts().items() if key[0] == event.TYPE}
+    accepted: dict[tuple[str, int], type[Event]] = {
+        key: model for key, model in known_contracts().items() if key[0] == event.TYPE
+    }
     max_deliver = ctx.settings.max_deliver
     config = ConsumerConfig(
         name=durable,
@@ -110,31 +113,41 @@ def event_consumer(
         raw = msg.raw_message
         try:
             envelope = parse_envelope(raw.data)
-            payload = open_payload(envelope, dict(accepted))
+            payload = open_payload(envelope, accepted)
             if envelope.org != ctx.org:
                 raise ContractError(f"event of org {envelope.org} on a consumer of {ctx.org}")
         except ContractError as exc:
             await to_dead_letter(msg, str(exc))
             return
-        try:
-            async with ctx.uow() as uow:
-                if not await uow.already_processed(durable, envelope.id):
-                    await handler(uow, envelope, payload)  # type: ignore[arg-type]
-                    uow.mark_processed(durable, envelope.id)
-                    await uow.commit()
-        except Refused as exc:
-            await to_dead_letter(msg, f"refused: {exc}")
-            return
-        except Exception as exc:
-            deliveries = raw.metadata.num_delivered
-            reason = describe_error(exc)
-            if deliveries >= max_deliver:
-                await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")
-            else:
-                log.info("transient failure, redelivering", consumer=durable, error=reason)
-                await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
-            return
-        await msg.ack()
+        with structlog.contextvars.bound_contextvars(
+            org=ctx.org,
+            service=ctx.name,
+            correlation_id=str(envelope.correlation_id),
+            case_id=str(envelope.case_id) if envelope.case_id else None,
+        ):
+            try:
+                await apply(envelope, payload)
+            except Refused as exc:
+                await to_dead_letter(msg, f"refused: {exc}")
+                return
+            except Exception as exc:
+                deliveries = raw.metadata.num_delivered
+                reason = describe_error(exc)
+                if deliveries >= max_deliver:
+                    await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")
+                else:
+                    log.info("transient failure, redelivering", consumer=durable, error=reason)
+                    await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
+                return
+            await msg.ack()
+
+    async def apply(envelope: Envelope, payload: Event) -> None:
+        """Handler, inbox check and mark in one unit of work."""
+        async with ctx.uow() as uow:
+            if not await uow.already_processed(durable, envelope.id):
+                await handler(uow, envelope, payload)  # type: ignore[arg-type]
+                uow.mark_processed(durable, envelope.id)
+                await uow.commit()
 
 
 def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:

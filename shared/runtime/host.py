@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 import nats
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from shared.bus.broker import make_broker
 from shared.bus.outbox import OutboxRelay
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
@@ -56,16 +56,7 @@ class ServiceHost:
         js = self._nc.jetstream()
         extra = tuple(s for p in self.plugins for s in p.streams)
         await ensure_streams(js, extra)
-        fs_logger = logging.getLogger("kenett.faststream")
-        if fs_logger.level == logging.NOTSET:
-            fs_logger.setLevel(logging.WARNING)  # FastStream is chatty at INFO
-        broker = NatsBroker(
-            self.settings.nats_url,
-            logger=fs_logger,
-            log_level=logging.DEBUG,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=1,
-        )
+        broker = make_broker(self.settings)
         url_template = self.settings.resolved_database_url()
         for plugin in self.plugins:
             db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
