@@ -51,3 +51,14 @@ class FixedClock:
 def local_today(clock: Clock) -> date:
     """Today's date in Norway, which is what ages and deadlines are counted in."""
     return clock.now().astimezone(OSLO).date()
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Completed years on a date (R6 counts from the 16th birthday).
+
+    Someone born 29 February is a year older on 1 March in common years.
+    """
+    years = on.year - birth_date.year
+    if (on.month, on.day) < (birth_date.month, birth_date.day):
+        years -= 1
+    return years

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from shared.contracts.consent import GiverRole
 
 HEALTH_MAJORITY = 16  # R6: from 16 the young person decides
 ADULT = 18
-
-
-def age_on(birth_date: date, on: date) -> int:
-    """Completed years on a date (29 February births turn a year older on 1 March)."""
-    years = on.year - birth_date.year
-    if (on.month, on.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
 
 
 def giver_refusal(role: GiverRole, legal_basis: str | None, age: int) -> str | None:

@@ -7,7 +7,7 @@ import uuid
 from faststream.nats import NatsRouter
 
 from shared.bus.handlers import command_responder, event_consumer
-from shared.clock import local_today
+from shared.clock import age_on, local_today
 from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
 from shared.contracts.envelope import Envelope
 from shared.contracts.intake import CaseOpened, CaseView, GetCase
@@ -16,7 +16,7 @@ from shared.contracts.subjects import query_subject
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-from .domain import age_on, evidence_refusal, giver_refusal
+from .domain import evidence_refusal, giver_refusal
 from .store import Consent, ConsentCase
 
 

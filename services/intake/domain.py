@@ -70,14 +70,6 @@ def parse_national_id(value: str, today: date) -> NationalId:
     return NationalId(number=number, kind=kind, birth_date=birth)
 
 
-def age_on(birth_date: date, on: date) -> int:
-    """Completed years on a date; a 29 February birth counts from 1 March in common years."""
-    years = on.year - birth_date.year
-    if (on.month, on.day) < (birth_date.month, birth_date.day):
-        years -= 1
-    return years
-
-
 def reporter_problems(reporter: Reporter) -> list[tuple[str, str]]:
     """What a report must record about its reporter (R2), as (field, reason) pairs.
 

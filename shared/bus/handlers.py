@@ -150,6 +150,17 @@ def event_consumer(
                 await uow.commit()
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _decode(model: type[M], msg: NatsMessage, action: str) -> M | Reply:
+    """The request, or a refusal naming each invalid field (never echoing a value)."""
+    try:
+        return model.model_validate_json(msg.body)
+    except ValidationError as exc:
+        return Reply.failure("validation_failed", f"{action}: invalid request", field_errors(exc))
+
+
 def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
     for source in (result, request):
         case_id = getattr(source, "case_id", None)
@@ -204,12 +215,9 @@ def command_responder(
 
     @router.subscriber(subject, queue=ctx.name, title=action, description=command.__doc__)
     async def on_command(msg: NatsMessage) -> dict[str, Any]:
-        try:
-            cmd = command.model_validate_json(msg.body)
-        except ValidationError as exc:
-            return Reply.failure(
-                "validation_failed", f"{action}: invalid command", field_errors(exc)
-            ).model_dump(mode="json")
+        cmd = _decode(command, msg, action)
+        if isinstance(cmd, Reply):
+            return cmd.model_dump(mode="json")
         error: Exception | None = None
         for _ in range(COMMAND_ATTEMPTS):
             try:
@@ -245,12 +253,9 @@ def query_responder(
 
     @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
     async def on_query(msg: NatsMessage) -> dict[str, Any]:
-        try:
-            q = query.model_validate_json(msg.body)
-        except ValidationError as exc:
-            return Reply.failure(
-                "validation_failed", f"{action}: invalid query", field_errors(exc)
-            ).model_dump(mode="json")
+        q = _decode(query, msg, action)
+        if isinstance(q, Reply):
+            return q.model_dump(mode="json")
         try:
             async with ctx.uow() as uow:
                 try:

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from services.intake.domain import (
     InvalidNationalId,
-    age_on,
     case_reference,
     parse_national_id,
     reporter_problems,
 )
+from shared.clock import age_on
 from shared.contracts.intake import Reporter, ReporterKind
 from shared.synthetic import synthetic_national_id
 from tests.helpers import RNG, national_id
@@ -59,7 +59,7 @@ def test_future_birth_date_is_refused() -> None:
         parse_national_id(number, TODAY)
 
 
-def test_age_counts_completed_years_and_29_february() -> None:
+def test_r6_age_counts_completed_years_and_29_february() -> None:
     leap = date(2008, 2, 29)
     assert age_on(leap, date(2024, 2, 28)) == 15
     assert age_on(leap, date(2024, 2, 29)) == 16
