@@ -8,18 +8,48 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from nats.js import JetStreamContext
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlmodel import col, select
 
 from shared.clock import Clock
 from shared.contracts.subjects import EVENTS_STREAM
 from shared.db.engine import Database
-from shared.db.kernel import OutboxMessage
+from shared.db.kernel import CommandReply, OutboxMessage, ProcessedMessage
 from shared.logging import get_logger
 
 log = get_logger(__name__)
+
+# A published outbox row is kept a week for inspection. An inbox mark (and a stored command
+# reply) is needed only while its message can still be redelivered, i.e. while it is in the
+# events stream (max age 30 days): kept 35 days.
+OUTBOX_KEEP = timedelta(days=7)
+INBOX_KEEP = timedelta(days=35)
+PRUNE_EVERY_S = 3600.0
+
+
+async def prune(db: Database, clock: Clock) -> dict[str, int]:
+    """Delete kernel rows past their retention; returns how many rows each table lost."""
+    now = clock.now()
+    statements = {
+        "kernel_outbox": delete(OutboxMessage).where(
+            col(OutboxMessage.published_at) < now - OUTBOX_KEEP
+        ),
+        "kernel_inbox": delete(ProcessedMessage).where(
+            col(ProcessedMessage.processed_at) < now - INBOX_KEEP
+        ),
+        "kernel_command_reply": delete(CommandReply).where(
+            col(CommandReply.created_at) < now - INBOX_KEEP
+        ),
+    }
+    removed = {}
+    async with db.sessions() as session, session.begin():
+        for table, stmt in statements.items():
+            result = await session.exec(stmt)
+            removed[table] = int(result.rowcount or 0)
+    return removed
 
 
 class OutboxRelay:
@@ -63,6 +93,8 @@ class OutboxRelay:
             await self.drain()
 
     async def _run(self) -> None:
+        next_prune = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
@@ -70,6 +102,9 @@ class OutboxRelay:
             try:
                 while await self.drain() == self._batch:
                     pass
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY_S
+                    await prune(self._db, self._clock)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the broker or the database is away; retry on next tick
