@@ -7,13 +7,17 @@ third-party libraries' stdlib logging alike.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import sys
+import uuid
 from collections.abc import Mapping, MutableMapping
+from datetime import date, datetime
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 
 # 11 digits, optionally written as 6+5 with a space or dash: fødselsnummer, D-nummer, H-nummer.
 _NATIONAL_ID = re.compile(r"(?<!\d)\d{6}[ -]?\d{5}(?!\d)")
@@ -52,11 +56,18 @@ def redact_text(value: str) -> str:
     return _NATIONAL_ID.sub(REDACTED, value)
 
 
+_PLAIN = (bool, float, type(None), datetime, date, uuid.UUID)
+
+
 def _redact(value: Any, depth: int = 0) -> Any:
     if depth > 6:
         return REDACTED
     if isinstance(value, str):
         return redact_text(value)
+    if isinstance(value, BaseModel):
+        return _redact(value.model_dump(mode="json"), depth + 1)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _redact(dataclasses.asdict(value), depth + 1)
     if isinstance(value, bytes):
         return REDACTED
     if isinstance(value, Mapping):
@@ -66,9 +77,12 @@ def _redact(value: Any, depth: int = 0) -> Any:
         }
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact(v, depth + 1) for v in value]
-    if isinstance(value, int) and 10_000_000_000 <= abs(value) < 100_000_000_000:
-        return REDACTED
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return REDACTED if 10_000_000_000 <= abs(value) < 100_000_000_000 else value
+    if isinstance(value, _PLAIN):
+        return value
+    # Anything else would be rendered by its repr: mask that instead of trusting it.
+    return redact_text(repr(value))
 
 
 def redact_personal_data(

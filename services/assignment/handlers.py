@@ -83,6 +83,8 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
         if event.kind is not ConsentKind.COORDINATOR:
             return
+        # The caseload lock first, then rows: the same order as register(), so no deadlock.
+        await uow.lock(f"assignment:caseload:{uow.org}")  # R10 holds across instances
         case = await uow.get_or_insert(
             AssignmentCase,
             event.case_id,
@@ -91,7 +93,6 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         case.coordinator_consent_id = event.consent_id
         if case.primary_coordinator_id is not None:
             return  # already has a coordinator; a renewed consent changes nothing here
-        await uow.lock(f"assignment:caseload:{uow.org}")  # R10 holds across instances
         chosen = pick_coordinator(await _candidates(uow), ctx.settings.caseload_limit)
         if chosen is not None:
             await _appoint(uow, case, chosen.coordinator_id, ctx.actor, env)

@@ -35,44 +35,61 @@ async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> N
     )
 
 
-def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
-    """The record-consent handler, with a fallback to intake when the projection lags."""
+def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Before recording: make sure the case is in the projection, asking intake if it lags.
 
-    async def fetch_case(case_id: uuid.UUID) -> ConsentCase | None:
-        query = GetCase(actor=ctx.actor, case_id=case_id)
+    Runs outside any transaction, so waiting for intake never holds a database lock.
+    """
+
+    async def ensure_case_known(cmd: RecordConsent) -> None:
+        async with ctx.uow() as uow:
+            if await uow.session.get(ConsentCase, cmd.case_id) is not None:
+                return
+        query = GetCase(actor=ctx.actor, case_id=cmd.case_id)
         try:
             msg = await ctx.nc.request(
                 query_subject(ctx.org, "intake", GetCase.QUERY),
                 query.model_dump_json().encode(),
                 timeout=ctx.settings.command_timeout_s,
             )
+            reply = Reply.model_validate_json(msg.data)
         except Exception:
-            raise CommandRejected(
-                "unavailable", "the case could not be looked up now; try again"
-            ) from None
-        reply = Reply.model_validate_json(msg.data)
+            reply = Reply.failure("unavailable", "intake did not answer")
         if not reply.ok or reply.result is None:
-            return None
-        view = CaseView.model_validate(reply.result)
-        return ConsentCase(
-            case_id=view.case_id, org=ctx.org, case_ref=view.case_ref, birth_date=view.birth_date
-        )
-
-    async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
-        """Record a consent (R5-R7): who gave it, how, who recorded it, when."""
-        s = uow.session
-        case = await s.get(ConsentCase, cmd.case_id)
-        if case is None:
-            fetched = await fetch_case(cmd.case_id)
-            if fetched is None:
+            if reply.error is not None and reply.error.code == "not_found":
                 raise CommandRejected(
                     "not_found",
                     "consent was not recorded",
                     [FieldError(field="case_id", reason="unknown case")],
                 )
-            case = await uow.get_or_insert(
-                ConsentCase, fetched.case_id, fetched.model_dump(), for_update=False
+            raise CommandRejected("unavailable", "the case could not be looked up now; try again")
+        view = CaseView.model_validate(reply.result)
+        async with ctx.uow() as uow:
+            await uow.get_or_insert(
+                ConsentCase,
+                view.case_id,
+                {
+                    "case_id": view.case_id,
+                    "org": ctx.org,
+                    "case_ref": view.case_ref,
+                    "birth_date": view.birth_date,
+                },
+                for_update=False,
             )
+            await uow.commit()
+
+    return ensure_case_known
+
+
+def make_record(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The record-consent handler."""
+
+    async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
+        """Record a consent (R5-R7): who gave it, how, who recorded it, when."""
+        s = uow.session
+        case = await s.get(ConsentCase, cmd.case_id)
+        if case is None:  # ensure_case_known ran just before; only a purge could cause this
+            raise CommandRejected("unavailable", "the case could not be looked up now; try again")
         errors = []
         age = age_on(case.birth_date, local_today(uow.clock))
         if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):
@@ -118,5 +135,11 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     """Consent's subscribers."""
     router = NatsRouter()
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
-    command_responder(router, ctx, command=RecordConsent, handler=make_record(ctx))
+    command_responder(
+        router,
+        ctx,
+        command=RecordConsent,
+        handler=make_record(ctx),
+        before=make_ensure_case_known(ctx),
+    )
     return router

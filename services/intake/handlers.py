@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -65,6 +66,8 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
         raise CommandRejected("validation_failed", "the report of need was not registered", errors)
 
     s = uow.session
+    # Concurrent reports about one person (several intake instances) must not open two cases.
+    await uow.lock("intake:person:" + hashlib.sha256(national_id.number.encode()).hexdigest())
     person = (
         await s.exec(
             select(Person).where(Person.org == uow.org, Person.national_id == national_id.number)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shared.db import UTCDateTime, service_registry
@@ -31,10 +31,19 @@ class Person(IntakeBase, table=True):
 
 
 class Case(IntakeBase, table=True):
-    """One case per need."""
+    """One case per need: at most one open case per person (a further report is attached)."""
 
     __tablename__ = "intake_case"
-    __table_args__ = (UniqueConstraint("org", "ref"),)
+    __table_args__ = (
+        UniqueConstraint("org", "ref"),
+        Index(
+            "uq_intake_case_open_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("status <> 'closed'"),
+            postgresql_where=text("status <> 'closed'"),
+        ),
+    )
 
     id: uuid.UUID = Field(primary_key=True)
     org: str = Field(max_length=63)

@@ -110,5 +110,5 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="plan-created", event=PlanCreated, handler=on_plan_created)
-    query_responder(router, ctx, query=ListInbox, handler=list_inbox, audited=False)
+    query_responder(router, ctx, query=ListInbox, handler=list_inbox)
     return router

@@ -25,5 +25,6 @@ def make_broker(settings: Settings, url: str | None = None) -> NatsBroker:
         log_level=logging.DEBUG,  # per-message lines only when debugging
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
+        graceful_timeout=15.0,  # on stop, let handlers in flight finish (and commit) first
         name=f"kenett-{settings.org}",
     )

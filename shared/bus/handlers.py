@@ -19,7 +19,7 @@ from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, Pu
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.bus.deadletter import dead_letter, describe_error
 from shared.contracts.commands import Command, Query
@@ -45,6 +45,7 @@ Q = TypeVar("Q", bound=Query)
 
 # Delay before redelivery after a transient failure, by delivery count (seconds).
 BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
+DEAD_LETTER_TRIES = 3
 COMMAND_ATTEMPTS = 3
 
 
@@ -68,9 +69,10 @@ def event_consumer(
     """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``."""
     durable = durable_name(ctx.name, name)
     subject = event.subject(ctx.org)
-    accepted: dict[tuple[str, int], type[Event]] = {
-        key: model for key, model in known_contracts().items() if key[0] == event.TYPE
-    }
+    # A handler is written for one version; other versions of the type are dead-lettered as
+    # unsupported (with the versions this consumer accepts) rather than failing in the handler.
+    accepted: dict[tuple[str, int], type[Event]] = {(event.TYPE, event.VERSION): event}
+    assert (event.TYPE, event.VERSION) in known_contracts(), f"{event.TYPE} is not registered"
     max_deliver = ctx.settings.max_deliver
     config = ConsumerConfig(
         name=durable,
@@ -79,7 +81,10 @@ def event_consumer(
         deliver_policy=DeliverPolicy.ALL,
         ack_policy=JsAckPolicy.EXPLICIT,
         ack_wait=ctx.settings.ack_wait_s,
-        max_deliver=max_deliver,
+        # The handler runs at most max_deliver times (enforced below); the server allows a few
+        # more deliveries so that a failed dead-letter publish, a crash or a timeout on the last
+        # try is retried as a dead-lettering instead of the message being dropped.
+        max_deliver=max_deliver + DEAD_LETTER_TRIES,
         max_ack_pending=1000,
         description=f"{ctx.name}: {event.TYPE}",
     )
@@ -87,15 +92,21 @@ def event_consumer(
     ctx.catalog.append(("consume", subject, event))
 
     async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
-        await dead_letter(
-            ctx.js,
-            msg.raw_message,
-            org=ctx.org,
-            service=ctx.name,
-            consumer=durable,
-            reason=reason,
-            at=ctx.clock.now(),
-        )
+        try:
+            await dead_letter(
+                ctx.js,
+                msg.raw_message,
+                org=ctx.org,
+                service=ctx.name,
+                consumer=durable,
+                reason=reason,
+                at=ctx.clock.now(),
+            )
+        except Exception as exc:
+            # Not acked: it comes back and dead-lettering is tried again.
+            log.error("dead-lettering failed", consumer=durable, error=describe_error(exc))
+            await msg.nack(delay=BACKOFF[-1])
+            return
         await msg.ack()
         log.warning("dead-lettered", consumer=durable, reason=reason)
 
@@ -118,6 +129,12 @@ def event_consumer(
                 raise ContractError(f"event of org {envelope.org} on a consumer of {ctx.org}")
         except ContractError as exc:
             await to_dead_letter(msg, str(exc))
+            return
+        if raw.metadata.num_delivered > max_deliver:
+            # Earlier deliveries ended without a verdict: a crash, or a handler past ack_wait.
+            await to_dead_letter(
+                msg, f"no outcome after {max_deliver} deliveries (crash or timeout)"
+            )
             return
         with structlog.contextvars.bound_contextvars(
             org=ctx.org,
@@ -150,6 +167,16 @@ def event_consumer(
                 await uow.commit()
 
 
+# PostgreSQL: serialization_failure, deadlock_detected.
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state in _RETRYABLE_SQLSTATES
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -175,9 +202,11 @@ def command_responder(
     *,
     command: type[C],
     handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]],
+    before: Callable[[C], Awaitable[None]] | None = None,
 ) -> None:
     """Answer ``command`` over request/reply (one instance per request: queue group).
 
+    ``before`` runs outside any transaction (e.g. to ask another service), and may refuse.
     Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
     """
     name: str = command.COMMAND  # type: ignore[attr-defined]
@@ -186,22 +215,23 @@ def command_responder(
     ctx.catalog.append(("command", subject, command))
 
     async def attempt(cmd: C) -> Reply:
-        async with ctx.uow() as uow:
-            if cmd.request_id is not None:
-                stored = await uow.stored_reply(action, cmd.request_id)
-                if stored is not None:
-                    return Reply.model_validate_json(stored)
-            try:
+        try:
+            if before is not None:
+                await before(cmd)
+            async with ctx.uow() as uow:
+                if cmd.request_id is not None:
+                    stored = await uow.stored_reply(action, cmd.request_id)
+                    if stored is not None:
+                        return Reply.model_validate_json(stored)
                 result = await handler(uow, cmd)
-            except CommandRejected as exc:
-                refused = exc
-            else:
                 reply = Reply.success(result)
                 uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
                 if cmd.request_id is not None:
                     uow.store_reply(action, cmd.request_id, reply.model_dump_json())
                 await uow.commit()
                 return reply
+        except CommandRejected as exc:
+            refused = exc
         # Refused: nothing of the command is kept, but the attempt is attributable.
         async with ctx.uow() as uow:
             uow.audit(
@@ -222,11 +252,13 @@ def command_responder(
         for _ in range(COMMAND_ATTEMPTS):
             try:
                 return (await attempt(cmd)).model_dump(mode="json")
-            except IntegrityError as exc:
-                # A concurrent writer won a race on a unique key: the whole unit of work was
-                # rolled back, so running it again is safe and sees the winner's row.
+            except DBAPIError as exc:
                 error = exc
-                continue
+                if isinstance(exc, IntegrityError) or _is_retryable(exc):
+                    # A concurrent writer won a race (unique key, deadlock, serialization):
+                    # the whole unit of work was rolled back, so running it again is safe.
+                    continue
+                break
             except Exception as exc:
                 error = exc
                 break
@@ -261,6 +293,14 @@ def query_responder(
                 try:
                     result = await handler(uow, q)
                 except CommandRejected as rej:
+                    if audited:  # a refused read is an access attempt too
+                        uow.audit(
+                            actor=q.actor,
+                            action=action,
+                            case_id=_audit_case(None, q),
+                            outcome=f"refused:{rej.code}",
+                        )
+                        await uow.commit()
                     return rej.reply().model_dump(mode="json")
                 if audited:
                     uow.audit(actor=q.actor, action=action, case_id=_audit_case(result, q))

@@ -11,7 +11,7 @@ import contextlib
 from datetime import timedelta
 
 from nats.js import JetStreamContext
-from sqlalchemy import delete, update
+from sqlalchemy import delete, text, update
 from sqlmodel import col, select
 
 from shared.clock import Clock
@@ -115,37 +115,60 @@ class OutboxRelay:
                 )
 
     async def drain(self) -> int:
-        """Publish one batch of unpublished rows, oldest first; returns how many."""
-        async with self._db.sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
-                .order_by(col(OutboxMessage.seq))
-                .limit(self._batch)
-            )
-            if not self._db.is_sqlite:
-                # Several instances of a service share the table: each takes its own rows.
-                query = query.with_for_update(skip_locked=True)
-            rows = list(await session.exec(query))
-            if not rows:
+        """Publish one batch of unpublished rows, oldest first; returns how many were sent.
+
+        On PostgreSQL several instances of a service share the outbox: one drains at a time,
+        chosen by a session advisory lock (released if its process dies), so rows are not
+        published twice in parallel and the stream sees them in outbox order.
+        """
+        if self._db.is_sqlite:
+            return await self._drain_batch()
+        key = f"kenett-outbox:{self._db.schema}"
+        async with self._db.engine.connect() as conn:
+            got = await conn.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})
+            await conn.commit()
+            if not got:
                 return 0
-            # Send all, then await the acks: order on the wire is the outbox order.
-            acks = [
-                asyncio.ensure_future(
-                    self._js.publish(
-                        row.subject,
-                        row.body.encode(),
-                        stream=EVENTS_STREAM,
-                        headers={"Nats-Msg-Id": str(row.message_id)},
-                    )
+            try:
+                return await self._drain_batch()
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+                await conn.commit()
+
+    async def _drain_batch(self) -> int:
+        # Read in a short transaction; publish outside any transaction (a slow broker must not
+        # hold a database lock); mark what was sent in a second short transaction.
+        async with self._db.sessions() as session, session.begin():
+            rows = [
+                (row.seq, row.message_id, row.subject, row.body)
+                for row in await session.exec(
+                    select(OutboxMessage)
+                    .where(col(OutboxMessage.published_at).is_(None))
+                    .order_by(col(OutboxMessage.seq))
+                    .limit(self._batch)
                 )
-                for row in rows
             ]
-            await asyncio.gather(*acks)
-            await session.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.seq).in_([r.seq for r in rows]))
-                .values(published_at=self._clock.now())
-            )
-        self.published += len(rows)
-        return len(rows)
+        if not rows:
+            return 0
+        sent: list[int] = []
+        try:
+            # One at a time, in order, stopping at the first failure: a later event never
+            # reaches the stream before an earlier one that is still to be re-sent.
+            for seq, message_id, subject, body in rows:
+                await self._js.publish(
+                    subject,
+                    body.encode(),
+                    stream=EVENTS_STREAM,
+                    headers={"Nats-Msg-Id": str(message_id)},
+                )
+                sent.append(seq)  # type: ignore[arg-type]
+        finally:
+            if sent:
+                async with self._db.sessions() as session, session.begin():
+                    await session.exec(
+                        update(OutboxMessage)
+                        .where(col(OutboxMessage.seq).in_(sent))
+                        .values(published_at=self._clock.now())
+                    )
+                self.published += len(sent)
+        return len(sent)

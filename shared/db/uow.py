@@ -49,8 +49,13 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
-        self._session = self._db.sessions()
-        await self._session.begin()
+        session = self._db.sessions()
+        try:
+            await session.begin()
+        except BaseException:
+            await session.close()
+            raise
+        self._session = session
         return self
 
     async def __aexit__(

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from shared.config import Settings
 from shared.logging import configure_logging
+from shared.natsconn import connect_once
 from shared.plugins import PluginError, discover, select
 from shared.runtime.natsserver import NatsServer, NatsServerError
 
@@ -40,15 +41,38 @@ def _settings(**overrides: object) -> Settings:
 
 
 async def _serve(settings: Settings, names: list[str] | None) -> None:
+    """Run until SIGINT/SIGTERM. A signal while starting (e.g. NATS or the database not there
+    yet) cancels the start; a second signal while stopping cancels the graceful stop."""
     from shared.runtime.host import ServiceHost
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+    assert main is not None
+    state = {"started": False, "signals": 0}
+
+    def on_signal() -> None:
+        state["signals"] += 1
+        if state["started"] and state["signals"] == 1:
+            stop.set()
+        else:
+            main.cancel()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     host = ServiceHost(settings, select(names))
-    async with host:
+    try:
+        await host.start()
+        state["started"] = True
         await stop.wait()
+    except asyncio.CancelledError:
+        err.print("interrupted")
+    finally:
+        state["started"] = False
+        try:
+            await host.stop()
+        except asyncio.CancelledError:
+            err.print("stop interrupted")
 
 
 @app.command()
@@ -185,15 +209,13 @@ def dlq(
     org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
 ) -> None:
     """List dead-lettered messages with their reasons."""
-    import nats as nats_client
-
     from shared.bus.deadletter import read_dead_letters
 
     settings = _settings()
     url = nats_url or settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
 
     async def read() -> list[object]:
-        nc = await nats_client.connect(url)
+        nc = await connect_once(url, "kenett-cli")
         try:
             return list(await read_dead_letters(nc.jetstream(), org))
         finally:
@@ -219,8 +241,6 @@ def streams(
     ] = None,
 ) -> None:
     """Declare (create or update) every stream kenett uses; services do this at start-up too."""
-    import nats as nats_client
-
     from shared.bus.streams import ensure_streams
 
     settings = _settings()
@@ -230,7 +250,7 @@ def streams(
         raise typer.Exit(2)
 
     async def declare() -> list[str]:
-        nc = await nats_client.connect(url)
+        nc = await connect_once(url, "kenett-cli")
         try:
             return await ensure_streams(nc.jetstream())
         finally:
@@ -258,6 +278,52 @@ def asyncapi(
         path = out_dir / f"{name}.json"
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
         out.print(f"{path}: {len(doc['channels'])} channels, {len(doc['operations'])} operations")
+
+
+db_app = typer.Typer(help="Database migrations (Alembic, one branch per service).")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("revision")
+def db_revision(
+    service: Annotated[str, typer.Argument(help="The service whose models changed.")],
+    message: Annotated[str, typer.Option("-m", "--message", help="What the migration does.")],
+) -> None:
+    """Write the next migration of SERVICE from the difference between its models and its
+    migrations (autogenerate against a scratch SQLite database); review it before committing."""
+    import re
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.db.kernel import kernel_registry
+    from shared.db.migrate import autogenerate
+
+    try:
+        plugin = select([service])[0]
+    except PluginError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    existing = sorted(plugin.migrations.glob("*.py"))
+    numbers = [int(m.group(1)) for f in existing if (m := re.match(r"[a-z]+(\d+)_", f.name))]
+    rev_id = f"{service[0]}{(max(numbers, default=0) + 1):04d}"
+
+    async def generate() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = create_async_engine(f"sqlite+aiosqlite:///{tmp}/scratch.db")
+            async with engine.begin() as conn:
+                await conn.run_sync(
+                    lambda c: autogenerate(
+                        c,
+                        plugin.migrations,
+                        [kernel_registry.metadata, plugin.metadata],
+                        message=message,
+                        rev_id=rev_id,
+                        branch_label=service,
+                    )
+                )
+            await engine.dispose()
+
+    asyncio.run(generate())
 
 
 def main() -> None:

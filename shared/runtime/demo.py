@@ -9,12 +9,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-import nats
-
 from shared.client import KenettClient
 from shared.clock import SystemClock
 from shared.contracts import assignment, consent, intake
 from shared.contracts.envelope import Actor
+from shared.natsconn import connect_once
 from shared.synthetic import synthetic_national_id
 from shared.watch import EventWatcher
 
@@ -38,7 +37,7 @@ class DemoResult:
 async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult:
     """Register a coordinator if none is free, report a need, record both consents, and wait
     until the plan and the coordinator's notification about it exist."""
-    nc = await nats.connect(nats_url, name="kenett-demo")
+    nc = await connect_once(nats_url, "kenett-demo")
     try:
         client = KenettClient(nc, org)
         watcher = EventWatcher()

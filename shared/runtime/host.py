@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import nats
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -19,6 +18,7 @@ from shared.contracts.subjects import EVENTS_STREAM
 from shared.db.engine import Database
 from shared.db.kernel import kernel_registry
 from shared.logging import get_logger
+from shared.natsconn import connect_service, safe_url
 from shared.plugins import ServicePlugin
 from shared.service import ServiceContext
 
@@ -47,34 +47,30 @@ class ServiceHost:
 
     async def start(self) -> None:
         names = ",".join(p.name for p in self.plugins)
-        self._nc = await nats.connect(
-            self.settings.nats_url,
-            name=f"kenett[{names}]",
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=0.5,
-        )
+        log.info("connecting to NATS", url=safe_url(self.settings.nats_url))
+        self._nc = await connect_service(self.settings.nats_url, f"kenett[{names}]")
         js = self._nc.jetstream()
         extra = tuple(s for p in self.plugins for s in p.streams)
         await ensure_streams(js, extra)
         broker = make_broker(self.settings)
+        self._broker = broker  # set before start, so a failed start is still stopped
         url_template = self.settings.resolved_database_url()
         for plugin in self.plugins:
             db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
-            await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
             relay = OutboxRelay(db, js, self.clock, poll_interval=self.settings.relay_poll_s)
             ctx = ServiceContext(plugin.name, self.settings, db, self.clock, self._nc, js, relay)
+            self.contexts[plugin.name] = ctx  # registered first: stop() disposes it on failure
+            await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
             broker.include_router(plugin.build_router(ctx))
             for config in ctx.consumers:
                 # Consumers are declared here, centrally, so their config follows the code.
                 await js.add_consumer(EVENTS_STREAM, config=config)
-            self.contexts[plugin.name] = ctx
         for ctx in self.contexts.values():
             ctx.relay.start()
         for plugin in self.plugins:
             if plugin.on_start:
                 await plugin.on_start(self.contexts[plugin.name])
         await broker.start()
-        self._broker = broker
         log.info("services started", services=names, org=self.settings.org)
 
     async def stop(self) -> None:
@@ -89,8 +85,10 @@ class ServiceHost:
             if plugin.on_stop:
                 with contextlib.suppress(Exception):
                     await plugin.on_stop(ctx)
-            await ctx.relay.stop()
-            await ctx.db.dispose()
+            with contextlib.suppress(Exception):
+                await ctx.relay.stop()
+            with contextlib.suppress(Exception):
+                await ctx.db.dispose()
         self.contexts.clear()
         if self._nc is not None:
             with contextlib.suppress(Exception):

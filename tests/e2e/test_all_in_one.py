@@ -114,3 +114,23 @@ def test_a_killed_kenett_takes_its_nats_server_with_it(tmp_path: Path) -> None:
     proc.wait()
     await_exit(server, 10)  # the kernel's parent-death signal stops the child
     assert nats_children(tmp_path / "var") == []
+
+
+def test_run_stops_on_sigterm_while_still_waiting_for_nats(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": f"nats://127.0.0.1:{free_port()}",
+        "KENETT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db",
+    }
+    proc = subprocess.Popen(
+        [KENETT, "run", "intake"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    await_output(proc, proc.stderr, b"NATS connection error", 60)  # it is retrying
+    drain_to(proc.stderr, tmp_path / "run.log")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(20) == 0

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, text
 from sqlmodel import select
 
+from services.intake.domain import parse_national_id
+from services.intake.store import Person
 from shared.client import RequestFailed
 from shared.contracts import assignment, consent, intake, notifications, planning
 from shared.db.kernel import AuditRecord
+from shared.plugins import select as select_plugins
+from shared.runtime.host import ServiceHost
 from tests.conftest import System
 from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
 
@@ -230,3 +236,48 @@ async def test_registering_the_same_staff_member_twice_is_refused(system: System
         n = (await uow.session.exec(text("SELECT count(*) FROM assignment_coordinator"))).one()[0]
     assert n == 1
     _ = func
+
+
+async def test_concurrent_reports_for_one_person_open_one_case_across_instances(
+    system: System,
+) -> None:
+    """Two intake instances (a queue group) answer concurrently; still one open case (R2).
+
+    The person is known already but has no open case (as after a closed one): then nothing but
+    the per-person lock and the one-open-case index stand between two concurrent reports.
+    """
+    await _report(system)  # someone else's case: the year's case counter exists
+    number = national_id()
+    async with system.host.contexts["intake"].uow() as uow:
+        uow.session.add(
+            Person(
+                id=uuid.uuid4(),
+                org="testorg",
+                national_id=number,
+                birth_date=parse_national_id(number, date.today()).birth_date,
+                created_at=datetime.now(UTC),
+            )
+        )
+        await uow.commit()
+    second = ServiceHost(system.settings, select_plugins(["intake"]))
+    await second.start()
+    try:
+        replies = await asyncio.gather(
+            *(system.client.command("intake", report_need(national_id=number)) for _ in range(8))
+        )
+    finally:
+        await second.stop()
+    results = [intake.ReportNeedResult.model_validate(r) for r in replies]
+    assert len({r.case_id for r in results}) == 1
+    assert sum(not r.attached_to_open_case for r in results) == 1
+    counts = await _stored_counts(system)
+    assert (counts["intake_person"], counts["intake_case"], counts["intake_report"]) == (2, 2, 9)
+
+
+async def test_a_refused_read_is_audited_too(system: System) -> None:
+    unknown = uuid.uuid4()
+    with pytest.raises(RequestFailed):
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=unknown))
+    async with system.host.contexts["planning"].uow() as uow:
+        trail = [(a.action, a.outcome) for a in await uow.audit_trail(unknown)]
+    assert trail == [("planning.get_plan", "refused:not_found")]

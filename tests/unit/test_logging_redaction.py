@@ -62,3 +62,28 @@ def test_bound_context_is_in_every_line(log_output) -> None:
         structlog.contextvars.clear_contextvars()
     (entry,) = lines(log_output)
     assert (entry["org"], entry["service"], entry["correlation_id"]) == ("lund", "intake", "x1")
+
+
+def test_objects_are_redacted_not_printed_by_repr(log_output) -> None:
+    from dataclasses import dataclass
+
+    from tests.helpers import report_need
+
+    number = national_id()
+
+    @dataclass
+    class Row:
+        national_id: str
+        ref: str
+
+    class Opaque:
+        def __repr__(self) -> str:
+            return f"Opaque(id={number})"
+
+    cmd = report_need(national_id=number)
+    get_logger("t").info("debugging", cmd=cmd, row=Row(number, "2026-000001"), other=Opaque())
+    text = log_output.getvalue()
+    assert number not in text
+    (entry,) = lines(log_output)
+    assert entry["row"]["ref"] == "2026-000001"
+    assert entry["cmd"]["national_id"] == "[redacted]"
