@@ -196,7 +196,7 @@ async def test_r6_parents_cannot_consent_for_a_person_of_16_or_more(system: Syst
     assert "R6" in exc.value.error.fields[0].reason
 
 
-async def test_r10_a_full_caseload_makes_the_case_wait_for_a_new_coordinator(
+async def test_r10_r11_a_full_caseload_makes_the_case_wait_for_the_next_coordinator(
     system: System,
 ) -> None:
     first = assignment.RegisterCoordinatorResult.model_validate(

@@ -15,7 +15,7 @@ def test_r5_no_plan_without_ip_consent() -> None:
     assert not ready_for_plan(None, uuid.uuid4())
 
 
-def test_r9_no_plan_without_a_coordinator_to_drive_it() -> None:
+def test_r9_r14_no_plan_without_a_coordinator_to_drive_it() -> None:
     assert not ready_for_plan(uuid.uuid4(), None)
     assert ready_for_plan(uuid.uuid4(), uuid.uuid4())
 
