@@ -41,6 +41,7 @@ class UnitOfWork:
         self._session: AsyncSession | None = None
         self.emitted: list[Envelope] = []
         self._committed = False
+        self._after_commit: list[Callable[[], None]] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -78,6 +79,12 @@ class UnitOfWork:
         self._committed = True
         if self.emitted and self._on_events is not None:
             self._on_events()
+        for callback in self._after_commit:
+            callback()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     def emit(
         self,

@@ -78,9 +78,7 @@ async def test_killing_planning_mid_flight_loses_no_plan_and_duplicates_none(
     await consent_all(cases[: n // 2])
     await events.wait_until(lambda: len(plans()) >= 1, 60)
     procs["planning"].kill()  # cases are in flight: half consented, plans being made
-    at_kill = len(plans())
     await consent_all(cases[n // 2 :])  # these queue in JetStream while planning is down
-    assert at_kill < n
     spawn(["planning"], local_nats_server.url)
 
     await events.wait_until(lambda: plans() >= set(cases), 120)

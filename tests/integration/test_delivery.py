@@ -48,7 +48,7 @@ class Probe:
             self.failures[env.id] -= 1
             raise RuntimeError("simulated outage")
         uow.audit(actor=env.actor, action="probe.effect", case_id=env.case_id)
-        self.handled.put_nowait(env.id)
+        uow.on_commit(lambda: self.handled.put_nowait(env.id))
 
     def plugin(self, migrations: Path) -> ServicePlugin:
         def build(ctx: ServiceContext) -> NatsRouter:
@@ -136,7 +136,8 @@ async def test_the_same_event_delivered_twice_has_one_effect(rig: Rig) -> None:
     first = await rig.publish(event)
     # JetStream drops a re-publish with the same Nats-Msg-Id inside the duplicate window ...
     again = await rig.publish(event)
-    assert (first.duplicate, again.duplicate) == (None, True) or again.duplicate is True
+    assert not first.duplicate
+    assert again.duplicate is True
     # ... and a copy that gets through anyway (no id, or after the window) meets the inbox.
     copy = await rig.publish(event, msg_id=None)
     assert copy.seq == first.seq + 1
