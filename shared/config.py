@@ -23,6 +23,12 @@ class Settings(BaseSettings):
         "demo",
         description="This instance's organisation, a NATS subject token: a-z, 0-9, - or _.",
     )
+    org_name: str = Field("", description="The organisation's name in letters (e.g. Lund kommune).")
+    served_orgs: list[str] = Field(
+        default_factory=list,
+        description="Municipalities this instance serves (an inter-municipal KE serves several); "
+        "default: just org. JSON list in the environment.",
+    )
     nats_url: str = Field("", description="NATS to connect to; empty in all-in-one mode.")
     nats_port: int = Field(
         DEFAULT_EMBEDDED_NATS_PORT,
@@ -79,6 +85,14 @@ class Settings(BaseSettings):
                 "e.g. sqlite+aiosqlite:///var/{service}.db"
             )
         return value
+
+    def serves(self) -> list[str]:
+        """The organisations reports may be for."""
+        return self.served_orgs or [self.org]
+
+    def display_name(self) -> str:
+        """The name letters are signed with."""
+        return self.org_name or self.org
 
     def resolved_database_url(self) -> str:
         """The database URL template, with the all-in-one default filled in."""

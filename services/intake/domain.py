@@ -7,26 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from enum import StrEnum
 from typing import Literal
 
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer
 
 from shared.contracts.intake import Reporter, ReporterKind
-
-
-class CaseStatus(StrEnum):
-    """A case's life: received → under assessment → decided → active → closed."""
-
-    RECEIVED = "received"
-    UNDER_ASSESSMENT = "under_assessment"
-    DECIDED = "decided"
-    ACTIVE = "active"
-    CLOSED = "closed"
-
-
-OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not CaseStatus.CLOSED)
 
 
 class InvalidNationalId(ValueError):

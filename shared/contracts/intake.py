@@ -60,6 +60,12 @@ class ReportNeed(Command):
     )
     form: Literal["oral", "written"]
     received_at: datetime | None = Field(None, description="When the report came; default now.")
+    org: str | None = Field(
+        None,
+        max_length=63,
+        description="The municipality or organisation the report is for; default this instance's.",
+    )
+    note: str | None = Field(None, max_length=2000, description="Free text; never logged.")
 
 
 class ReportNeedResult(BaseModel):
@@ -69,6 +75,14 @@ class ReportNeedResult(BaseModel):
     case_ref: str
     report_id: uuid.UUID
     attached_to_open_case: bool
+
+
+class GetCaseDetail(Query):
+    """Everything the KE sees of a case (audited)."""
+
+    QUERY: ClassVar[str] = "case"
+
+    case_id: uuid.UUID
 
 
 class GetCase(Query):
@@ -115,3 +129,343 @@ class ReportAttached(Event):
     case_ref: str
     report_id: uuid.UUID
     reporter_kind: ReporterKind
+
+
+# --- eligibility (R1) --------------------------------------------------------------------------
+
+ExpectedDuration = Literal["weeks", "months", "year_or_more", "permanent", "unknown"]
+ProposalValue = Literal["meets", "does_not_meet", "unclear"]
+
+
+class AssessEligibility(Command):
+    """Propose whether R1 is met, from the services and the expected duration.
+
+    Without ``services`` the services named in the case's reports are used. Moves a received
+    case to under assessment.
+    """
+
+    COMMAND: ClassVar[str] = "assess_eligibility"
+
+    case_id: uuid.UUID
+    services: list[str] | None = Field(None, max_length=50)
+    expected_duration: ExpectedDuration
+    note: str | None = Field(None, max_length=2000, description="The case officer's own note.")
+
+
+class OfferRef(BaseModel):
+    """An offer the assessment points to (R18)."""
+
+    offer_id: uuid.UUID
+    name: str
+    level: str
+    contact: str
+
+
+class EligibilityResult(BaseModel):
+    """A proposal and its reasons; a case officer decides."""
+
+    assessment_id: uuid.UUID
+    case_id: uuid.UUID
+    proposal: ProposalValue
+    reasons: list[str]
+    services: list[str]
+    offers: list[OfferRef]
+
+
+@event_contract
+class EligibilityAssessed(Event):
+    """An eligibility proposal was made for a case (R1)."""
+
+    TYPE = "intake.eligibility_assessed"
+    VERSION = 1
+
+    case_id: uuid.UUID
+    case_ref: str
+    assessment_id: uuid.UUID
+    proposal: ProposalValue
+
+
+# --- decisions (R3, R4) and appeals --------------------------------------------------------------
+
+DecisionKindValue = Literal["ip", "coordinator"]
+
+
+class MakeDecision(Command):
+    """Decide on IP (an enkeltvedtak, R3) or on coordinator (a beslutning, R4)."""
+
+    COMMAND: ClassVar[str] = "decide"
+
+    case_id: uuid.UUID
+    kind: DecisionKindValue
+    granted: bool
+    grounds: str = Field(min_length=1, max_length=4000, description="Begrunnelse (bokmål).")
+    notified_on: date | None = Field(
+        None, description="When the person is told (the appeal deadline runs from it); today."
+    )
+
+
+class DecisionResult(BaseModel):
+    """The decision as recorded."""
+
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    kind: DecisionKindValue
+    granted: bool
+    decided_at: datetime
+    appeal_deadline: date | None
+
+
+@event_contract
+class DecisionMade(Event):
+    """A decision was made. ``appeal_deadline`` is set for IP decisions only (R3, R4)."""
+
+    TYPE = "intake.decision_made"
+    VERSION = 1
+
+    case_id: uuid.UUID
+    case_ref: str
+    decision_id: uuid.UUID
+    kind: DecisionKindValue
+    granted: bool
+    appeal_deadline: date | None
+
+
+class RenderLetter(Query):
+    """The decision letter (HTML, bokmål)."""
+
+    QUERY: ClassVar[str] = "letter"
+
+    decision_id: uuid.UUID
+
+
+class Letter(BaseModel):
+    """A rendered letter."""
+
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    title: str
+    html: str
+
+
+class RegisterAppeal(Command):
+    """Register an appeal of an IP decision (R3). A late appeal is registered and marked late."""
+
+    COMMAND: ClassVar[str] = "register_appeal"
+
+    decision_id: uuid.UUID
+    received_on: date
+    summary: str | None = Field(None, max_length=2000)
+
+
+class AppealResult(BaseModel):
+    """The registered appeal and whether it came in time."""
+
+    appeal_id: uuid.UUID
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    received_on: date
+    deadline: date
+    in_time: bool
+
+
+@event_contract
+class AppealRegistered(Event):
+    """An appeal of an IP decision was registered, to be sent on to the Statsforvalter."""
+
+    TYPE = "intake.appeal_registered"
+    VERSION = 1
+
+    case_id: uuid.UUID
+    case_ref: str
+    appeal_id: uuid.UUID
+    decision_id: uuid.UUID
+    in_time: bool
+
+
+class ListAppealDeadlines(Query):
+    """IP decisions whose appeal window is still open, soonest deadline first."""
+
+    QUERY: ClassVar[str] = "appeal_deadlines"
+
+
+class AppealWindow(BaseModel):
+    """One open appeal window."""
+
+    decision_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+    deadline: date
+    days_left: int
+
+
+class AppealDeadlines(BaseModel):
+    """Reply to ListAppealDeadlines."""
+
+    windows: list[AppealWindow]
+
+
+# --- lifecycle --------------------------------------------------------------------------------
+
+CloseReasonValue = Literal["moved", "died", "no_longer_needed", "consent_withdrawn", "declined"]
+
+
+class ActivateCase(Command):
+    """Services or coordination have started: decided → active."""
+
+    COMMAND: ClassVar[str] = "activate"
+
+    case_id: uuid.UUID
+
+
+class CloseCase(Command):
+    """Close a case with its reason."""
+
+    COMMAND: ClassVar[str] = "close"
+
+    case_id: uuid.UUID
+    reason: CloseReasonValue
+
+
+class CaseTransition(BaseModel):
+    """A case's new status."""
+
+    case_id: uuid.UUID
+    case_ref: str
+    status: str
+    previous: str
+
+
+@event_contract
+class CaseStatusChanged(Event):
+    """A case moved in its lifecycle; ``reason`` is set when it closes."""
+
+    TYPE = "intake.case_status_changed"
+    VERSION = 1
+
+    case_id: uuid.UUID
+    case_ref: str
+    previous: str
+    status: str
+    reason: CloseReasonValue | None = None
+
+
+# --- offers (R18) ------------------------------------------------------------------------------
+
+
+class RegisterOffer(Command):
+    """Add a habilitation or rehabilitation offer to the KE's overview (R18)."""
+
+    COMMAND: ClassVar[str] = "register_offer"
+
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["habilitation", "rehabilitation"]
+    level: Literal["municipal", "specialist"]
+    provider: str = Field(min_length=1, max_length=200)
+    contact: str = Field(min_length=1, max_length=300, description="A service's contact point.")
+    target_group: str | None = Field(None, max_length=300)
+    service_types: list[str] = Field(default_factory=list, max_length=20)
+
+
+class OfferResult(BaseModel):
+    """The registered offer."""
+
+    offer_id: uuid.UUID
+
+
+class ListOffers(Query):
+    """The KE's overview of offers, optionally filtered."""
+
+    QUERY: ClassVar[str] = "offers"
+
+    kind: Literal["habilitation", "rehabilitation"] | None = None
+    level: Literal["municipal", "specialist"] | None = None
+
+
+class OfferView(BaseModel):
+    """An offer in the overview."""
+
+    offer_id: uuid.UUID
+    name: str
+    kind: str
+    level: str
+    provider: str
+    contact: str
+    target_group: str | None
+    service_types: list[str]
+
+
+class Offers(BaseModel):
+    """Reply to ListOffers."""
+
+    offers: list[OfferView]
+
+
+# --- catalogue and statistics ------------------------------------------------------------------
+
+
+class ListServiceTypes(Query):
+    """The catalogue of service types reports and assessments may name."""
+
+    QUERY: ClassVar[str] = "service_types"
+
+
+class ServiceTypeView(BaseModel):
+    """A service type; ``counts`` says whether it counts towards R1's two services."""
+
+    code: str
+    name: str
+    sector: str
+    counts: bool
+    note: str
+
+
+class ServiceTypes(BaseModel):
+    """Reply to ListServiceTypes."""
+
+    service_types: list[ServiceTypeView]
+
+
+class WaitingTimes(Query):
+    """Time from report to decision for cases decided in a period (default: the last year)."""
+
+    QUERY: ClassVar[str] = "waiting_times"
+
+    since: date | None = None
+    until: date | None = None
+
+
+class CaseWait(BaseModel):
+    """One case's wait."""
+
+    case_id: uuid.UUID
+    case_ref: str
+    received_at: datetime
+    decided_at: datetime
+    days: float
+
+
+class WaitingTimeStats(BaseModel):
+    """Per case, and for the org: count, median and 90th percentile in days."""
+
+    since: date
+    until: date
+    cases: list[CaseWait]
+    count: int
+    median_days: float | None
+    p90_days: float | None
+
+
+class CaseDetail(BaseModel):
+    """A case as the KE sees it: status, reports, assessments, decisions. No identity number."""
+
+    case_id: uuid.UUID
+    case_ref: str
+    status: str
+    served_org: str
+    birth_date: date
+    age: int
+    needs: list[Need]
+    reports: list[dict[str, object]]
+    assessments: list[dict[str, object]]
+    decisions: list[dict[str, object]]
+    closed_reason: str | None

@@ -1,4 +1,4 @@
-"""Intake's command and query handlers: decode, one unit of work, the rules, the outbox."""
+"""Reports of need (R2) and reading cases."""
 
 from __future__ import annotations
 
@@ -6,15 +6,24 @@ import hashlib
 import json
 import uuid
 
-from faststream.nats import NatsRouter
 from sqlmodel import col, select
 
-from shared.bus.handlers import command_responder, query_responder
-from shared.clock import OSLO, local_today
+from services.intake.catalogue import unknown_codes
+from services.intake.domain import (
+    InvalidNationalId,
+    case_reference,
+    parse_national_id,
+    reporter_problems,
+)
+from services.intake.lifecycle import OPEN_STATUSES, CaseStatus
+from services.intake.store import Case, CaseCounter, Decision, EligibilityAssessment, Person, Report
+from shared.clock import OSLO, age_on, local_today
 from shared.contracts.intake import (
+    CaseDetail,
     CaseOpened,
     CaseView,
     GetCase,
+    GetCaseDetail,
     Need,
     ReportAttached,
     ReportNeed,
@@ -24,15 +33,7 @@ from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-from .domain import (
-    OPEN_STATUSES,
-    CaseStatus,
-    InvalidNationalId,
-    case_reference,
-    parse_national_id,
-    reporter_problems,
-)
-from .store import Case, CaseCounter, Person, Report
+from .common import load_case, loads
 
 
 async def _next_case_ref(uow: UnitOfWork, year: int) -> str:
@@ -46,7 +47,17 @@ async def _next_case_ref(uow: UnitOfWork, year: int) -> str:
     return case_reference(year, row.last)
 
 
-async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
+def make_report_need(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The report-need handler, for the organisations this instance serves."""
+    served = ctx.settings.serves()
+
+    async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
+        return await _report_need(uow, cmd, served)
+
+    return report_need
+
+
+async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> ReportNeedResult:
     """Register a report of need (R2). Invalid input is refused whole; nothing is stored."""
     now = uow.clock.now()
     errors: list[FieldError] = []
@@ -62,6 +73,12 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
         errors.append(FieldError(field="received_at", reason="is in the future"))
     if len(set(cmd.needs)) != len(cmd.needs):
         errors.append(FieldError(field="needs", reason="lists the same need twice"))
+    errors += [FieldError(field=f"services.{i}", reason=r) for i, r in unknown_codes(cmd.services)]
+    served_org = cmd.org or served[0]
+    if served_org not in served:
+        errors.append(
+            FieldError(field="org", reason=f"this instance serves {', '.join(served)} only")
+        )
     if errors or national_id is None:
         raise CommandRejected("validation_failed", "the report of need was not registered", errors)
 
@@ -97,8 +114,10 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
             org=uow.org,
             ref=await _next_case_ref(uow, now.astimezone(OSLO).year),
             person_id=person.id,
+            served_org=served_org,
             status=CaseStatus.RECEIVED,
             needs=",".join(needs),
+            received_at=cmd.received_at or now,
             opened_at=now,
         )
         s.add(case)
@@ -117,6 +136,7 @@ async def report_need(uow: UnitOfWork, cmd: ReportNeed) -> ReportNeedResult:
         expected_discharge=cmd.reporter.expected_discharge,
         form=cmd.form,
         services=json.dumps(cmd.services, ensure_ascii=False),
+        note=cmd.note,
         received_at=cmd.received_at or now,
         recorded_by=cmd.actor.id,
         recorded_at=now,
@@ -177,9 +197,69 @@ async def get_case(uow: UnitOfWork, q: GetCase) -> CaseView:
     )
 
 
-def build_router(ctx: ServiceContext) -> NatsRouter:
-    """Intake's subscribers."""
-    router = NatsRouter()
-    command_responder(router, ctx, command=ReportNeed, handler=report_need)
-    query_responder(router, ctx, query=GetCase, handler=get_case)
-    return router
+async def get_case_detail(uow: UnitOfWork, q: GetCaseDetail) -> CaseDetail:
+    """Everything the KE sees of a case: no identity number, no free-text notes."""
+    case = await load_case(uow, q.case_id)
+    person = await uow.session.get(Person, case.person_id)
+    assert person is not None
+    s = uow.session
+    reports = await s.exec(
+        select(Report).where(Report.case_id == case.id).order_by(col(Report.received_at))
+    )
+    assessments = await s.exec(
+        select(EligibilityAssessment)
+        .where(EligibilityAssessment.case_id == case.id)
+        .order_by(col(EligibilityAssessment.assessed_at))
+    )
+    decisions = await s.exec(
+        select(Decision).where(Decision.case_id == case.id).order_by(col(Decision.decided_at))
+    )
+    return CaseDetail(
+        case_id=case.id,
+        case_ref=case.ref,
+        status=case.status,
+        served_org=case.served_org,
+        birth_date=person.birth_date,
+        age=age_on(person.birth_date, local_today(uow.clock)),
+        needs=[Need(n) for n in case.needs.split(",")],
+        reports=[
+            {
+                "report_id": str(r.id),
+                "reporter_kind": r.reporter_kind,
+                "form": r.form,
+                "received_at": r.received_at.isoformat(),
+                "recorded_by": r.recorded_by,
+                "services": loads(r.services),
+                "relation": r.reporter_relation,
+                "unit": r.reporter_unit,
+                "department": r.reporter_department,
+                "expected_discharge": r.expected_discharge.isoformat()
+                if r.expected_discharge
+                else None,
+            }
+            for r in reports
+        ],
+        assessments=[
+            {
+                "assessment_id": str(a.id),
+                "proposal": a.proposal,
+                "reasons": loads(a.reasons),
+                "expected_duration": a.expected_duration,
+                "assessed_by": a.assessed_by,
+                "assessed_at": a.assessed_at.isoformat(),
+            }
+            for a in assessments
+        ],
+        decisions=[
+            {
+                "decision_id": str(d.id),
+                "kind": d.kind,
+                "granted": d.granted,
+                "decided_at": d.decided_at.isoformat(),
+                "decided_by": d.decided_by,
+                "appeal_deadline": d.appeal_deadline.isoformat() if d.appeal_deadline else None,
+            }
+            for d in decisions
+        ],
+        closed_reason=case.closed_reason,
+    )
