@@ -1,0 +1,295 @@
+"""Intake's flows on a real nats-server, SQLite and PostgreSQL: eligibility (R1), decisions and
+letters (R3, R4), appeals, the lifecycle, offers (R18), waiting times, bad input."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import pytest
+
+from shared.client import RequestFailed
+from shared.contracts import intake
+from tests.conftest import System
+from tests.helpers import STAFF, national_id, report_need
+
+pytestmark = pytest.mark.nats
+
+
+async def cmd(system: System, command) -> dict:
+    return await system.client.command("intake", command)
+
+
+async def qry(system: System, query) -> dict:
+    return await system.client.query("intake", query)
+
+
+async def new_case(system: System, **kw) -> intake.ReportNeedResult:
+    return intake.ReportNeedResult.model_validate(await cmd(system, report_need(**kw)))
+
+
+async def assessed(system: System, services=None, duration="year_or_more") -> uuid.UUID:
+    case = await new_case(system, **({"services": services} if services else {}))
+    await cmd(
+        system,
+        intake.AssessEligibility(actor=STAFF, case_id=case.case_id, expected_duration=duration),
+    )
+    return case.case_id
+
+
+async def test_r1_assessment_proposes_with_reasons_and_points_to_offers(system: System) -> None:
+    offer = intake.OfferResult.model_validate(
+        await cmd(
+            system,
+            intake.RegisterOffer(
+                actor=STAFF,
+                name="Hverdagsrehabilitering",
+                kind="rehabilitation",
+                level="municipal",
+                provider="Lund kommune, Helse og omsorg",
+                contact="Tjenestekontoret, tlf. 38 00 00 00",
+                service_types=["fysioterapi", "ergoterapi"],
+            ),
+        )
+    )
+    case = await new_case(system, services=["hjemmesykepleie", "fysioterapi", "fastlege"])
+    result = intake.EligibilityResult.model_validate(
+        await cmd(
+            system,
+            intake.AssessEligibility(
+                actor=STAFF, case_id=case.case_id, expected_duration="permanent"
+            ),
+        )
+    )
+    assert result.proposal == "meets"
+    assert any("Regnes ikke med (R1): Fastlege" in r for r in result.reasons)
+    assert [o.offer_id for o in result.offers] == [offer.offer_id]
+    detail = intake.CaseDetail.model_validate(
+        await qry(system, intake.GetCaseDetail(actor=STAFF, case_id=case.case_id))
+    )
+    assert detail.status == "under_assessment"
+    assert detail.assessments[0]["proposal"] == "meets"
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("intake.eligibility_assessed", case.case_id), 10)
+    changes = await ev.wait_until(
+        lambda: ev.matching("intake.case_status_changed", case.case_id), 10
+    )
+    assert (changes[0].payload["previous"], changes[0].payload["status"]) == (
+        "received",
+        "under_assessment",
+    )
+
+
+async def test_r3_ip_decision_letter_tells_how_and_when_to_appeal(system: System) -> None:
+    case_id = await assessed(system)
+    notified = date.today()
+    decision = intake.DecisionResult.model_validate(
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF,
+                case_id=case_id,
+                kind="ip",
+                granted=True,
+                grounds="Du mottar hjemmesykepleie og fysioterapi over lang tid.\n\nTjenestene må "
+                "samordnes.",
+                notified_on=notified,
+            ),
+        )
+    )
+    assert decision.appeal_deadline is not None
+    assert decision.appeal_deadline >= notified + timedelta(weeks=4)
+    letter = intake.Letter.model_validate(
+        await qry(system, intake.RenderLetter(actor=STAFF, decision_id=decision.decision_id))
+    )
+    assert letter.title == "Vedtak om individuell plan"
+    for text in (
+        "Du har rett til individuell plan",
+        "Statsforvalteren",
+        "4 uker",
+        "pasient- og brukerrettighetsloven § 7-5",
+        "Tjenestene må samordnes.",
+    ):
+        assert text in letter.html
+    windows = intake.AppealDeadlines.model_validate(
+        await qry(system, intake.ListAppealDeadlines(actor=STAFF))
+    )
+    assert [w.decision_id for w in windows.windows] == [decision.decision_id]
+
+
+async def test_r4_coordinator_decision_has_no_appeal(system: System) -> None:
+    case_id = await assessed(system)
+    decision = intake.DecisionResult.model_validate(
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF,
+                case_id=case_id,
+                kind="coordinator",
+                granted=True,
+                grounds="Du har behov for en fast kontaktperson.",
+            ),
+        )
+    )
+    assert decision.appeal_deadline is None
+    letter = intake.Letter.model_validate(
+        await qry(system, intake.RenderLetter(actor=STAFF, decision_id=decision.decision_id))
+    )
+    assert "kan ikke påklages" in letter.html
+    assert "Klagefristen" not in letter.html
+    with pytest.raises(RequestFailed) as exc:
+        await cmd(
+            system,
+            intake.RegisterAppeal(
+                actor=STAFF, decision_id=decision.decision_id, received_on=date.today()
+            ),
+        )
+    assert "cannot be appealed (R4)" in exc.value.error.fields[0].reason
+
+
+async def test_r3_an_appeal_is_registered_in_time_or_marked_late(system: System) -> None:
+    case_id = await assessed(system)
+    old = date.today() - timedelta(days=60)
+    decision = intake.DecisionResult.model_validate(
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF,
+                case_id=case_id,
+                kind="ip",
+                granted=False,
+                grounds="Kun én tjeneste.",
+                notified_on=old,
+            ),
+        )
+    )
+    late = intake.AppealResult.model_validate(
+        await cmd(
+            system,
+            intake.RegisterAppeal(
+                actor=STAFF, decision_id=decision.decision_id, received_on=date.today()
+            ),
+        )
+    )
+    assert late.in_time is False
+    assert late.deadline == decision.appeal_deadline
+    in_time = intake.AppealResult.model_validate(
+        await cmd(
+            system,
+            intake.RegisterAppeal(
+                actor=STAFF, decision_id=decision.decision_id, received_on=old + timedelta(days=3)
+            ),
+        )
+    )
+    assert in_time.in_time is True
+
+
+async def test_lifecycle_from_report_to_closure_with_events(system: System) -> None:
+    case_id = await assessed(system)
+    await cmd(
+        system,
+        intake.MakeDecision(
+            actor=STAFF, case_id=case_id, kind="ip", granted=True, grounds="Vilkårene er oppfylt."
+        ),
+    )
+    await cmd(system, intake.ActivateCase(actor=STAFF, case_id=case_id))
+    closed = intake.CaseTransition.model_validate(
+        await cmd(system, intake.CloseCase(actor=STAFF, case_id=case_id, reason="moved"))
+    )
+    assert (closed.previous, closed.status) == ("active", "closed")
+    ev = system.events
+    changes = await ev.wait_until(
+        lambda: (
+            (found := ev.matching("intake.case_status_changed", case_id))
+            and len(found) == 4
+            and found
+        ),
+        10,
+    )
+    assert [(e.payload["previous"], e.payload["status"]) for e in changes] == [
+        ("received", "under_assessment"),
+        ("under_assessment", "decided"),
+        ("decided", "active"),
+        ("active", "closed"),
+    ]
+    assert changes[-1].payload["reason"] == "moved"
+    with pytest.raises(RequestFailed) as exc:
+        await cmd(system, intake.ActivateCase(actor=STAFF, case_id=case_id))
+    assert "closed" in exc.value.error.fields[0].reason
+
+
+async def test_a_transition_that_is_not_allowed_is_refused_with_the_reason(system: System) -> None:
+    case = await new_case(system)
+    with pytest.raises(RequestFailed) as exc:
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF, case_id=case.case_id, kind="ip", granted=True, grounds="x"
+            ),
+        )
+    assert exc.value.error.fields[0].reason == "assess eligibility before deciding"
+    with pytest.raises(RequestFailed) as exc:
+        await cmd(system, intake.ActivateCase(actor=STAFF, case_id=case.case_id))
+    assert "cannot go from received to active" in exc.value.error.fields[0].reason
+
+
+async def test_after_closing_a_new_report_opens_a_new_case(system: System) -> None:
+    number = national_id()
+    first = await new_case(system, national_id=number)
+    await cmd(system, intake.CloseCase(actor=STAFF, case_id=first.case_id, reason="declined"))
+    second = await new_case(system, national_id=number)
+    assert second.case_id != first.case_id
+    assert not second.attached_to_open_case
+
+
+async def test_waiting_time_per_case_and_for_the_org(system: System) -> None:
+    for _ in range(3):
+        case_id = await assessed(system)
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF,
+                case_id=case_id,
+                kind="coordinator",
+                granted=True,
+                grounds="Behov for koordinator.",
+            ),
+        )
+    await new_case(system)  # undecided: not counted
+    stats = intake.WaitingTimeStats.model_validate(
+        await qry(system, intake.WaitingTimes(actor=STAFF))
+    )
+    assert stats.count == 3
+    assert stats.median_days is not None and stats.median_days >= 0
+    assert stats.p90_days is not None and stats.p90_days >= stats.median_days
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        ({"services": ["hjemmesykepleie", "trylledrikk"]}, "services.1", "unknown service type"),
+        ({"org": "bergen"}, "org", "serves testorg only"),
+        ({"note": "x" * 2001}, "note", "at most 2000 characters"),
+        ({"reporter": None}, "reporter", "is required"),
+        (
+            {"reporter": {"kind": "next_of_kin", "relation": "r" * 81}},
+            "reporter.relation",
+            "at most 80 characters",
+        ),
+    ],
+)
+async def test_bad_reports_name_the_field_and_the_rule(system, change, field, reason) -> None:
+    import json
+
+    body = report_need().model_dump(mode="json")
+    for key, value in change.items():
+        if value is None:
+            body.pop(key)
+        else:
+            body[key] = value
+    msg = await system.nc.request(
+        "kenett.testorg.cmd.intake.report_need", json.dumps(body).encode(), timeout=5
+    )
+    reply = json.loads(msg.data)
+    fields = {f["field"]: f["reason"] for f in reply["error"]["fields"]}
+    assert reason in fields.get(field, ""), fields
