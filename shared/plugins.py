@@ -34,6 +34,8 @@ class ServicePlugin:
     streams: tuple[StreamSpec, ...] = ()
     on_start: Hook | None = None
     on_stop: Hook | None = None
+    cli: Any = None
+    """A typer.Typer with the service's command-line forms, shown as ``kenett <name> ...``."""
     version: str = field(default="")
 
 

@@ -137,7 +137,8 @@ def postgres_url(postgres_base_url: str) -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each test that uses this runs once on SQLite and once on PostgreSQL."""
+    """Each test that uses this runs once on SQLite and once on PostgreSQL
+    (``@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)`` narrows it)."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/db/{{service}}.db"
     return str(request.getfixturevalue("postgres_url"))

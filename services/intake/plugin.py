@@ -4,6 +4,7 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
+from .cli import app as cli
 from .handlers import build_router
 from .store import registry
 
@@ -13,4 +14,5 @@ plugin = ServicePlugin(
     build_router=build_router,
     migrations=Path(__file__).parent / "migrations" / "versions",
     metadata=registry.metadata,
+    cli=cli,
 )

@@ -11,7 +11,8 @@ Event consumers are durable JetStream pull consumers with manual acknowledgement
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import structlog
 from faststream import AckPolicy
@@ -180,10 +181,10 @@ def _is_retryable(exc: DBAPIError) -> bool:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _decode(model: type[M], msg: NatsMessage, action: str) -> M | Reply:
+def _decode(model: type[M], body: bytes, action: str) -> M | Reply:
     """The request, or a refusal naming each invalid field (never echoing a value)."""
     try:
-        return model.model_validate_json(msg.body)
+        return model.model_validate_json(body)
     except ValidationError as exc:
         return Reply.failure("validation_failed", f"{action}: invalid request", field_errors(exc))
 
@@ -196,34 +197,54 @@ def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
     return None
 
 
-def command_responder(
-    router: NatsRouter,
-    ctx: ServiceContext,
-    *,
-    command: type[C],
-    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]],
-    before: Callable[[C], Awaitable[None]] | None = None,
-) -> None:
-    """Answer ``command`` over request/reply (one instance per request: queue group).
+@dataclass(frozen=True)
+class CommandProcessor(Generic[C]):
+    """One command's processing, apart from the transport: decode, ``before``, the handler in
+    one unit of work with the audit record and the idempotency key, retries on lost races."""
 
-    ``before`` runs outside any transaction (e.g. to ask another service), and may refuse.
-    Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
-    """
-    name: str = command.COMMAND  # type: ignore[attr-defined]
-    subject = command_subject(ctx.org, ctx.name, name)
-    action = f"{ctx.name}.{name}"
-    ctx.catalog.append(("command", subject, command))
+    ctx: ServiceContext
+    command: type[C]
+    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]]
+    before: Callable[[C], Awaitable[None]] | None = None
 
-    async def attempt(cmd: C) -> Reply:
+    @property
+    def action(self) -> str:
+        return f"{self.ctx.name}.{self.command.COMMAND}"  # type: ignore[attr-defined]
+
+    async def process(self, body: bytes) -> Reply:
+        """The reply to a raw request body. Never raises."""
+        cmd = _decode(self.command, body, self.action)
+        if isinstance(cmd, Reply):
+            return cmd
+        error: Exception | None = None
+        for _ in range(COMMAND_ATTEMPTS):
+            try:
+                return await self._attempt(cmd)
+            except DBAPIError as exc:
+                error = exc
+                if isinstance(exc, IntegrityError) or _is_retryable(exc):
+                    # A concurrent writer won a race (unique key, deadlock, serialization):
+                    # the whole unit of work was rolled back, so running it again is safe.
+                    continue
+                break
+            except Exception as exc:
+                error = exc
+                break
+        assert error is not None
+        log.error("command failed", action=self.action, error=describe_error(error))
+        return Reply.failure("unavailable", f"{self.action} could not be completed now; try again")
+
+    async def _attempt(self, cmd: C) -> Reply:
+        ctx, action = self.ctx, self.action
         try:
-            if before is not None:
-                await before(cmd)
+            if self.before is not None:
+                await self.before(cmd)
             async with ctx.uow() as uow:
                 if cmd.request_id is not None:
                     stored = await uow.stored_reply(action, cmd.request_id)
                     if stored is not None:
                         return Reply.model_validate_json(stored)
-                result = await handler(uow, cmd)
+                result = await self.handler(uow, cmd)
                 reply = Reply.success(result)
                 uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
                 if cmd.request_id is not None:
@@ -243,30 +264,27 @@ def command_responder(
             await uow.commit()
         return refused.reply()
 
-    @router.subscriber(subject, queue=ctx.name, title=action, description=command.__doc__)
+
+def command_responder(
+    router: NatsRouter,
+    ctx: ServiceContext,
+    *,
+    command: type[C],
+    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]],
+    before: Callable[[C], Awaitable[None]] | None = None,
+) -> None:
+    """Answer ``command`` over request/reply (one instance per request: queue group).
+
+    ``before`` runs outside any transaction (e.g. to ask another service), and may refuse.
+    Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
+    """
+    processor = CommandProcessor(ctx, command, handler, before)
+    subject = command_subject(ctx.org, ctx.name, command.COMMAND)  # type: ignore[attr-defined]
+    ctx.catalog.append(("command", subject, command))
+
+    @router.subscriber(subject, queue=ctx.name, title=processor.action, description=command.__doc__)
     async def on_command(msg: NatsMessage) -> dict[str, Any]:
-        cmd = _decode(command, msg, action)
-        if isinstance(cmd, Reply):
-            return cmd.model_dump(mode="json")
-        error: Exception | None = None
-        for _ in range(COMMAND_ATTEMPTS):
-            try:
-                return (await attempt(cmd)).model_dump(mode="json")
-            except DBAPIError as exc:
-                error = exc
-                if isinstance(exc, IntegrityError) or _is_retryable(exc):
-                    # A concurrent writer won a race (unique key, deadlock, serialization):
-                    # the whole unit of work was rolled back, so running it again is safe.
-                    continue
-                break
-            except Exception as exc:
-                error = exc
-                break
-        assert error is not None
-        log.error("command failed", action=action, error=describe_error(error))
-        return Reply.failure(
-            "unavailable", f"{action} could not be completed now; try again"
-        ).model_dump(mode="json")
+        return (await processor.process(msg.body)).model_dump(mode="json")
 
 
 def query_responder(
@@ -285,7 +303,7 @@ def query_responder(
 
     @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
     async def on_query(msg: NatsMessage) -> dict[str, Any]:
-        q = _decode(query, msg, action)
+        q = _decode(query, msg.body, action)
         if isinstance(q, Reply):
             return q.model_dump(mode="json")
         try:

@@ -326,8 +326,20 @@ def db_revision(
     asyncio.run(generate())
 
 
+def _add_service_clis() -> None:
+    """Each service's own commands, as ``kenett <service> ...``."""
+    try:
+        found = discover()
+    except PluginError:
+        return  # `kenett plugins` reports the broken plugin
+    for name, installed in found.items():
+        if installed.plugin.cli is not None:
+            app.add_typer(installed.plugin.cli, name=name)
+
+
 def main() -> None:
     """Console-script entry point."""
+    _add_service_clis()
     try:
         app()
     except KeyboardInterrupt:

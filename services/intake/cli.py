@@ -1,0 +1,438 @@
+"""``kenett intake ...``: intake's commands and queries for operators and scripts.
+
+Readable output is bokmål (it is what a KE user reads); ``--json`` prints the reply as one JSON
+object. The identity number is never taken as an argument (it would stay in shell history and
+the process list): it is prompted for, hidden, or read from standard input.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shared.contracts import intake as c
+from shared.runtime.clitools import (
+    DEFAULT_NATS,
+    DEFAULT_ORG,
+    ActorOpt,
+    JsonOpt,
+    NatsOpt,
+    OrgOpt,
+    actor,
+    out,
+    request,
+    show,
+)
+
+app = typer.Typer(
+    help="Intake: reports of need, eligibility, decisions, letters, appeals.", no_args_is_help=True
+)
+
+PROPOSAL = {
+    "meets": "oppfyller vilkårene",
+    "does_not_meet": "oppfyller ikke vilkårene",
+    "unclear": "uklart, må vurderes nærmere",
+}
+STATUS = {
+    "received": "mottatt",
+    "under_assessment": "under vurdering",
+    "decided": "vedtak fattet",
+    "active": "aktiv",
+    "closed": "avsluttet",
+}
+
+
+def _national_id() -> str:
+    if sys.stdin.isatty():
+        return str(typer.prompt("Fødselsnummer eller D-nummer", hide_input=True))
+    return sys.stdin.readline().strip()
+
+
+@app.command()
+def report(
+    reporter: Annotated[c.ReporterKind, typer.Option(help="Who reports (R2).")],
+    need: Annotated[list[c.Need], typer.Option(help="ip and/or coordinator.")],
+    form: Annotated[str, typer.Option(help="oral or written.")] = "oral",
+    service: Annotated[list[str] | None, typer.Option(help="Service type code (repeat).")] = None,
+    relation: Annotated[str | None, typer.Option(help="Next of kin: relation.")] = None,
+    unit: Annotated[str | None, typer.Option(help="Employee: unit.")] = None,
+    department: Annotated[str | None, typer.Option(help="Hospital: department.")] = None,
+    expected_discharge: Annotated[str | None, typer.Option(help="Hospital: YYYY-MM-DD.")] = None,
+    for_org: Annotated[str | None, typer.Option("--for-org", help="Municipality served.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a report of need (R2); the number is asked for, hidden, or read from stdin."""
+    command = c.ReportNeed(
+        actor=actor(staff),
+        request_id=uuid.uuid4(),
+        national_id=_national_id(),
+        reporter=c.Reporter(
+            kind=reporter,
+            relation=relation,
+            unit=unit,
+            department=department,
+            expected_discharge=date.fromisoformat(expected_discharge)
+            if expected_discharge
+            else None,
+        ),
+        needs=need,
+        services=service or [],
+        form=form,
+        org=for_org,  # type: ignore[arg-type]
+    )
+    result = request(nats, org, "intake", command)
+
+    def render(r: dict[str, Any]) -> None:
+        verb = "lagt til den åpne saken" if r["attached_to_open_case"] else "registrert"
+        out.print(f"Melding om behov {verb}: sak [bold]{r['case_ref']}[/] ({r['case_id']})")
+
+    show(result, as_json, render)
+
+
+@app.command()
+def assess(
+    case_id: uuid.UUID,
+    duration: Annotated[
+        str, typer.Option(help="weeks, months, year_or_more, permanent or unknown.")
+    ],
+    service: Annotated[
+        list[str] | None, typer.Option(help="Override the reported services.")
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Propose whether the right to an individual plan is met (R1)."""
+    result = request(
+        nats,
+        org,
+        "intake",
+        c.AssessEligibility(
+            actor=actor(staff),
+            case_id=case_id,
+            services=service or None,
+            expected_duration=duration,  # type: ignore[arg-type]
+        ),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Forslag: [bold]{PROPOSAL[r['proposal']]}[/]")
+        for reason in r["reasons"]:
+            out.print(f"  • {reason}")
+        for offer in r["offers"]:
+            out.print(f"  Aktuelt tilbud: {offer['name']} ({offer['level']}): {offer['contact']}")
+
+    show(result, as_json, render)
+
+
+@app.command()
+def decide(
+    case_id: uuid.UUID,
+    kind: Annotated[str, typer.Option(help="ip (enkeltvedtak, R3) or coordinator (R4).")],
+    granted: Annotated[bool, typer.Option("--grant/--refuse", help="Granted or refused.")],
+    grounds: Annotated[str | None, typer.Option(help="Begrunnelse.")] = None,
+    grounds_file: Annotated[Path | None, typer.Option(help="Begrunnelse from a file.")] = None,
+    notified_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a decision: IP has an appeal deadline (R3), coordinator has none (R4)."""
+    text = grounds_file.read_text() if grounds_file else (grounds or "")
+    result = request(
+        nats,
+        org,
+        "intake",
+        c.MakeDecision(
+            actor=actor(staff),
+            case_id=case_id,
+            kind=kind,
+            granted=granted,  # type: ignore[arg-type]
+            grounds=text,
+            notified_on=date.fromisoformat(notified_on) if notified_on else None,
+        ),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        what = "Vedtak om individuell plan" if r["kind"] == "ip" else "Beslutning om koordinator"
+        out.print(f"{what}: {'innvilget' if r['granted'] else 'avslått'} ({r['decision_id']})")
+        if r["appeal_deadline"]:
+            out.print(f"Klagefrist: {r['appeal_deadline']}")
+        else:
+            out.print("Kan ikke påklages (R4).")
+
+    show(result, as_json, render)
+
+
+@app.command()
+def letter(
+    decision_id: uuid.UUID,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the HTML here.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The decision letter (HTML, bokmål)."""
+    result = request(
+        nats, org, "intake", c.RenderLetter(actor=actor(staff), decision_id=decision_id)
+    )
+    if out_file:
+        out_file.write_text(result["html"], encoding="utf-8")
+
+    def render(r: dict[str, Any]) -> None:
+        if out_file:
+            out.print(f"{r['title']}: skrevet til {out_file}")
+        else:
+            sys.stdout.write(r["html"])
+
+    show(result, as_json, render)
+
+
+@app.command()
+def appeal(
+    decision_id: uuid.UUID,
+    received_on: Annotated[str, typer.Option(help="YYYY-MM-DD the appeal came in.")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an appeal of an IP decision (R3)."""
+    result = request(
+        nats,
+        org,
+        "intake",
+        c.RegisterAppeal(
+            actor=actor(staff), decision_id=decision_id, received_on=date.fromisoformat(received_on)
+        ),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        timing = "innen fristen" if r["in_time"] else "etter fristen"
+        out.print(f"Klage registrert {timing} (frist {r['deadline']}).")
+
+    show(result, as_json, render)
+
+
+def _transition(r: dict[str, Any]) -> None:
+    out.print(f"Sak {r['case_ref']}: {STATUS[r['previous']]} → {STATUS[r['status']]}")
+
+
+@app.command()
+def activate(
+    case_id: uuid.UUID,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Services have started: decided → active."""
+    show(
+        request(nats, org, "intake", c.ActivateCase(actor=actor(staff), case_id=case_id)),
+        as_json,
+        _transition,
+    )
+
+
+@app.command()
+def close(
+    case_id: uuid.UUID,
+    reason: Annotated[
+        str, typer.Option(help="moved, died, no_longer_needed, consent_withdrawn or declined.")
+    ],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Close a case with its reason."""
+    show(
+        request(
+            nats, org, "intake", c.CloseCase(actor=actor(staff), case_id=case_id, reason=reason)
+        ),  # type: ignore[arg-type]
+        as_json,
+        _transition,
+    )
+
+
+@app.command()
+def case(
+    case_id: uuid.UUID,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """A case: status, reports, assessments, decisions (the read is audited)."""
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(
+            f"Sak [bold]{r['case_ref']}[/] ({r['case_id']}): {STATUS[r['status']]}"
+            + (f" ({r['closed_reason']})" if r["closed_reason"] else "")
+        )
+        out.print(f"  Alder {r['age']}, kommune {r['served_org']}, behov: {', '.join(r['needs'])}")
+        for rep in r["reports"]:
+            out.print(
+                f"  Melding {rep['received_at'][:10]} fra {rep['reporter_kind']} "
+                f"({rep['form']}), registrert av {rep['recorded_by']}"
+            )
+        for a in r["assessments"]:
+            out.print(f"  Vurdering {a['assessed_at'][:10]}: {PROPOSAL[a['proposal']]}")
+        for d in r["decisions"]:
+            out.print(
+                f"  {'Vedtak IP' if d['kind'] == 'ip' else 'Beslutning koordinator'} "
+                f"{d['decided_at'][:10]}: {'innvilget' if d['granted'] else 'avslått'}"
+                + (f", klagefrist {d['appeal_deadline']}" if d["appeal_deadline"] else "")
+            )
+
+    show(
+        request(nats, org, "intake", c.GetCaseDetail(actor=actor(staff), case_id=case_id)),
+        as_json,
+        render,
+    )
+
+
+@app.command()
+def deadlines(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Open appeal windows, soonest deadline first (R3)."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title="Klagefrister")
+        for col in ("sak", "frist", "dager igjen"):
+            table.add_column(col)
+        for w in r["windows"]:
+            table.add_row(w["case_ref"], w["deadline"], str(w["days_left"]))
+        out.print(table)
+
+    show(request(nats, org, "intake", c.ListAppealDeadlines(actor=actor(staff))), as_json, render)
+
+
+@app.command("offer-add")
+def offer_add(
+    name: Annotated[str, typer.Option()],
+    kind: Annotated[str, typer.Option(help="habilitation or rehabilitation.")],
+    level: Annotated[str, typer.Option(help="municipal or specialist.")],
+    provider: Annotated[str, typer.Option()],
+    contact: Annotated[str, typer.Option(help="The service's contact point.")],
+    service: Annotated[
+        list[str] | None, typer.Option(help="Related service type (repeat).")
+    ] = None,
+    target_group: Annotated[str | None, typer.Option()] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add an offer to the KE's overview (R18)."""
+    result = request(
+        nats,
+        org,
+        "intake",
+        c.RegisterOffer(
+            actor=actor(staff),
+            name=name,
+            kind=kind,
+            level=level,  # type: ignore[arg-type]
+            provider=provider,
+            contact=contact,
+            target_group=target_group,
+            service_types=service or [],
+        ),
+    )
+    show(result, as_json, lambda r: out.print(f"Tilbud registrert ({r['offer_id']})"))
+
+
+@app.command()
+def offers(
+    kind: Annotated[str | None, typer.Option()] = None,
+    level: Annotated[str | None, typer.Option()] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The KE's overview of habilitation and rehabilitation offers (R18)."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title="Habiliterings- og rehabiliteringstilbud")
+        for col in ("tilbud", "type", "nivå", "tilbyder", "kontakt"):
+            table.add_column(col)
+        for o in r["offers"]:
+            table.add_row(o["name"], o["kind"], o["level"], o["provider"], o["contact"])
+        out.print(table)
+
+    show(
+        request(nats, org, "intake", c.ListOffers(actor=actor(staff), kind=kind, level=level)),
+        as_json,
+        render,
+    )  # type: ignore[arg-type]
+
+
+@app.command("service-types")
+def service_types(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The catalogue of service types, and which count towards R1."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title="Tjenestetyper")
+        for col in ("kode", "navn", "teller (R1)"):
+            table.add_column(col)
+        for s in r["service_types"]:
+            table.add_row(s["code"], s["name"], "ja" if s["counts"] else "nei")
+        out.print(table)
+
+    show(request(nats, org, "intake", c.ListServiceTypes(actor=actor(staff))), as_json, render)
+
+
+@app.command()
+def waiting(
+    since: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    until: Annotated[str | None, typer.Option(help="YYYY-MM-DD.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Time from report to decision: per case, median and 90th percentile."""
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(
+            f"Saksbehandlingstid {r['since']}–{r['until']}: {r['count']} saker, "
+            f"median {r['median_days']} dager, 90-persentil {r['p90_days']} dager"
+        )
+
+    show(
+        request(
+            nats,
+            org,
+            "intake",
+            c.WaitingTimes(
+                actor=actor(staff),
+                since=date.fromisoformat(since) if since else None,
+                until=date.fromisoformat(until) if until else None,
+            ),
+        ),
+        as_json,
+        render,
+    )

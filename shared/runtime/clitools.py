@@ -1,0 +1,80 @@
+"""Helpers for the command-line forms of services' commands and queries (``kenett <service> ...``).
+
+A service contributes a Typer app through its plugin (``ServicePlugin.cli``); these helpers
+give every such command the same connection options, error output and ``--json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from shared.client import KenettClient, RequestFailed
+from shared.config import DEFAULT_EMBEDDED_NATS_PORT
+from shared.contracts.commands import Command, Query
+from shared.contracts.envelope import Actor
+from shared.natsconn import connect_once
+
+out = Console()
+err = Console(stderr=True)
+
+NatsOpt = Annotated[
+    str,
+    typer.Option("--nats", envvar="KENETT_NATS_URL", help="NATS of the kenett to talk to."),
+]
+OrgOpt = Annotated[str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.")]
+ActorOpt = Annotated[
+    str, typer.Option("--actor", envvar="KENETT_ACTOR", help="Your staff id (for the audit log).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
+DEFAULT_NATS = f"nats://127.0.0.1:{DEFAULT_EMBEDDED_NATS_PORT}"
+DEFAULT_ORG = "demo"
+
+
+def default_actor() -> str:
+    return os.environ.get("KENETT_ACTOR") or getpass.getuser()
+
+
+def actor(staff_id: str) -> Actor:
+    return Actor(kind="user", id=staff_id or default_actor())
+
+
+def request(nats: str, org: str, service: str, message: Command | Query) -> dict[str, Any]:
+    """Send a command or query; on refusal print each field and reason, and exit 1."""
+
+    async def go() -> dict[str, Any]:
+        nc = await connect_once(nats, f"kenett-cli-{service}")
+        try:
+            client = KenettClient(nc, org)
+            if isinstance(message, Command):
+                return await client.command(service, message)
+            return await client.query(service, message)
+        finally:
+            await nc.close()
+
+    try:
+        return asyncio.run(go())
+    except RequestFailed as exc:
+        err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
+        for f in exc.error.fields:
+            err.print(f"  {f.field}: {f.reason}")
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        err.print(f"[red]cannot reach kenett at {nats}[/]: {exc}")
+        raise typer.Exit(2) from None
+
+
+def show(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    """One JSON object on stdout with --json, else the readable form."""
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        render(result)

@@ -1,0 +1,91 @@
+"""``kenett intake ...`` against a running system: the session a KE user would have."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import System
+from tests.helpers import national_id
+
+pytestmark = pytest.mark.nats
+KENETT = str(Path(sys.executable).parent / "kenett")
+
+
+async def run(system: System, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": system.settings.nats_url,
+        "KENETT_ORG": "testorg",
+        "KENETT_ACTOR": "saksbehandler-kari",
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [KENETT, "intake", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_report_assess_decide_letter_from_the_command_line(system: System) -> None:
+    number = national_id()
+    done = await run(
+        system,
+        "report",
+        "--reporter",
+        "employee",
+        "--unit",
+        "Hjemmetjenesten",
+        "--need",
+        "ip",
+        "--service",
+        "hjemmesykepleie",
+        "--service",
+        "fysioterapi",
+        "--json",
+        stdin=number + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert number not in done.stdout + done.stderr
+    case_id = json.loads(done.stdout)["case_id"]
+
+    done = await run(system, "assess", case_id, "--duration", "permanent")
+    assert done.returncode == 0, done.stderr
+    assert "Forslag: oppfyller vilkårene" in done.stdout
+
+    done = await run(
+        system,
+        "decide",
+        case_id,
+        "--kind",
+        "ip",
+        "--grant",
+        "--grounds",
+        "Vilkårene er oppfylt.",
+        "--json",
+    )
+    decision = json.loads(done.stdout)
+    assert decision["appeal_deadline"]
+
+    done = await run(system, "letter", decision["decision_id"])
+    assert "Vedtak om individuell plan" in done.stdout
+    assert "Statsforvalteren" in done.stdout
+
+    done = await run(system, "case", case_id)
+    assert "vedtak fattet" in done.stdout
+    assert number not in done.stdout
+
+    done = await run(system, "activate", case_id)
+    done = await run(system, "activate", case_id)
+    assert done.returncode == 1
+    assert "already active" in done.stderr
