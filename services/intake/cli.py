@@ -7,6 +7,7 @@ the process list): it is prompted for, hidden, or read from standard input.
 
 from __future__ import annotations
 
+import base64
 import sys
 import uuid
 from datetime import date
@@ -179,6 +180,7 @@ def decide(
 def letter(
     decision_id: uuid.UUID,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the HTML here.")] = None,
+    pdf_file: Annotated[Path | None, typer.Option("--pdf", help="Write a PDF here.")] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -186,15 +188,22 @@ def letter(
 ) -> None:
     """The decision letter (HTML, bokmål)."""
     result = request(
-        nats, org, "intake", c.RenderLetter(actor=actor(staff), decision_id=decision_id)
+        nats,
+        org,
+        "intake",
+        c.RenderLetter(actor=actor(staff), decision_id=decision_id, pdf=pdf_file is not None),
     )
     if out_file:
         out_file.write_text(result["html"], encoding="utf-8")
+    if pdf_file:
+        pdf_file.write_bytes(base64.b64decode(result.pop("pdf_base64")))
 
     def render(r: dict[str, Any]) -> None:
+        if pdf_file:
+            out.print(f"{r['title']}: PDF skrevet til {pdf_file}")
         if out_file:
             out.print(f"{r['title']}: skrevet til {out_file}")
-        else:
+        elif not pdf_file:
             sys.stdout.write(r["html"])
 
     show(result, as_json, render)

@@ -121,3 +121,61 @@ def render_html(data: LetterInput, letter_date: date) -> tuple[str, str]:
         signed_by=data.signed_by,
     )
     return str(texts["title"]), html
+
+
+SECTION_TITLES = ("Vedtak", "Begrunnelse", "Hjemmel")
+
+
+def render_pdf(data: LetterInput, letter_date: date) -> bytes:
+    """The same letter as a PDF (fpdf2; bokmål fits the core fonts' Latin-1)."""
+    from fpdf import FPDF
+
+    texts = _texts(data)
+    pdf = FPDF(format="A4")
+    pdf.set_margins(25, 20, 25)
+    pdf.add_page()
+    pdf.set_title(f"{texts['title']} - sak {data.case_ref}")
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 6, data.sender, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 5, "Koordinerende enhet", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, norwegian_date(letter_date), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    pdf.cell(0, 5, f"Vår referanse: sak {data.case_ref}", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 5, f"Dato for vedtak: {norwegian_date(data.decided_on)}", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.ln(6)
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.multi_cell(0, 8, str(texts["title"]), new_x="LMARGIN", new_y="NEXT")
+
+    def section(title: str, paragraphs: list[str]) -> None:
+        pdf.ln(3)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 11)
+        for paragraph in paragraphs:
+            pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(1.5)
+
+    grounds = [p.strip() for p in data.grounds.split("\n\n") if p.strip()]
+    section("Vedtak", [str(texts["outcome"])])
+    section("Begrunnelse", grounds)
+    section("Hjemmel", [str(texts["legal_basis"])])
+    section(str(texts["appeal_heading"]), list(texts["appeal_text"]))  # type: ignore[call-overload]
+    section(
+        "Rett til innsyn",
+        [
+            "Du har rett til å se dokumentene i saken din (forvaltningsloven § 18 og pasient- og "
+            "brukerrettighetsloven § 5-1). Ta kontakt med koordinerende enhet."
+        ],
+    )
+    pdf.ln(4)
+    pdf.multi_cell(
+        0,
+        5.5,
+        f"Med vennlig hilsen\n{data.signed_by}\nKoordinerende enhet, {data.sender}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    return bytes(pdf.output())

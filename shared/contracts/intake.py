@@ -236,6 +236,7 @@ class RenderLetter(Query):
     QUERY: ClassVar[str] = "letter"
 
     decision_id: uuid.UUID
+    pdf: bool = Field(False, description="Also return the letter as a PDF (base64).")
 
 
 class Letter(BaseModel):
@@ -245,6 +246,7 @@ class Letter(BaseModel):
     case_id: uuid.UUID
     title: str
     html: str
+    pdf_base64: str | None = None
 
 
 class RegisterAppeal(Command):

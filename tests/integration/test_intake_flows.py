@@ -3,10 +3,13 @@ letters (R3, R4), appeals, the lifecycle, offers (R18), waiting times, bad input
 
 from __future__ import annotations
 
+import base64
+import io
 import uuid
 from datetime import date, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from shared.client import RequestFailed
 from shared.contracts import intake
@@ -37,7 +40,7 @@ async def assessed(system: System, services=None, duration="year_or_more") -> uu
     return case.case_id
 
 
-async def test_r1_assessment_proposes_with_reasons_and_points_to_offers(system: System) -> None:
+async def test_r1_r18_assessment_proposes_with_reasons_and_points_to_offers(system: System) -> None:
     offer = intake.OfferResult.model_validate(
         await cmd(
             system,
@@ -111,6 +114,14 @@ async def test_r3_ip_decision_letter_tells_how_and_when_to_appeal(system: System
         "Tjenestene må samordnes.",
     ):
         assert text in letter.html
+    with_pdf = intake.Letter.model_validate(
+        await qry(
+            system, intake.RenderLetter(actor=STAFF, decision_id=decision.decision_id, pdf=True)
+        )
+    )
+    assert with_pdf.pdf_base64 is not None
+    pdf = PdfReader(io.BytesIO(base64.b64decode(with_pdf.pdf_base64)))
+    assert "Klageadgang" in pdf.pages[0].extract_text()
     windows = intake.AppealDeadlines.model_validate(
         await qry(system, intake.ListAppealDeadlines(actor=STAFF))
     )

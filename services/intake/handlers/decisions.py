@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import timedelta
 
 from sqlmodel import col, select
 
 from services.intake.decisions import DecisionKind, appeal_deadline, appealable
-from services.intake.letters import LetterInput, render_html
+from services.intake.letters import LetterInput, render_html, render_pdf
 from services.intake.lifecycle import CaseStatus
 from services.intake.store import Appeal, Case, Decision, EligibilityAssessment
 from shared.clock import local_today
@@ -121,20 +122,25 @@ def make_letter(settings: Settings):  # type: ignore[no-untyped-def]
 
     async def letter(uow: UnitOfWork, q: RenderLetter) -> Letter:
         decision, case = await _decision(uow, q.decision_id)
-        title, html = render_html(
-            LetterInput(
-                kind=DecisionKind(decision.kind),
-                granted=decision.granted,
-                grounds=decision.grounds,
-                case_ref=case.ref,
-                sender=settings.display_name(),
-                decided_on=decision.notified_on,
-                appeal_deadline=decision.appeal_deadline,
-                signed_by=decision.decided_by,
-            ),
-            letter_date=decision.notified_on,
+        data = LetterInput(
+            kind=DecisionKind(decision.kind),
+            granted=decision.granted,
+            grounds=decision.grounds,
+            case_ref=case.ref,
+            sender=settings.display_name(),
+            decided_on=decision.notified_on,
+            appeal_deadline=decision.appeal_deadline,
+            signed_by=decision.decided_by,
         )
-        return Letter(decision_id=decision.id, case_id=case.id, title=title, html=html)
+        title, html = render_html(data, letter_date=decision.notified_on)
+        pdf = (
+            base64.b64encode(render_pdf(data, letter_date=decision.notified_on)).decode()
+            if q.pdf
+            else None
+        )
+        return Letter(
+            decision_id=decision.id, case_id=case.id, title=title, html=html, pdf_base64=pdf
+        )
 
     return letter
 
