@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from shared.contracts.consent import GiverRole
 
@@ -47,3 +47,67 @@ def evidence_refusal(given_at: datetime, now: datetime) -> str | None:
     if given_at > now:
         return "is in the future"
     return None
+
+
+def parents_refusal(
+    role: GiverRole,
+    second: GiverRole | None,
+    responsibility: str | None,
+) -> tuple[str, str] | None:
+    """(field, reason) when parents consent without the parental responsibility rule (R6):
+    where both parents have parental responsibility, both consent."""
+    if role is not GiverRole.PARENT:
+        if second is not None:
+            return ("also_given_by", "only a second parent can give consent together with one")
+        return None
+    if responsibility is None:
+        return (
+            "parental_responsibility",
+            "is required when a parent consents: one or both (R6)",
+        )
+    if responsibility == "both" and second is not GiverRole.PARENT:
+        return (
+            "also_given_by",
+            "both parents have parental responsibility, so both must consent (R6)",
+        )
+    if responsibility == "one" and second is not None:
+        return ("also_given_by", "only one parent has parental responsibility")
+    return None
+
+
+def validity_refusal(valid_from: datetime, valid_until: datetime | None) -> tuple[str, str] | None:
+    """(field, reason) when a time-limited consent (R7) ends before it starts."""
+    if valid_until is None:
+        return None
+    if valid_until.tzinfo is None:
+        return ("valid_until", "must include a timezone offset")
+    if valid_until <= valid_from:
+        return ("valid_until", "ends before it starts")
+    return None
+
+
+def scope_refusal(kind: str, has_sharing: bool, has_next_of_kin: bool) -> tuple[str, str] | None:
+    """(field, reason) when the scope does not fit the kind: sharing names recipients and parts
+    (R7), next of kin names relatives and what they may see (R8); the others have no scope."""
+    if kind == "sharing" and not has_sharing:
+        return ("sharing", "is required for a sharing consent: recipients and parts (R7)")
+    if kind == "next_of_kin" and not has_next_of_kin:
+        return ("next_of_kin", "is required for a next-of-kin consent: relatives and parts (R8)")
+    if has_sharing and kind != "sharing":
+        return ("sharing", "applies only to a sharing consent")
+    if has_next_of_kin and kind != "next_of_kin":
+        return ("next_of_kin", "applies only to a next-of-kin consent")
+    return None
+
+
+def sixteenth_birthday(birth_date: date) -> date:
+    """The day R6's majority begins; a 29 February birth turns 16 on 1 March in common years."""
+    try:
+        return birth_date.replace(year=birth_date.year + HEALTH_MAJORITY)
+    except ValueError:
+        return date(birth_date.year + HEALTH_MAJORITY, 3, 1)
+
+
+def lapses_at_sixteen(giver_roles: list[str]) -> bool:
+    """R6: a consent given on the child's behalf does not carry over the 16th birthday."""
+    return any(r in (GiverRole.PARENT, GiverRole.BARNEVERN) for r in giver_roles)

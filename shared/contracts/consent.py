@@ -9,17 +9,61 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .commands import Command
+from .commands import Command, Query
 from .envelope import Event, event_contract
 
 SERVICE = "consent"
 
 
 class ConsentKind(StrEnum):
-    """What the consent is to (R5)."""
+    """What the consent is to: an IP, a coordinator (R5), sharing information with named
+    services (R7), next of kin taking part (R8)."""
 
     IP = "ip"
     COORDINATOR = "coordinator"
+    SHARING = "sharing"
+    NEXT_OF_KIN = "next_of_kin"
+
+
+class LifeArea(StrEnum):
+    """The life areas a plan is organised by (R15)."""
+
+    HEALTH_CARE = "forebygging_helse_omsorg"
+    DAYTIME = "dagtid_arbeid_skole_aktivitet"
+    HOUSING = "bolig"
+    LEISURE = "fritid"
+    ECONOMY = "okonomi"
+    NETWORK = "sosialt_nettverk"
+
+
+class ContentKind(StrEnum):
+    """Kinds of content in a plan that a consent can open or close (R7)."""
+
+    GOALS = "goals"
+    MEASURES = "measures"
+    MEETINGS = "meetings"
+    HEALTH_INFORMATION = "health_information"
+    CONTACTS = "contacts"
+
+
+class SharingScope(BaseModel):
+    """With whom (services or organisations, not individual employees: R7) and which parts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipients: list[str] = Field(min_length=1, max_length=50)
+    life_areas: list[LifeArea] = Field(min_length=1)
+    content_kinds: list[ContentKind] = Field(min_length=1)
+
+
+class NextOfKinScope(BaseModel):
+    """Which relatives take part (R8) and what they may see."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    relatives: list[str] = Field(min_length=1, max_length=20, description="e.g. mor, far, søster")
+    life_areas: list[LifeArea] = Field(min_length=1)
+    content_kinds: list[ContentKind] = Field(min_length=1)
 
 
 class GiverRole(StrEnum):
@@ -41,13 +85,23 @@ class GivenBy(BaseModel):
 
 
 class RecordConsent(Command):
-    """Record a consent with its evidence (R7): form, who recorded it, when."""
+    """Record a consent with its evidence (R7): form, who recorded it, when, and its scope.
+
+    Under 16 the parents consent: ``parental_responsibility`` says whether one or both have it,
+    and where both have it both consent (the second in ``also_given_by``).
+    """
 
     COMMAND: ClassVar[str] = "record"
 
     case_id: uuid.UUID
     kind: ConsentKind
     given_by: GivenBy
+    also_given_by: GivenBy | None = None
+    parental_responsibility: Literal["one", "both"] | None = None
+    valid_from: datetime | None = Field(None, description="Default: when it was given.")
+    valid_until: datetime | None = Field(None, description="A time-limited consent expires.")
+    sharing: SharingScope | None = Field(None, description="Required for kind sharing.")
+    next_of_kin: NextOfKinScope | None = Field(None, description="Required for kind next_of_kin.")
     form: Literal["oral", "written"]
     recorded_by: str = Field(min_length=1, max_length=128, description="Staff id, not a name.")
     given_at: datetime
@@ -76,3 +130,140 @@ class ConsentRecorded(Event):
     given_by_role: GiverRole
     form: Literal["oral", "written"]
     given_at: datetime
+    valid_until: datetime | None = None
+
+
+class EndCause(StrEnum):
+    """Why a consent stopped counting (R6, R7)."""
+
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    RENEWAL_NEEDED = "renewal_needed"  # given by parents, and the person turned 16 (R6)
+
+
+@event_contract
+class ConsentEnded(Event):
+    """A consent no longer counts; services that relied on it must stop (R6, R7)."""
+
+    TYPE = "consent.consent_ended"
+    VERSION = 1
+
+    consent_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+    kind: ConsentKind
+    cause: EndCause
+
+
+class WithdrawConsent(Command):
+    """Withdraw a consent, at any time (R7). Recorded with how and by whom; nothing is deleted."""
+
+    COMMAND: ClassVar[str] = "withdraw"
+
+    consent_id: uuid.UUID
+    form: Literal["oral", "written"]
+    recorded_by: str = Field(min_length=1, max_length=128)
+    withdrawn_at: datetime | None = None
+
+
+class SweepConsents(Command):
+    """Expire time-limited consents and mark parents' consents for renewal at 16 (R6, R7).
+
+    The service does this by itself every minute; the command runs it now.
+    """
+
+    COMMAND: ClassVar[str] = "sweep"
+
+
+class SweepResult(BaseModel):
+    """What a sweep changed."""
+
+    expired: list[uuid.UUID]
+    renewal_needed: list[uuid.UUID]
+
+
+class ConsentChange(BaseModel):
+    """A consent's new state."""
+
+    consent_id: uuid.UUID
+    case_id: uuid.UUID
+    status: str
+
+
+class ListConsents(Query):
+    """A case's full consent history (R7): every consent and every change, oldest first."""
+
+    QUERY: ClassVar[str] = "history"
+
+    case_id: uuid.UUID
+
+
+class ConsentView(BaseModel):
+    """A consent with its evidence, scope and status."""
+
+    consent_id: uuid.UUID
+    kind: ConsentKind
+    status: str
+    givers: list[dict[str, object]]
+    form: str
+    recorded_by: str
+    given_at: datetime
+    valid_from: datetime
+    valid_until: datetime | None
+    document_ref: str | None
+    scope: dict[str, object] | None
+    history: list[dict[str, object]]
+
+
+class ConsentHistory(BaseModel):
+    """Reply to ListConsents."""
+
+    case_id: uuid.UUID
+    consents: list[ConsentView]
+
+
+class GateActor(BaseModel):
+    """Who asks: the person, their coordinator, a provider (a service or organisation code),
+    or a named relative."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["person", "coordinator", "provider", "next_of_kin"]
+    id: str = Field(min_length=1, max_length=128)
+
+
+GateAction = Literal["create_plan", "coordinate", "read_plan", "write_plan", "notify"]
+
+
+class MayQuery(Query):
+    """The gate: may ACTOR do ACTION on (a part of) the plan of CASE?"""
+
+    QUERY: ClassVar[str] = "may"
+
+    case_id: uuid.UUID
+    who: GateActor
+    action: GateAction
+    life_area: LifeArea | None = None
+    content_kind: ContentKind | None = None
+
+
+class GateDecision(BaseModel):
+    """allow or deny, the reason, and the consent that decided it."""
+
+    allow: bool
+    reason: str
+    consent_id: uuid.UUID | None = None
+
+
+class ExportFhir(Query):
+    """A case's consents as FHIR R4 Consent resources (a Bundle)."""
+
+    QUERY: ClassVar[str] = "fhir"
+
+    case_id: uuid.UUID
+
+
+class FhirBundle(BaseModel):
+    """A FHIR R4 Bundle (collection) as JSON."""
+
+    bundle: dict[str, object]

@@ -1,0 +1,174 @@
+"""The gate (R5-R8) and the consent rules around it (R6 at 16, R7 scope and time)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from services.consent.domain import (
+    lapses_at_sixteen,
+    parents_refusal,
+    scope_refusal,
+    sixteenth_birthday,
+    validity_refusal,
+)
+from services.consent.gate import ConsentFacts, decide
+from shared.contracts.consent import GiverRole
+
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def facts(
+    kind: str,
+    status: str = "active",
+    grantees=(),
+    areas=(),
+    kinds=(),
+    start: datetime = NOW - DAY,
+    end: datetime | None = None,
+) -> ConsentFacts:
+    return ConsentFacts(
+        uuid.uuid4(),
+        kind,
+        status,
+        start,
+        end,
+        frozenset(grantees),
+        frozenset(areas),
+        frozenset(kinds),
+    )
+
+
+def ask(
+    consents,
+    who_kind="provider",
+    who_id="hjemmesykepleien",
+    action="read_plan",
+    area="forebygging_helse_omsorg",
+    kind="measures",
+    now=NOW,
+):
+    return decide(
+        consents,
+        who_kind=who_kind,
+        who_id=who_id,
+        action=action,
+        life_area=area,
+        content_kind=kind,
+        now=now,
+    )
+
+
+IP = facts("ip")
+SHARE = facts(
+    "sharing",
+    grantees={"hjemmesykepleien"},
+    areas={"forebygging_helse_omsorg"},
+    kinds={"measures", "goals"},
+)
+
+
+def test_r5_no_plan_without_ip_consent_and_no_coordination_without_coordinator_consent() -> None:
+    assert not ask([], action="create_plan").allow
+    assert "no consent to an individual plan (R5)" in ask([], action="create_plan").reason
+    assert ask([IP], action="create_plan").consent_id == IP.consent_id
+    assert not ask([IP], action="coordinate").allow
+    assert ask([facts("coordinator")], action="coordinate").allow
+
+
+def test_r7_a_provider_sees_only_what_the_sharing_consent_covers() -> None:
+    verdict = ask([IP, SHARE])
+    assert verdict.allow
+    assert verdict.consent_id == SHARE.consent_id
+    assert not ask([IP, SHARE], kind="health_information").allow
+    assert not ask([IP, SHARE], area="okonomi").allow
+    denied = ask([IP, SHARE], who_id="nav")
+    assert not denied.allow
+    assert "no sharing consent names nav" in denied.reason
+
+
+def test_r7_withdrawn_ip_consent_freezes_the_plan_but_the_person_still_sees_it() -> None:
+    withdrawn = facts("ip", status="withdrawn")
+    verdict = ask([withdrawn, SHARE])
+    assert not verdict.allow
+    assert "withdrawn" in verdict.reason
+    assert "frozen" in verdict.reason
+    assert ask([withdrawn], who_kind="person", who_id="self").allow
+
+
+def test_r7_time_limited_consent_expires() -> None:
+    limited = facts("sharing", grantees={"nav"}, areas={"okonomi"}, kinds={"goals"}, end=NOW + DAY)
+    assert ask([IP, limited], who_id="nav", area="okonomi", kind="goals").allow
+    later = ask([IP, limited], who_id="nav", area="okonomi", kind="goals", now=NOW + 2 * DAY)
+    assert not later.allow
+
+
+def test_r5_declining_ip_keeps_the_coordinator_when_coordinator_consent_stands() -> None:
+    consents = [facts("ip", status="withdrawn"), facts("coordinator")]
+    assert ask(consents, action="coordinate").allow
+    assert not ask(consents, action="create_plan").allow
+
+
+def test_r8_next_of_kin_see_what_the_person_allows() -> None:
+    nok = facts("next_of_kin", grantees={"mor"}, areas={"fritid"}, kinds={"goals"})
+    assert ask([IP, nok], who_kind="next_of_kin", who_id="mor", area="fritid", kind="goals").allow
+    assert not ask(
+        [IP, nok], who_kind="next_of_kin", who_id="far", area="fritid", kind="goals"
+    ).allow
+    assert ask([nok], who_kind="next_of_kin", who_id="mor", action="notify").allow
+    assert not ask([], who_kind="next_of_kin", who_id="mor", action="notify").allow
+
+
+def test_r6_parents_consent_needing_renewal_denies_with_the_reason() -> None:
+    lapsed = facts("ip", status="renewal_needed")
+    verdict = ask([lapsed], action="create_plan")
+    assert not verdict.allow
+    assert "16th birthday" in verdict.reason
+    assert "(R6)" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("birth", "sixteen"),
+    [
+        (date(2010, 6, 1), date(2026, 6, 1)),
+        (date(2008, 2, 29), date(2024, 2, 29)),
+        (date(2012, 2, 29), date(2028, 2, 29)),
+        (date(2009, 2, 28), date(2025, 2, 28)),
+        (date(2011, 2, 28), date(2027, 2, 28)),
+    ],
+)
+def test_r6_sixteenth_birthday(birth: date, sixteen: date) -> None:
+    assert sixteenth_birthday(birth) == sixteen
+
+
+def test_r6_a_29_february_birth_turns_16_on_29_february_or_else_1_march() -> None:
+    # Sixteen years after a leap year is a leap year again, except across a century rule:
+    # 2100 is not a leap year, so a child born 29 February 2084 turns 16 on 1 March 2100.
+    assert sixteenth_birthday(date(2008, 2, 29)) == date(2024, 2, 29)
+    assert sixteenth_birthday(date(2084, 2, 29)) == date(2100, 3, 1)
+
+
+def test_r6_parents_consent_lapses_at_16_the_persons_own_does_not() -> None:
+    assert lapses_at_sixteen(["parent"])
+    assert lapses_at_sixteen(["barnevern"])
+    assert not lapses_at_sixteen(["person"])
+
+
+def test_r6_where_both_parents_have_responsibility_both_consent() -> None:
+    assert parents_refusal(GiverRole.PARENT, None, None)[0] == "parental_responsibility"
+    assert parents_refusal(GiverRole.PARENT, None, "both")[0] == "also_given_by"
+    assert parents_refusal(GiverRole.PARENT, GiverRole.PARENT, "both") is None
+    assert parents_refusal(GiverRole.PARENT, None, "one") is None
+    assert parents_refusal(GiverRole.PARENT, GiverRole.PARENT, "one")[0] == "also_given_by"
+    assert parents_refusal(GiverRole.PERSON, GiverRole.PARENT, None)[0] == "also_given_by"
+
+
+def test_r7_a_consent_cannot_end_before_it_starts_and_scope_must_fit_its_kind() -> None:
+    assert validity_refusal(NOW, NOW - DAY) == ("valid_until", "ends before it starts")
+    assert validity_refusal(NOW, None) is None
+    assert scope_refusal("sharing", False, False)[0] == "sharing"
+    assert scope_refusal("ip", True, False) == ("sharing", "applies only to a sharing consent")
+    assert scope_refusal("next_of_kin", False, True) is None
