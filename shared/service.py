@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NatsClient
@@ -29,6 +30,8 @@ class ServiceContext:
     js: JetStreamContext
     relay: OutboxRelay
     consumers: list[ConsumerConfig] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    """Background tasks a service starts in on_start; cancel them in on_stop."""
     catalog: list[tuple[str, str, type[BaseModel]]] = field(default_factory=list)
     """What this service answers and consumes: (kind, subject, model), for the AsyncAPI docs."""
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
-from .handlers import build_router
+from .handlers import build_router, start_sweeper, stop_tasks
 from .store import registry
 
 plugin = ServicePlugin(
@@ -13,4 +13,6 @@ plugin = ServicePlugin(
     build_router=build_router,
     migrations=Path(__file__).parent / "migrations" / "versions",
     metadata=registry.metadata,
+    on_start=start_sweeper,
+    on_stop=stop_tasks,
 )

@@ -1,0 +1,138 @@
+"""When a consent stops counting: withdrawal (R7), expiry (R7), and the 16th birthday (R6)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from services.consent.domain import lapses_at_sixteen
+from services.consent.store import Consent, ConsentCase, ConsentChange
+from shared.clock import local_today
+from shared.contracts.consent import (
+    ConsentChange as ConsentChangeResult,
+)
+from shared.contracts.consent import (
+    ConsentEnded,
+    ConsentKind,
+    EndCause,
+    SweepConsents,
+    SweepResult,
+    WithdrawConsent,
+)
+from shared.contracts.envelope import Actor
+from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.uow import UnitOfWork
+
+_ALREADY = {
+    "withdrawn": "the consent is already withdrawn",
+    "expired": "the consent has already expired",
+    "renewal_needed": "the consent already lapsed at the 16th birthday; record a new one",
+}
+
+
+async def _end(
+    uow: UnitOfWork,
+    consent: Consent,
+    cause: EndCause,
+    by: str,
+    at: datetime,
+    actor: Actor,
+    form: str | None = None,
+) -> None:
+    case = await uow.session.get(ConsentCase, consent.case_id)
+    assert case is not None
+    consent.status = cause
+    consent.status_changed_at = at
+    uow.session.add(
+        ConsentChange(
+            consent_id=consent.id, case_id=consent.case_id, at=at, change=cause, by=by, form=form
+        )
+    )
+    uow.emit(
+        ConsentEnded(
+            consent_id=consent.id,
+            case_id=consent.case_id,
+            case_ref=case.case_ref,
+            kind=ConsentKind(consent.kind),
+            cause=cause,
+        ),
+        actor=actor,
+        case_id=consent.case_id,
+    )
+
+
+async def withdraw(uow: UnitOfWork, cmd: WithdrawConsent) -> ConsentChangeResult:
+    """Withdraw a consent at any time (R7); the record of it stays."""
+    consent = await uow.session.get(Consent, cmd.consent_id, with_for_update=True)
+    if consent is None or consent.org != uow.org:
+        raise CommandRejected(
+            "not_found",
+            "no such consent",
+            [FieldError(field="consent_id", reason="unknown consent")],
+        )
+    if consent.status != "active":
+        raise CommandRejected(
+            "rule_violation",
+            "nothing to withdraw",
+            [FieldError(field="consent_id", reason=_ALREADY[consent.status])],
+        )
+    at = cmd.withdrawn_at or uow.clock.now()
+    if at.tzinfo is None or at > uow.clock.now():
+        raise CommandRejected(
+            "validation_failed",
+            "consent was not withdrawn",
+            [FieldError(field="withdrawn_at", reason="must be a past time with a timezone offset")],
+        )
+    await _end(uow, consent, EndCause.WITHDRAWN, cmd.recorded_by, at, cmd.actor, cmd.form)
+    return ConsentChangeResult(
+        consent_id=consent.id, case_id=consent.case_id, status=consent.status
+    )
+
+
+async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
+    """Expire time-limited consents (R7) and mark parents' consents for renewal once the
+    young person has turned 16 (R6). Each change is an event the other services follow."""
+    now = uow.clock.now()
+    expired: list[uuid.UUID] = []
+    renewal: list[uuid.UUID] = []
+    due = await uow.session.exec(
+        select(Consent)
+        .where(
+            Consent.org == uow.org,
+            Consent.status == "active",
+            col(Consent.valid_until).is_not(None),
+            col(Consent.valid_until) <= now,
+        )
+        .with_for_update()
+    )
+    for consent in list(due):
+        await _end(uow, consent, EndCause.EXPIRED, "system", now, actor)
+        expired.append(consent.id)
+    turned_16 = await uow.session.exec(
+        select(Consent)
+        .join(ConsentCase, col(ConsentCase.case_id) == col(Consent.case_id))
+        .where(
+            Consent.org == uow.org,
+            Consent.status == "active",
+            col(ConsentCase.sixteen_on) <= local_today(uow.clock),
+        )
+        .with_for_update()
+    )
+    for consent in list(turned_16):
+        roles = [g["role"] for g in json.loads(consent.givers)] or [consent.giver_role]
+        if lapses_at_sixteen(roles):
+            await _end(uow, consent, EndCause.RENEWAL_NEEDED, "system", now, actor)
+            renewal.append(consent.id)
+    return SweepResult(expired=expired, renewal_needed=renewal)
+
+
+def make_sweep_command(actor: Actor):  # type: ignore[no-untyped-def]
+    """The sweep as a command (operators, tests); the service also sweeps by itself."""
+
+    async def sweep_command(uow: UnitOfWork, cmd: SweepConsents) -> SweepResult:
+        return await sweep(uow, cmd.actor)
+
+    return sweep_command

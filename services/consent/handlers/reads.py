@@ -1,0 +1,184 @@
+"""Reading consents: the history (R7), the gate (R5-R8), and FHIR R4 export."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import col, select
+
+from services.consent.gate import ConsentFacts, decide
+from services.consent.store import Consent, ConsentCase, ConsentChange
+from shared.contracts.consent import (
+    ConsentHistory,
+    ConsentView,
+    ExportFhir,
+    FhirBundle,
+    GateDecision,
+    ListConsents,
+    MayQuery,
+)
+from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.uow import UnitOfWork
+
+
+async def _consents(uow: UnitOfWork, case_id: Any) -> list[Consent]:
+    rows = await uow.session.exec(
+        select(Consent)
+        .where(Consent.org == uow.org, Consent.case_id == case_id)
+        .order_by(col(Consent.recorded_at))
+    )
+    return list(rows)
+
+
+def facts(c: Consent) -> ConsentFacts:
+    scope = json.loads(c.scope) if c.scope else {}
+    return ConsentFacts(
+        consent_id=c.id,
+        kind=c.kind,
+        status=c.status,
+        valid_from=c.valid_from or c.given_at,
+        valid_until=c.valid_until,
+        grantees=frozenset(scope.get("grantees", ())),
+        life_areas=frozenset(scope.get("life_areas", ())),
+        content_kinds=frozenset(scope.get("content_kinds", ())),
+    )
+
+
+async def may(uow: UnitOfWork, q: MayQuery) -> GateDecision:
+    """The gate, answered from consent's own tables."""
+    verdict = decide(
+        [facts(c) for c in await _consents(uow, q.case_id)],
+        who_kind=q.who.kind,
+        who_id=q.who.id,
+        action=q.action,
+        life_area=q.life_area,
+        content_kind=q.content_kind,
+        now=uow.clock.now(),
+    )
+    return GateDecision(allow=verdict.allow, reason=verdict.reason, consent_id=verdict.consent_id)
+
+
+async def history(uow: UnitOfWork, q: ListConsents) -> ConsentHistory:
+    """Every consent of a case with its evidence, scope and every change (R7)."""
+    consents = await _consents(uow, q.case_id)
+    changes = await uow.session.exec(
+        select(ConsentChange)
+        .where(ConsentChange.case_id == q.case_id)
+        .order_by(col(ConsentChange.seq))
+    )
+    by_consent: dict[Any, list[dict[str, object]]] = {}
+    for ch in changes:
+        by_consent.setdefault(ch.consent_id, []).append(
+            {"at": ch.at.isoformat(), "change": ch.change, "by": ch.by, "form": ch.form}
+        )
+    return ConsentHistory(
+        case_id=q.case_id,
+        consents=[
+            ConsentView(
+                consent_id=c.id,
+                kind=c.kind,
+                status=c.status,
+                givers=json.loads(c.givers),  # type: ignore[arg-type]
+                form=c.form,
+                recorded_by=c.recorded_by,
+                given_at=c.given_at,
+                valid_from=c.valid_from or c.given_at,
+                valid_until=c.valid_until,
+                document_ref=c.document_ref,
+                scope=json.loads(c.scope) if c.scope else None,
+                history=by_consent.get(c.id, []),
+            )
+            for c in consents
+        ],
+    )
+
+
+_FHIR_STATUS = {
+    "active": "active",
+    "withdrawn": "inactive",
+    "expired": "inactive",
+    "renewal_needed": "inactive",
+}
+_POLICY = {
+    "ip": "https://lovdata.no/lov/1999-07-02-63/§2-5",
+    "coordinator": "https://lovdata.no/lov/2011-06-24-30/§7-2",
+    "sharing": "https://lovdata.no/lov/1999-07-02-64/§22",
+    "next_of_kin": "https://lovdata.no/lov/1999-07-02-63/§3-3",
+}
+
+
+def to_fhir(c: Consent, case: ConsentCase) -> dict[str, Any]:
+    """One consent as a FHIR R4 Consent (validated by fhir.resources' R4B model, whose Consent
+    is R4's). The patient is referenced by case, never by identity number."""
+    from fhir.resources.R4B.consent import Consent as FhirConsent
+
+    scope = json.loads(c.scope) if c.scope else None
+    period = {"start": (c.valid_from or c.given_at).isoformat()}
+    if c.valid_until:
+        period["end"] = c.valid_until.isoformat()
+    provision: dict[str, Any] = {"type": "permit", "period": period}
+    if scope:
+        actor_role = "IRCP" if c.kind == "sharing" else "NOK"
+        provision["actor"] = [
+            {
+                "role": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode",
+                            "code": actor_role,
+                        }
+                    ]
+                },
+                "reference": {"display": grantee},
+            }
+            for grantee in scope["grantees"]
+        ]
+        provision["class"] = [
+            {"system": "urn:kenett:life-area", "code": a} for a in scope["life_areas"]
+        ] + [{"system": "urn:kenett:content-kind", "code": k} for k in scope["content_kinds"]]
+    resource = {
+        "resourceType": "Consent",
+        "id": str(c.id),
+        "status": _FHIR_STATUS[c.status],
+        "scope": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/consentscope",
+                    "code": "patient-privacy"
+                    if c.kind in ("sharing", "next_of_kin")
+                    else "treatment",
+                }
+            ]
+        },
+        "category": [{"coding": [{"system": "urn:kenett:consent-kind", "code": c.kind}]}],
+        "patient": {
+            "reference": f"EpisodeOfCare/{case.case_id}",
+            "display": f"sak {case.case_ref}",
+        },
+        "dateTime": c.given_at.isoformat(),
+        "performer": [{"display": g["role"]} for g in json.loads(c.givers)],
+        "policyRule": {"coding": [{"system": "urn:kenett:policy", "code": _POLICY[c.kind]}]},
+        "sourceReference": {"display": c.document_ref} if c.document_ref else None,
+        "verification": [
+            {
+                "verified": True,
+                "verifiedWith": {"display": c.recorded_by},
+                "verificationDate": c.recorded_at.isoformat(),
+            }
+        ],
+        "provision": provision,
+    }
+    resource = {k: v for k, v in resource.items() if v is not None}
+    return json.loads(FhirConsent.model_validate(resource).model_dump_json(exclude_none=True))  # type: ignore[no-any-return]
+
+
+async def export_fhir(uow: UnitOfWork, q: ExportFhir) -> FhirBundle:
+    """The case's consents as a FHIR Bundle of type collection."""
+    case = await uow.session.get(ConsentCase, q.case_id)
+    if case is None:
+        raise CommandRejected(
+            "not_found", "no such case", [FieldError(field="case_id", reason="unknown case")]
+        )
+    entries = [{"resource": to_fhir(c, case)} for c in await _consents(uow, q.case_id)]
+    return FhirBundle(bundle={"resourceType": "Bundle", "type": "collection", "entry": entries})

@@ -1,0 +1,122 @@
+"""Recording a consent (R5-R8): who may give it, its evidence, scope and period."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from services.consent.domain import (
+    evidence_refusal,
+    giver_refusal,
+    parents_refusal,
+    scope_refusal,
+    validity_refusal,
+)
+from services.consent.store import Consent, ConsentCase, ConsentChange
+from shared.clock import age_on, local_today
+from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
+from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.uow import UnitOfWork
+
+
+def _scope_json(cmd: RecordConsent) -> str | None:
+    if cmd.sharing is not None:
+        grantees, areas, kinds = (
+            cmd.sharing.recipients,
+            cmd.sharing.life_areas,
+            cmd.sharing.content_kinds,
+        )
+    elif cmd.next_of_kin is not None:
+        grantees = cmd.next_of_kin.relatives
+        areas, kinds = cmd.next_of_kin.life_areas, cmd.next_of_kin.content_kinds
+    else:
+        return None
+    return json.dumps(
+        {
+            "grantees": sorted(set(grantees)),
+            "life_areas": sorted(set(areas)),
+            "content_kinds": sorted(set(kinds)),
+        },
+        ensure_ascii=False,
+    )
+
+
+async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
+    """Record a consent; one not entitled, out of period or out of scope is refused whole."""
+    case = await uow.session.get(ConsentCase, cmd.case_id)
+    if case is None:  # ensure_case_known ran just before; only a purge could cause this
+        raise CommandRejected("unavailable", "the case could not be looked up now; try again")
+    now = uow.clock.now()
+    age = age_on(case.birth_date, local_today(uow.clock))
+    errors: list[FieldError] = []
+    if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):
+        errors.append(FieldError(field="given_by.role", reason=reason))
+    second = cmd.also_given_by
+    if second is not None and (reason := giver_refusal(second.role, second.legal_basis, age)):
+        errors.append(FieldError(field="also_given_by.role", reason=reason))
+    if problem := parents_refusal(
+        cmd.given_by.role, second.role if second else None, cmd.parental_responsibility
+    ):
+        errors.append(FieldError(field=problem[0], reason=problem[1]))
+    if reason := evidence_refusal(cmd.given_at, now):
+        errors.append(FieldError(field="given_at", reason=reason))
+    valid_from = cmd.valid_from or cmd.given_at
+    if cmd.valid_from is not None and cmd.valid_from.tzinfo is None:
+        errors.append(FieldError(field="valid_from", reason="must include a timezone offset"))
+    elif valid_from.tzinfo is not None and (
+        problem := validity_refusal(valid_from, cmd.valid_until)
+    ):
+        errors.append(FieldError(field=problem[0], reason=problem[1]))
+    if problem := scope_refusal(cmd.kind, cmd.sharing is not None, cmd.next_of_kin is not None):
+        errors.append(FieldError(field=problem[0], reason=problem[1]))
+    if errors:
+        raise CommandRejected("rule_violation", "consent was not recorded", errors)
+
+    givers = [g for g in (cmd.given_by, second) if g is not None]
+    consent = Consent(
+        id=uuid.uuid4(),
+        org=uow.org,
+        case_id=case.case_id,
+        kind=cmd.kind,
+        giver_role=cmd.given_by.role,
+        legal_basis=cmd.given_by.legal_basis,
+        givers=json.dumps([g.model_dump(mode="json") for g in givers]),
+        parental_responsibility=cmd.parental_responsibility,
+        form=cmd.form,
+        recorded_by=cmd.recorded_by,
+        given_at=cmd.given_at,
+        recorded_at=now,
+        document_ref=cmd.document_ref,
+        valid_from=valid_from,
+        valid_until=cmd.valid_until,
+        scope=_scope_json(cmd),
+        status="active",
+        status_changed_at=now,
+    )
+    uow.session.add(consent)
+    uow.session.add(
+        ConsentChange(
+            consent_id=consent.id,
+            case_id=case.case_id,
+            at=now,
+            change="recorded",
+            by=cmd.recorded_by,
+            form=cmd.form,
+        )
+    )
+    uow.emit(
+        ConsentRecorded(
+            consent_id=consent.id,
+            case_id=case.case_id,
+            case_ref=case.case_ref,
+            kind=cmd.kind,
+            given_by_role=cmd.given_by.role,
+            form=cmd.form,
+            given_at=cmd.given_at,
+            valid_until=cmd.valid_until,
+        ),
+        actor=cmd.actor,
+        case_id=case.case_id,
+        correlation_id=cmd.correlation_id,
+    )
+    return RecordConsentResult(consent_id=consent.id, case_id=case.case_id, kind=cmd.kind)
