@@ -11,6 +11,7 @@ class PlanStatus(StrEnum):
 
     DRAFT = "draft"
     ACTIVE = "active"
+    FROZEN = "frozen"  # the IP consent ended (R7): no provider access, the person still sees it
     UNDER_REVISION = "under_revision"
     CLOSED = "closed"
 

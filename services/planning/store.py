@@ -39,5 +39,6 @@ class Plan(PlanningBase, table=True):
     case_ref: str = Field(max_length=32)
     coordinator_id: uuid.UUID
     status: str = Field(max_length=32)
+    frozen_from: str | None = Field(default=None, max_length=32)
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -292,14 +292,31 @@ def query_responder(
     ctx: ServiceContext,
     *,
     query: type[Q],
-    handler: Callable[[UnitOfWork, Q], Awaitable[BaseModel]],
+    handler: Callable[..., Awaitable[BaseModel]],
     audited: bool = True,
+    before: Callable[[Q], Awaitable[Any]] | None = None,
 ) -> None:
-    """Answer ``query`` over request/reply; a read of a person's data is audited."""
+    """Answer ``query`` over request/reply; a read of a person's data is audited.
+
+    ``before`` runs outside any transaction (e.g. to ask the consent gate) and may refuse; its
+    result is passed to the handler as a third argument.
+    """
     name: str = query.QUERY  # type: ignore[attr-defined]
     subject = query_subject(ctx.org, ctx.name, name)
     action = f"{ctx.name}.{name}"
     ctx.catalog.append(("query", subject, query))
+
+    async def refuse(q: Q, rej: CommandRejected) -> dict[str, Any]:
+        if audited:  # a refused read is an access attempt too
+            async with ctx.uow() as uow:
+                uow.audit(
+                    actor=q.actor,
+                    action=action,
+                    case_id=_audit_case(None, q),
+                    outcome=f"refused:{rej.code}",
+                )
+                await uow.commit()
+        return rej.reply().model_dump(mode="json")
 
     @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
     async def on_query(msg: NatsMessage) -> dict[str, Any]:
@@ -307,19 +324,18 @@ def query_responder(
         if isinstance(q, Reply):
             return q.model_dump(mode="json")
         try:
+            extra: tuple[Any, ...] = ()
+            if before is not None:
+                try:
+                    extra = (await before(q),)
+                except CommandRejected as rej:
+                    return await refuse(q, rej)
             async with ctx.uow() as uow:
                 try:
-                    result = await handler(uow, q)
+                    result = await handler(uow, q, *extra)
                 except CommandRejected as rej:
-                    if audited:  # a refused read is an access attempt too
-                        uow.audit(
-                            actor=q.actor,
-                            action=action,
-                            case_id=_audit_case(None, q),
-                            outcome=f"refused:{rej.code}",
-                        )
-                        await uow.commit()
-                    return rej.reply().model_dump(mode="json")
+                    await uow.rollback()
+                    return await refuse(q, rej)
                 if audited:
                     uow.audit(actor=q.actor, action=action, case_id=_audit_case(result, q))
                     await uow.commit()

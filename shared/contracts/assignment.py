@@ -92,3 +92,16 @@ class CaseAwaitingCoordinator(Event):
     case_id: uuid.UUID
     case_ref: str
     reason: str
+
+
+@event_contract
+class CoordinationStopped(Event):
+    """The coordinator consent ended, so coordination based on it stops (R7)."""
+
+    TYPE = "assignment.coordination_stopped"
+    VERSION = 1
+
+    case_id: uuid.UUID
+    case_ref: str
+    coordinator_id: uuid.UUID
+    cause: str

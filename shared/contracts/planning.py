@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from .commands import Query
 from .envelope import Event, event_contract
@@ -45,3 +45,47 @@ class PlanCreated(Event):
     case_id: uuid.UUID
     case_ref: str
     coordinator_id: uuid.UUID
+
+
+class ViewPlan(Query):
+    """Read a plan as someone: the consent gate decides whether they may (R5-R8)."""
+
+    QUERY: ClassVar[str] = "view_plan"
+
+    case_id: uuid.UUID
+    who: dict[str, str] = Field(description="GateActor: {kind, id}.")
+    life_area: str | None = None
+    content_kind: str | None = None
+
+
+class PlanAccess(BaseModel):
+    """The plan head, and the gate's reason for letting the reader see it."""
+
+    plan: PlanView
+    reason: str
+    consent_id: uuid.UUID | None
+
+
+@event_contract
+class PlanFrozen(Event):
+    """The IP consent ended: no provider access; the person still sees the plan (R7)."""
+
+    TYPE = "planning.plan_frozen"
+    VERSION = 1
+
+    plan_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+    cause: str
+
+
+@event_contract
+class PlanUnfrozen(Event):
+    """A new IP consent was given: the plan is open to its participants again."""
+
+    TYPE = "planning.plan_unfrozen"
+    VERSION = 1
+
+    plan_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str

@@ -19,7 +19,9 @@ class FieldError(BaseModel):
 class ErrorBody(BaseModel):
     """Why a command or query was refused."""
 
-    code: Literal["validation_failed", "rule_violation", "not_found", "conflict", "unavailable"]
+    code: Literal[
+        "validation_failed", "rule_violation", "not_found", "conflict", "forbidden", "unavailable"
+    ]
     message: str
     fields: list[FieldError] = []
 

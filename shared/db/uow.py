@@ -82,6 +82,10 @@ class UnitOfWork:
         for callback in self._after_commit:
             callback()
 
+    async def rollback(self) -> None:
+        """Give up this unit of work's changes now (it cannot be committed afterwards)."""
+        await self.session.rollback()
+
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
         self._after_commit.append(callback)
