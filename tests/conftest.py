@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import nats
 import pytest
 
 from shared.client import KenettClient
+from shared.clock import FixedClock
 from shared.config import Settings
 from shared.plugins import select
 from shared.runtime.host import ServiceHost
@@ -156,7 +158,15 @@ class System:
 
 
 @pytest.fixture
-async def system(nats_server: Any, database_url: str) -> AsyncIterator[System]:
+def clock() -> FixedClock:
+    """A clock the test moves; the system fixture uses it when the test asks for it."""
+    return FixedClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+async def system(
+    nats_server: Any, database_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[System]:
     settings = Settings(
         org="testorg",
         nats_url=nats_server.url,
@@ -165,7 +175,8 @@ async def system(nats_server: Any, database_url: str) -> AsyncIterator[System]:
         relay_poll_s=0.5,
         ack_wait_s=5,
     )
-    host = ServiceHost(settings, select(None))
+    fixed = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    host = ServiceHost(settings, select(None), clock=fixed)
     await host.start()
     nc = await nats.connect(nats_server.url)
     watcher = EventWatcher()

@@ -11,6 +11,7 @@ import base64
 import sys
 import uuid
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,6 +35,55 @@ from shared.runtime.clitools import (
 app = typer.Typer(
     help="Intake: reports of need, eligibility, decisions, letters, appeals.", no_args_is_help=True
 )
+
+
+class Form(StrEnum):
+    ORAL = "oral"
+    WRITTEN = "written"
+
+
+class Duration(StrEnum):
+    WEEKS = "weeks"
+    MONTHS = "months"
+    YEAR_OR_MORE = "year_or_more"
+    PERMANENT = "permanent"
+    UNKNOWN = "unknown"
+
+
+class Kind(StrEnum):
+    IP = "ip"
+    COORDINATOR = "coordinator"
+
+
+class Reason(StrEnum):
+    MOVED = "moved"
+    DIED = "died"
+    NO_LONGER_NEEDED = "no_longer_needed"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    DECLINED = "declined"
+
+
+class OfferKind(StrEnum):
+    HABILITATION = "habilitation"
+    REHABILITATION = "rehabilitation"
+
+
+class Level(StrEnum):
+    MUNICIPAL = "municipal"
+    SPECIALIST = "specialist"
+
+
+def day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option, or a usage error (exit 2) that says which option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
 
 PROPOSAL = {
     "meets": "oppfyller vilkårene",
@@ -59,7 +109,7 @@ def _national_id() -> str:
 def report(
     reporter: Annotated[c.ReporterKind, typer.Option(help="Who reports (R2).")],
     need: Annotated[list[c.Need], typer.Option(help="ip and/or coordinator.")],
-    form: Annotated[str, typer.Option(help="oral or written.")] = "oral",
+    form: Annotated[Form, typer.Option(help="oral or written.")] = Form.ORAL,
     service: Annotated[list[str] | None, typer.Option(help="Service type code (repeat).")] = None,
     relation: Annotated[str | None, typer.Option(help="Next of kin: relation.")] = None,
     unit: Annotated[str | None, typer.Option(help="Employee: unit.")] = None,
@@ -81,9 +131,7 @@ def report(
             relation=relation,
             unit=unit,
             department=department,
-            expected_discharge=date.fromisoformat(expected_discharge)
-            if expected_discharge
-            else None,
+            expected_discharge=day(expected_discharge, "--expected-discharge"),
         ),
         needs=need,
         services=service or [],
@@ -102,9 +150,7 @@ def report(
 @app.command()
 def assess(
     case_id: uuid.UUID,
-    duration: Annotated[
-        str, typer.Option(help="weeks, months, year_or_more, permanent or unknown.")
-    ],
+    duration: Annotated[Duration, typer.Option(help="Expected duration of the need.")],
     service: Annotated[
         list[str] | None, typer.Option(help="Override the reported services.")
     ] = None,
@@ -139,10 +185,11 @@ def assess(
 @app.command()
 def decide(
     case_id: uuid.UUID,
-    kind: Annotated[str, typer.Option(help="ip (enkeltvedtak, R3) or coordinator (R4).")],
+    kind: Annotated[Kind, typer.Option(help="ip (enkeltvedtak, R3) or coordinator (R4).")],
     granted: Annotated[bool, typer.Option("--grant/--refuse", help="Granted or refused.")],
-    grounds: Annotated[str | None, typer.Option(help="Begrunnelse.")] = None,
-    grounds_file: Annotated[Path | None, typer.Option(help="Begrunnelse from a file.")] = None,
+    grounds_file: Annotated[
+        Path | None, typer.Option(help="Begrunnelse from a file (else stdin, or $EDITOR).")
+    ] = None,
     notified_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -150,7 +197,19 @@ def decide(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a decision: IP has an appeal deadline (R3), coordinator has none (R4)."""
-    text = grounds_file.read_text() if grounds_file else (grounds or "")
+    # Grounds are health-related text: never an argument (shell history, process list).
+    if grounds_file:
+        text = grounds_file.read_text(encoding="utf-8")
+    elif not sys.stdin.isatty():
+        text = sys.stdin.read()
+    else:
+        text = (
+            typer.edit("\n# Skriv begrunnelsen over. Linjer som starter med # tas ikke med.\n")
+            or ""
+        )
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+    if not text.strip():
+        raise typer.BadParameter("the grounds (begrunnelse) are empty", param_hint="grounds")
     result = request(
         nats,
         org,
@@ -161,7 +220,7 @@ def decide(
             kind=kind,
             granted=granted,  # type: ignore[arg-type]
             grounds=text,
-            notified_on=date.fromisoformat(notified_on) if notified_on else None,
+            notified_on=day(notified_on, "--notified-on"),
         ),
     )
 
@@ -213,6 +272,7 @@ def letter(
 def appeal(
     decision_id: uuid.UUID,
     received_on: Annotated[str, typer.Option(help="YYYY-MM-DD the appeal came in.")],
+    sent_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD it was posted, if known.")] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -224,7 +284,10 @@ def appeal(
         org,
         "intake",
         c.RegisterAppeal(
-            actor=actor(staff), decision_id=decision_id, received_on=date.fromisoformat(received_on)
+            actor=actor(staff),
+            decision_id=decision_id,
+            received_on=day(received_on, "--received-on"),
+            sent_on=day(sent_on, "--sent-on"),
         ),
     )
 
@@ -258,9 +321,7 @@ def activate(
 @app.command()
 def close(
     case_id: uuid.UUID,
-    reason: Annotated[
-        str, typer.Option(help="moved, died, no_longer_needed, consent_withdrawn or declined.")
-    ],
+    reason: Annotated[Reason, typer.Option(help="Why the case closes.")],
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -336,8 +397,8 @@ def deadlines(
 @app.command("offer-add")
 def offer_add(
     name: Annotated[str, typer.Option()],
-    kind: Annotated[str, typer.Option(help="habilitation or rehabilitation.")],
-    level: Annotated[str, typer.Option(help="municipal or specialist.")],
+    kind: Annotated[OfferKind, typer.Option(help="habilitation or rehabilitation.")],
+    level: Annotated[Level, typer.Option(help="municipal or specialist.")],
     provider: Annotated[str, typer.Option()],
     contact: Annotated[str, typer.Option(help="The service's contact point.")],
     service: Annotated[
@@ -370,8 +431,8 @@ def offer_add(
 
 @app.command()
 def offers(
-    kind: Annotated[str | None, typer.Option()] = None,
-    level: Annotated[str | None, typer.Option()] = None,
+    kind: Annotated[OfferKind | None, typer.Option()] = None,
+    level: Annotated[Level | None, typer.Option()] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -426,6 +487,9 @@ def waiting(
     """Time from report to decision: per case, median and 90th percentile."""
 
     def render(r: dict[str, Any]) -> None:
+        if not r["count"]:
+            out.print(f"Ingen saker fikk vedtak i perioden {r['since']}–{r['until']}.")
+            return
         out.print(
             f"Saksbehandlingstid {r['since']}–{r['until']}: {r['count']} saker, "
             f"median {r['median_days']} dager, 90-persentil {r['p90_days']} dager"
@@ -438,8 +502,8 @@ def waiting(
             "intake",
             c.WaitingTimes(
                 actor=actor(staff),
-                since=date.fromisoformat(since) if since else None,
-                until=date.fromisoformat(until) if until else None,
+                since=day(since, "--since"),
+                until=day(until, "--until"),
             ),
         ),
         as_json,

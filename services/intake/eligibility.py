@@ -45,7 +45,8 @@ class Assessment:
 def assess(service_codes: list[str], duration: ExpectedDuration) -> Assessment:
     """Propose whether R1 is met: long-term, and two or more health and care services (not
     counting fastlege and helsesykepleier), other sectors weighed in the overall assessment."""
-    services = [BY_CODE[c] for c in dict.fromkeys(service_codes)]
+    services = [BY_CODE[c] for c in dict.fromkeys(service_codes) if c in BY_CODE]
+    unknown = len(set(service_codes) - set(BY_CODE))
     counting = tuple(s.name for s in services if s.sector is Sector.HEALTH_CARE and s.counts)
     not_counting = tuple(
         s.name for s in services if s.sector is Sector.HEALTH_CARE and not s.counts
@@ -64,6 +65,11 @@ def assess(service_codes: list[str], duration: ExpectedDuration) -> Assessment:
     if other:
         reasons.append(
             f"Tjenester fra andre sektorer inngår i helhetsvurderingen: {', '.join(other)}."
+        )
+    if unknown:
+        reasons.append(
+            f"{unknown} oppgitt(e) tjeneste(r) finnes ikke i tjenestekatalogen og er ikke "
+            "vurdert; oppgi tjenestene med kode for en full vurdering."
         )
 
     long_term: bool | None

@@ -51,6 +51,7 @@ class LetterInput:
     decided_on: date
     appeal_deadline: date | None
     signed_by: str
+    notified_on: date | None = None  # when the person is told; the appeal period runs from it
 
 
 def _texts(data: LetterInput) -> dict[str, object]:
@@ -87,7 +88,7 @@ def _texts(data: LetterInput) -> dict[str, object]:
             "eventuelt sendes videre til Statsforvalteren.",
             "Klagefristen er 4 uker fra du mottok dette vedtaket (pasient- og "
             "brukerrettighetsloven § 7-5). Har du mottatt vedtaket "
-            f"{norwegian_date(data.decided_on)}, er siste frist "
+            f"{norwegian_date(data.notified_on or data.decided_on)}, er siste frist "
             f"{norwegian_date(data.appeal_deadline)}.",
             "Klagen bør være skriftlig, si hva du klager på og hvorfor. Du kan få hjelp til å "
             "skrive klagen av koordinerende enhet eller pasient- og brukerombudet.",
@@ -123,21 +124,24 @@ def render_html(data: LetterInput, letter_date: date) -> tuple[str, str]:
     return str(texts["title"]), html
 
 
-SECTION_TITLES = ("Vedtak", "Begrunnelse", "Hjemmel")
+FONTS = Path(__file__).parent / "fonts"
 
 
 def render_pdf(data: LetterInput, letter_date: date) -> bytes:
-    """The same letter as a PDF (fpdf2; bokmål fits the core fonts' Latin-1)."""
+    """The same letter as a PDF (fpdf2, DejaVu fonts embedded; see fonts/LICENSE-DejaVu)."""
     from fpdf import FPDF
 
     texts = _texts(data)
     pdf = FPDF(format="A4")
+    # An embedded Unicode font: grounds may hold any character (dashes, quotes, Sámi letters).
+    pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_margins(25, 20, 25)
     pdf.add_page()
     pdf.set_title(f"{texts['title']} - sak {data.case_ref}")
-    pdf.set_font("Helvetica", "B", 11)
+    pdf.set_font("DejaVu", "B", 11)
     pdf.cell(0, 6, data.sender, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.set_font("DejaVu", "", 10)
     pdf.cell(0, 5, "Koordinerende enhet", new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 5, norwegian_date(letter_date), align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
@@ -146,14 +150,14 @@ def render_pdf(data: LetterInput, letter_date: date) -> bytes:
         0, 5, f"Dato for vedtak: {norwegian_date(data.decided_on)}", new_x="LMARGIN", new_y="NEXT"
     )
     pdf.ln(6)
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font("DejaVu", "B", 15)
     pdf.multi_cell(0, 8, str(texts["title"]), new_x="LMARGIN", new_y="NEXT")
 
     def section(title: str, paragraphs: list[str]) -> None:
         pdf.ln(3)
-        pdf.set_font("Helvetica", "B", 12)
+        pdf.set_font("DejaVu", "B", 12)
         pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 11)
+        pdf.set_font("DejaVu", "", 11)
         for paragraph in paragraphs:
             pdf.multi_cell(0, 5.5, paragraph, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(1.5)

@@ -256,6 +256,9 @@ class RegisterAppeal(Command):
 
     decision_id: uuid.UUID
     received_on: date
+    sent_on: date | None = Field(
+        None, description="When it was posted: an appeal posted in time is in time (fvl § 30)."
+    )
     summary: str | None = Field(None, max_length=2000)
 
 

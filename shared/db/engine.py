@@ -39,7 +39,7 @@ class Database:
             )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
-    def _sqlite_engine(self) -> AsyncEngine:
+    def _sqlite_engine(self, foreign_keys: bool = True) -> AsyncEngine:
         path = self.url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,7 @@ class Database:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
@@ -72,12 +72,31 @@ class Database:
                     text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": self.schema}
                 )
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+        if self.is_sqlite:
+            await self._migrate_sqlite(version_dirs, metadata)
+            return
         async with self.engine.begin() as conn:
-            if self.schema:
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": self.schema}
-                )
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": self.schema}
+            )
             await conn.run_sync(upgrade, version_dirs, metadata)
+
+    async def _migrate_sqlite(self, version_dirs: list[Path], metadata: list[Any]) -> None:
+        # Alembic changes a SQLite table by rebuilding it (copy, drop, rename); with foreign
+        # keys on, dropping a table that other rows refer to fails. So migrations run with them
+        # off, and the result is checked before the transaction commits.
+        engine = self._sqlite_engine(foreign_keys=False)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(upgrade, version_dirs, metadata)
+                broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    tables = sorted({str(row[0]) for row in broken})
+                    raise RuntimeError(
+                        f"migration of {self.service} left broken references in {tables}"
+                    )
+        finally:
+            await engine.dispose()
 
     async def dispose(self) -> None:
         """Close all connections."""

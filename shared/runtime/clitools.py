@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -48,7 +49,12 @@ def actor(staff_id: str) -> Actor:
 
 
 def request(nats: str, org: str, service: str, message: Command | Query) -> dict[str, Any]:
-    """Send a command or query; on refusal print each field and reason, and exit 1."""
+    """Send a command or query; on refusal print each field and reason, and exit 1.
+
+    Every command carries an idempotency key, so a retry by the client library is harmless.
+    """
+    if isinstance(message, Command) and message.request_id is None:
+        message = message.model_copy(update={"request_id": uuid.uuid4()})
 
     async def go() -> dict[str, Any]:
         nc = await connect_once(nats, f"kenett-cli-{service}")
@@ -63,6 +69,12 @@ def request(nats: str, org: str, service: str, message: Command | Query) -> dict
     try:
         return asyncio.run(go())
     except RequestFailed as exc:
+        if exc.error.code == "unavailable" and isinstance(message, Command):
+            err.print(
+                f"[red]no answer in time[/]: {exc.error.message}. The command may or may not "
+                "have been carried out: check before you repeat it."
+            )
+            raise typer.Exit(3) from None
         err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
         for f in exc.error.fields:
             err.print(f"  {f.field}: {f.reason}")

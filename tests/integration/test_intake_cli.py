@@ -63,22 +63,17 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     assert done.returncode == 0, done.stderr
     assert "Forslag: oppfyller vilkårene" in done.stdout
 
+    # Grounds come on stdin (or from a file, or $EDITOR), never as an argument.
     done = await run(
-        system,
-        "decide",
-        case_id,
-        "--kind",
-        "ip",
-        "--grant",
-        "--grounds",
-        "Vilkårene er oppfylt.",
-        "--json",
+        system, "decide", case_id, "--kind", "ip", "--grant", "--json",
+        stdin="Vilkårene er oppfylt – «varig behov».",
     )
     decision = json.loads(done.stdout)
     assert decision["appeal_deadline"]
 
     done = await run(system, "letter", decision["decision_id"])
     assert "Vedtak om individuell plan" in done.stdout
+    assert "Vilkårene er oppfylt – «varig behov»." in done.stdout
     assert "Statsforvalteren" in done.stdout
 
     done = await run(system, "case", case_id)
@@ -89,3 +84,9 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     done = await run(system, "activate", case_id)
     assert done.returncode == 1
     assert "already active" in done.stderr
+    done = await run(system, "close", case_id, "--reason", "bored")
+    assert done.returncode == 2  # a usage error, not a refusal
+    assert "Traceback" not in done.stderr
+    done = await run(system, "waiting", "--since", "yesterday")
+    assert done.returncode == 2
+    assert "not a date" in done.stderr

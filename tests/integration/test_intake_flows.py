@@ -10,8 +10,10 @@ from datetime import date, timedelta
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import text
 
 from shared.client import RequestFailed
+from shared.clock import FixedClock, local_today
 from shared.contracts import intake
 from tests.conftest import System
 from tests.helpers import STAFF, national_id, report_need
@@ -106,14 +108,14 @@ async def test_r3_ip_decision_letter_tells_how_and_when_to_appeal(system: System
         await qry(system, intake.RenderLetter(actor=STAFF, decision_id=decision.decision_id))
     )
     assert letter.title == "Vedtak om individuell plan"
-    for text in (
+    for phrase in (
         "Du har rett til individuell plan",
         "Statsforvalteren",
         "4 uker",
         "pasient- og brukerrettighetsloven § 7-5",
         "Tjenestene må samordnes.",
     ):
-        assert text in letter.html
+        assert phrase in letter.html
     with_pdf = intake.Letter.model_validate(
         await qry(
             system, intake.RenderLetter(actor=STAFF, decision_id=decision.decision_id, pdf=True)
@@ -158,41 +160,83 @@ async def test_r4_coordinator_decision_has_no_appeal(system: System) -> None:
     assert "cannot be appealed (R4)" in exc.value.error.fields[0].reason
 
 
-async def test_r3_an_appeal_is_registered_in_time_or_marked_late(system: System) -> None:
+async def test_r3_an_appeal_is_registered_in_time_or_marked_late(
+    system: System, clock: FixedClock
+) -> None:
     case_id = await assessed(system)
-    old = date.today() - timedelta(days=60)
     decision = intake.DecisionResult.model_validate(
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF, case_id=case_id, kind="ip", granted=False, grounds="Kun én tjeneste."
+            ),
+        )
+    )
+    assert decision.appeal_deadline is not None
+    clock.advance(timedelta(days=60))
+    today = local_today(clock)
+    late = intake.AppealResult.model_validate(
+        await cmd(
+            system,
+            intake.RegisterAppeal(actor=STAFF, decision_id=decision.decision_id, received_on=today),
+        )
+    )
+    assert late.in_time is False
+    assert late.deadline == decision.appeal_deadline
+    posted_in_time = intake.AppealResult.model_validate(
+        await cmd(
+            system,
+            intake.RegisterAppeal(
+                actor=STAFF,
+                decision_id=decision.decision_id,
+                received_on=today,
+                sent_on=decision.appeal_deadline,
+            ),
+        )
+    )
+    assert posted_in_time.in_time is True  # forvaltningsloven § 30
+
+
+async def test_r3_a_decision_cannot_be_backdated(system: System) -> None:
+    case_id = await assessed(system)
+    with pytest.raises(RequestFailed) as exc:
         await cmd(
             system,
             intake.MakeDecision(
                 actor=STAFF,
                 case_id=case_id,
                 kind="ip",
-                granted=False,
-                grounds="Kun én tjeneste.",
-                notified_on=old,
+                granted=True,
+                grounds="x",
+                notified_on=date.today() - timedelta(days=10),
             ),
         )
-    )
-    late = intake.AppealResult.model_validate(
+    assert exc.value.error.fields[0].field == "notified_on"
+
+
+async def test_r1_services_outside_the_catalogue_from_old_reports_are_skipped_not_fatal(
+    system: System,
+) -> None:
+    case = await new_case(system)
+    async with system.host.contexts["intake"].uow() as uow:
+        await uow.session.exec(
+            text("UPDATE intake_report SET services = :s WHERE case_id = :c").bindparams(
+                s='["hjemmesykepleie", "fysioterapi", "oppfølging etter noe privat"]',
+                c=case.case_id,
+            )
+        )
+        await uow.commit()
+    result = intake.EligibilityResult.model_validate(
         await cmd(
             system,
-            intake.RegisterAppeal(
-                actor=STAFF, decision_id=decision.decision_id, received_on=date.today()
+            intake.AssessEligibility(
+                actor=STAFF, case_id=case.case_id, expected_duration="permanent"
             ),
         )
     )
-    assert late.in_time is False
-    assert late.deadline == decision.appeal_deadline
-    in_time = intake.AppealResult.model_validate(
-        await cmd(
-            system,
-            intake.RegisterAppeal(
-                actor=STAFF, decision_id=decision.decision_id, received_on=old + timedelta(days=3)
-            ),
-        )
-    )
-    assert in_time.in_time is True
+    assert result.proposal == "meets"
+    assert any("finnes ikke i tjenestekatalogen" in r for r in result.reasons)
+    assert not any("privat" in r for r in result.reasons)
 
 
 async def test_lifecycle_from_report_to_closure_with_events(system: System) -> None:

@@ -74,3 +74,10 @@ def test_user_text_is_escaped_in_html(kind: DecisionKind) -> None:
     _, html = render_html(letter(kind, grounds="<script>alert(1)</script>"), NOTIFIED)
     assert "<script>" not in html
     assert "&lt;script&gt;" in html
+
+
+def test_the_pdf_takes_any_character_in_the_grounds() -> None:
+    grounds = "Vurdering – «sitat» “quote” Čearru Ŋ ŧ ‘x’ … 5 % § 2-5"
+    text = pdf_text(letter(DecisionKind.IP, grounds=grounds))
+    for word in ("Čearru", "«sitat»", "“quote”", "–"):
+        assert word in text

@@ -12,7 +12,7 @@ from services.intake.decisions import DecisionKind, appeal_deadline, appealable
 from services.intake.letters import LetterInput, render_html, render_pdf
 from services.intake.lifecycle import CaseStatus
 from services.intake.store import Appeal, Case, Decision, EligibilityAssessment
-from shared.clock import local_today
+from shared.clock import OSLO, local_today
 from shared.config import Settings
 from shared.contracts.intake import (
     AppealDeadlines,
@@ -42,6 +42,10 @@ async def decide(uow: UnitOfWork, cmd: MakeDecision) -> DecisionResult:
     errors = []
     if notified_on > today + timedelta(days=30):
         errors.append(FieldError(field="notified_on", reason="is more than 30 days ahead"))
+    if notified_on < today:
+        errors.append(
+            FieldError(field="notified_on", reason="cannot be before the decision is made")
+        )
     if case.status not in (CaseStatus.UNDER_ASSESSMENT, CaseStatus.DECIDED):
         transition_check = (
             "the case is closed"
@@ -128,15 +132,15 @@ def make_letter(settings: Settings):  # type: ignore[no-untyped-def]
             grounds=decision.grounds,
             case_ref=case.ref,
             sender=settings.display_name(),
-            decided_on=decision.notified_on,
+            decided_on=decision.decided_at.astimezone(OSLO).date(),
+            notified_on=decision.notified_on,
             appeal_deadline=decision.appeal_deadline,
             signed_by=decision.decided_by,
         )
-        title, html = render_html(data, letter_date=decision.notified_on)
+        letter_date = decision.decided_at.astimezone(OSLO).date()
+        title, html = render_html(data, letter_date=letter_date)
         pdf = (
-            base64.b64encode(render_pdf(data, letter_date=decision.notified_on)).decode()
-            if q.pdf
-            else None
+            base64.b64encode(render_pdf(data, letter_date=letter_date)).decode() if q.pdf else None
         )
         return Letter(
             decision_id=decision.id, case_id=case.id, title=title, html=html, pdf_base64=pdf
@@ -162,11 +166,19 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
                 )
             ],
         )
-    if cmd.received_on > local_today(uow.clock):
+    today = local_today(uow.clock)
+    for field, value in (("received_on", cmd.received_on), ("sent_on", cmd.sent_on)):
+        if value is not None and value > today:
+            raise CommandRejected(
+                "validation_failed",
+                "the appeal was not registered",
+                [FieldError(field=field, reason="is in the future")],
+            )
+    if cmd.sent_on is not None and cmd.sent_on > cmd.received_on:
         raise CommandRejected(
             "validation_failed",
             "the appeal was not registered",
-            [FieldError(field="received_on", reason="is in the future")],
+            [FieldError(field="sent_on", reason="is after the appeal was received")],
         )
     assert decision.appeal_deadline is not None
     appeal = Appeal(
@@ -176,7 +188,8 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
         case_id=case.id,
         received_on=cmd.received_on,
         deadline=decision.appeal_deadline,
-        in_time=cmd.received_on <= decision.appeal_deadline,
+        # Posted before the deadline is in time, whenever it arrives (forvaltningsloven § 30).
+        in_time=(cmd.sent_on or cmd.received_on) <= decision.appeal_deadline,
         summary=cmd.summary,
         registered_by=cmd.actor.id,
         registered_at=uow.clock.now(),

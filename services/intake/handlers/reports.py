@@ -104,6 +104,9 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
             select(Case)
             .where(Case.person_id == person.id, col(Case.status).in_(OPEN_STATUSES))
             .order_by(col(Case.opened_at))
+            # Locks the open case: a concurrent close is seen (PostgreSQL re-checks the
+            # status after the lock), so a report never attaches to a closed case.
+            .with_for_update()
         )
     ).first()
     needs = [Need(n) for n in dict.fromkeys(cmd.needs)]
@@ -125,6 +128,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
         case = open_case
         merged = list(dict.fromkeys([*case.needs.split(","), *needs]))
         case.needs = ",".join(merged)
+        case.received_at = min(case.received_at, cmd.received_at or now)
     report = Report(
         id=uuid.uuid4(),
         org=uow.org,

@@ -113,7 +113,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("closed_reason", sa.String(length=32), nullable=True))
         batch_op.create_index(batch_op.f("ix_intake_case_status"), ["status"], unique=False)
 
-    op.execute("UPDATE intake_case SET served_org = org, received_at = opened_at")
+    # received_at is the first report's time (waiting times count from it).
+    op.execute(
+        "UPDATE intake_case SET served_org = org, received_at = COALESCE("
+        "(SELECT MIN(r.received_at) FROM intake_report r WHERE r.case_id = intake_case.id), "
+        "opened_at)"
+    )
     with op.batch_alter_table("intake_case", schema=None) as batch_op:
         batch_op.alter_column("served_org", existing_type=sa.String(length=63), nullable=False)
         batch_op.alter_column("received_at", existing_type=UTCDateTime(), nullable=False)

@@ -1,0 +1,91 @@
+"""Migrations upgrade databases that hold data, not only empty ones (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from alembic import command
+from sqlalchemy import text
+
+from shared.db.engine import Database
+from shared.db.kernel import kernel_registry
+from shared.db.migrate import alembic_config
+from shared.plugins import discover
+
+
+async def test_intake_upgrades_from_the_skeleton_schema_with_reports_in_it(
+    database_url: str,
+) -> None:
+    plugin = discover()["intake"].plugin
+    db = Database(database_url, "intake")
+    try:
+        # The schema as the walking skeleton left it (i0002), with a case and two reports.
+        if db.schema:
+            async with db.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
+        async with db.engine.begin() as conn:
+
+            def to_i0002(c):  # type: ignore[no-untyped-def]
+                cfg = alembic_config([plugin.migrations], c)
+                command.upgrade(cfg, "k0001")
+                command.upgrade(cfg, "i0002")
+
+            await conn.run_sync(to_i0002)
+            person, case = uuid.uuid4(), uuid.uuid4()
+            early = datetime(2026, 1, 5, 9, tzinfo=UTC)
+            opened = datetime(2026, 1, 7, 9, tzinfo=UTC)
+            await conn.execute(
+                text(
+                    "INSERT INTO intake_person (id, org, national_id, birth_date, created_at) "
+                    "VALUES (:id, 'o', '00000000000', :b, :t)"
+                ),
+                {"id": _id(db, person), "b": date(1970, 1, 1), "t": _col(db, opened)},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO intake_case (id, org, ref, person_id, status, needs, opened_at) "
+                    "VALUES (:id, 'o', '2026-000001', :p, 'received', 'ip', :t)"
+                ),
+                {"id": _id(db, case), "p": _id(db, person), "t": _col(db, opened)},
+            )
+            for when in (opened, early):
+                await conn.execute(
+                    text(
+                        "INSERT INTO intake_report (id, org, case_id, reporter_kind, form, "
+                        "services, "
+                        "received_at, recorded_by, recorded_at) VALUES (:id, 'o', :c, 'person', "
+                        "'oral', '[]', :r, 's', :t)"
+                    ),
+                    {
+                        "id": _id(db, uuid.uuid4()),
+                        "c": _id(db, case),
+                        "r": _col(db, when),
+                        "t": _col(db, opened),
+                    },
+                )
+        await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
+        async with db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT served_org, received_at FROM intake_case WHERE id = :id"),
+                    {"id": _id(db, case)},
+                )
+            ).one()
+            reports = (await conn.execute(text("SELECT count(*) FROM intake_report"))).scalar()
+        assert row[0] == "o"
+        received = row[1] if isinstance(row[1], datetime) else datetime.fromisoformat(str(row[1]))
+        assert received.replace(tzinfo=None) == early.replace(tzinfo=None)  # the first report's
+        assert reports == 2
+    finally:
+        await db.dispose()
+
+
+def _col(db: Database, value: datetime) -> object:
+    # What UTCDateTime stores: naive UTC on SQLite, aware on PostgreSQL.
+    return value.replace(tzinfo=None) if db.is_sqlite else value
+
+
+def _id(db: Database, value: uuid.UUID) -> object:
+    # What sa.Uuid stores: 32 hex characters on SQLite, a native uuid on PostgreSQL.
+    return value.hex if db.is_sqlite else value
