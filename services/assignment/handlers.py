@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.contracts.assignment import (
     CaseAwaitingCoordinator,
+    CoordinationStopped,
     CoordinatorAppointed,
     CoordinatorList,
     CoordinatorRegistered,
@@ -19,7 +20,7 @@ from shared.contracts.assignment import (
     RegisterCoordinator,
     RegisterCoordinatorResult,
 )
-from shared.contracts.consent import ConsentKind, ConsentRecorded
+from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
@@ -108,6 +109,52 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             )
 
     return on_consent
+
+
+def make_on_consent_ended(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Coordination based on a consent stops when it ends (R7). An ended IP consent changes
+    nothing here: a person who declines an IP keeps their coordinator (R5)."""
+
+    async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) -> None:
+        if event.kind is not ConsentKind.COORDINATOR:
+            return
+        await uow.lock(f"assignment:caseload:{uow.org}")
+        case = await uow.session.get(AssignmentCase, event.case_id, with_for_update=True)
+        if case is None or case.coordinator_consent_id != event.consent_id:
+            return  # a newer consent stands, or the case was never assigned on this one
+        case.coordinator_consent_id = None
+        case.awaiting_since = None
+        coordinator_id = case.primary_coordinator_id
+        if coordinator_id is None:
+            return
+        now = uow.clock.now()
+        current = await uow.session.exec(
+            select(Appointment).where(
+                Appointment.case_id == case.case_id, col(Appointment.ended_at).is_(None)
+            )
+        )
+        for appointment in current:
+            appointment.ended_at = now
+        case.primary_coordinator_id = None
+        uow.emit(
+            CoordinationStopped(
+                case_id=case.case_id,
+                case_ref=case.case_ref,
+                coordinator_id=coordinator_id,
+                cause=event.cause,
+            ),
+            actor=ctx.actor,
+            case_id=case.case_id,
+            causation=env,
+        )
+        uow.audit(
+            actor=ctx.actor,
+            action="assignment.stop_coordination",
+            case_id=case.case_id,
+            detail=f"consent {event.cause}",
+        )
+
+    return on_consent_ended
 
 
 def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -202,6 +249,9 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     router = NatsRouter()
     event_consumer(
         router, ctx, name="consent-recorded", event=ConsentRecorded, handler=make_on_consent(ctx)
+    )
+    event_consumer(
+        router, ctx, name="consent-ended", event=ConsentEnded, handler=make_on_consent_ended(ctx)
     )
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
     query_responder(router, ctx, query=ListCoordinators, handler=make_list(ctx), audited=False)

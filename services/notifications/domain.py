@@ -15,6 +15,8 @@ class NoticeKind(StrEnum):
 
     COORDINATOR_APPOINTED = "coordinator_appointed"
     PLAN_CREATED = "plan_created"
+    CONSENT_RENEWAL_COORDINATOR = "consent_renewal_coordinator"
+    CONSENT_RENEWAL_PERSON = "consent_renewal_person"
 
 
 TEMPLATES: dict[NoticeKind, str] = {
@@ -24,6 +26,14 @@ TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.PLAN_CREATED: (
         "Et utkast til individuell plan er opprettet i sak {case_ref}. "
         "Logg inn i kenett for å arbeide videre med planen."
+    ),
+    NoticeKind.CONSENT_RENEWAL_COORDINATOR: (
+        "Samtykket i sak {case_ref} må fornyes: det ble gitt av foreldrene og gjelder ikke "
+        "lenger etter 16-årsdagen. Logg inn i kenett for å se saken."
+    ),
+    NoticeKind.CONSENT_RENEWAL_PERSON: (
+        "Fra du fyller 16 år bestemmer du selv over planen og koordinatoren din. "
+        "Samtykket i sak {case_ref} må derfor gis av deg. Logg inn i kenett for å se saken."
     ),
 }
 

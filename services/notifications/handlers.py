@@ -8,7 +8,8 @@ from faststream.nats import NatsRouter
 from sqlmodel import col, select
 
 from shared.bus.handlers import Refused, event_consumer, query_responder
-from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.assignment import CoordinationStopped, CoordinatorAppointed
+from shared.contracts.consent import ConsentEnded, EndCause
 from shared.contracts.envelope import Envelope
 from shared.contracts.notifications import Inbox, ListInbox, NotificationCreated, NotificationView
 from shared.contracts.planning import PlanCreated
@@ -16,7 +17,7 @@ from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
 from .domain import NoticeKind, UnsafeNotice, render
-from .store import Notification
+from .store import CaseCoordinator, Notification
 
 
 async def _notify(
@@ -26,6 +27,7 @@ async def _notify(
     recipient: uuid.UUID,
     case_id: uuid.UUID,
     case_ref: str,
+    recipient_kind: str = "coordinator",
 ) -> None:
     try:
         text = render(kind, case_ref)
@@ -34,6 +36,7 @@ async def _notify(
     notification = Notification(
         id=uuid.uuid4(),
         org=uow.org,
+        recipient_kind=recipient_kind,
         recipient_id=recipient,
         case_id=case_id,
         kind=kind,
@@ -56,8 +59,18 @@ async def _notify(
     )
 
 
+async def _set_coordinator(
+    uow: UnitOfWork, case_id: uuid.UUID, coordinator_id: uuid.UUID | None
+) -> None:
+    row = await uow.get_or_insert(
+        CaseCoordinator, case_id, {"case_id": case_id, "org": uow.org, "coordinator_id": None}
+    )
+    row.coordinator_id = coordinator_id
+
+
 async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
     """Tell the coordinator they were appointed (R9)."""
+    await _set_coordinator(uow, event.case_id, event.coordinator_id)
     await _notify(
         uow,
         env,
@@ -77,6 +90,38 @@ async def on_plan_created(uow: UnitOfWork, env: Envelope, event: PlanCreated) ->
         event.coordinator_id,
         event.case_id,
         event.case_ref,
+    )
+
+
+async def on_coordination_stopped(
+    uow: UnitOfWork, env: Envelope, event: CoordinationStopped
+) -> None:
+    """The case has no coordinator now; notices go to whoever is appointed next."""
+    await _set_coordinator(uow, event.case_id, None)
+
+
+async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) -> None:
+    """Parents' consent lapsed at 16 (R6): tell the coordinator and the young person."""
+    if event.cause is not EndCause.RENEWAL_NEEDED:
+        return
+    row = await uow.session.get(CaseCoordinator, event.case_id)
+    if row is not None and row.coordinator_id is not None:
+        await _notify(
+            uow,
+            env,
+            NoticeKind.CONSENT_RENEWAL_COORDINATOR,
+            row.coordinator_id,
+            event.case_id,
+            event.case_ref,
+        )
+    await _notify(
+        uow,
+        env,
+        NoticeKind.CONSENT_RENEWAL_PERSON,
+        event.case_id,
+        event.case_id,
+        event.case_ref,
+        recipient_kind="person",
     )
 
 
@@ -110,5 +155,13 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="plan-created", event=PlanCreated, handler=on_plan_created)
+    event_consumer(
+        router,
+        ctx,
+        name="coordination-stopped",
+        event=CoordinationStopped,
+        handler=on_coordination_stopped,
+    )
+    event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
     query_responder(router, ctx, query=ListInbox, handler=list_inbox)
     return router

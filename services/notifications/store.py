@@ -25,6 +25,12 @@ class Notification(NotificationsBase, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     org: str = Field(max_length=63)
+    recipient_kind: str = Field(
+        default="coordinator",
+        max_length=16,
+        sa_column_kwargs={"server_default": "coordinator"},
+        description="coordinator, or person (then recipient_id is the person's case).",
+    )
     recipient_id: uuid.UUID = Field(index=True)
     case_id: uuid.UUID | None = Field(default=None, index=True)
     kind: str = Field(max_length=64)
@@ -32,3 +38,13 @@ class Notification(NotificationsBase, table=True):
     trigger_event_id: uuid.UUID
     created_at: datetime = Field(sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseCoordinator(NotificationsBase, table=True):
+    """Who coordinates a case now, from assignment's events: the recipient of case notices."""
+
+    __tablename__ = "notifications_case_coordinator"
+
+    case_id: uuid.UUID = Field(primary_key=True)
+    org: str = Field(max_length=63)
+    coordinator_id: uuid.UUID | None = None

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from .commands import Query
+from .consent import ContentKind, GateActor, LifeArea
 from .envelope import Event, event_contract
 
 SERVICE = "planning"
@@ -53,9 +54,9 @@ class ViewPlan(Query):
     QUERY: ClassVar[str] = "view_plan"
 
     case_id: uuid.UUID
-    who: dict[str, str] = Field(description="GateActor: {kind, id}.")
-    life_area: str | None = None
-    content_kind: str | None = None
+    who: GateActor
+    life_area: LifeArea | None = None
+    content_kind: ContentKind | None = None
 
 
 class PlanAccess(BaseModel):

@@ -65,7 +65,13 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
 
     # Grounds come on stdin (or from a file, or $EDITOR), never as an argument.
     done = await run(
-        system, "decide", case_id, "--kind", "ip", "--grant", "--json",
+        system,
+        "decide",
+        case_id,
+        "--kind",
+        "ip",
+        "--grant",
+        "--json",
         stdin="Vilkårene er oppfylt – «varig behov».",
     )
     decision = json.loads(done.stdout)
