@@ -1,0 +1,357 @@
+"""Consent end to end across services on a real nats-server, SQLite and PostgreSQL (R5-R8):
+the gate really denies, the plan really freezes, 16th birthdays are found on the clock."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from shared.client import RequestFailed
+from shared.clock import OSLO, FixedClock
+from shared.contracts import consent as c
+from shared.contracts import intake, planning
+from tests.conftest import System
+from tests.helpers import STAFF, national_id, register_coordinator, report_need
+
+pytestmark = pytest.mark.nats
+WAIT = 15.0
+PROVIDER = c.GateActor(kind="provider", id="hjemmesykepleien")
+HEALTH, MEASURES = c.LifeArea.HEALTH_CARE, c.ContentKind.MEASURES
+
+
+async def consent(
+    system: System, case_id: uuid.UUID, kind: c.ConsentKind, clock: FixedClock | None = None, **kw
+) -> uuid.UUID:
+    now = clock.now() if clock else datetime.now(UTC)
+    body = {
+        "actor": STAFF,
+        "case_id": case_id,
+        "kind": kind,
+        "given_by": c.GivenBy(role=c.GiverRole.PERSON),
+        "form": "written",
+        "recorded_by": STAFF.id,
+        "given_at": now - timedelta(hours=1),
+        **kw,
+    }
+    result = await system.client.command("consent", c.RecordConsent(**body))
+    return uuid.UUID(result["consent_id"])
+
+
+async def gate(
+    system: System, case_id: uuid.UUID, who: c.GateActor = PROVIDER, action: str = "read_plan", **kw
+) -> c.GateDecision:
+    return c.GateDecision.model_validate(
+        await system.client.query(
+            "consent", c.MayQuery(actor=STAFF, case_id=case_id, who=who, action=action, **kw)
+        )
+    )
+
+
+async def case_with_plan(
+    system: System,
+    clock: FixedClock | None = None,
+    birth: date | None = None,
+    parents: bool = False,
+) -> uuid.UUID:
+    await system.client.command("assignment", register_coordinator())
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need(national_id=national_id(birth)))
+    )
+    givers = (
+        {
+            "given_by": c.GivenBy(role=c.GiverRole.PARENT),
+            "also_given_by": c.GivenBy(role=c.GiverRole.PARENT),
+            "parental_responsibility": "both",
+        }
+        if parents
+        else {}
+    )
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, report.case_id, kind, clock, **givers)
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_created", report.case_id), WAIT)
+    return report.case_id
+
+
+async def view_plan(
+    system: System, case_id: uuid.UUID, who: c.GateActor = PROVIDER, **kw
+) -> planning.PlanAccess:
+    return planning.PlanAccess.model_validate(
+        await system.client.query(
+            "planning", planning.ViewPlan(actor=STAFF, case_id=case_id, who=who, **kw)
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("today", "birth"),
+    [
+        (datetime(2026, 11, 23, 12, tzinfo=OSLO), date(2010, 11, 24)),
+        (datetime(2028, 2, 28, 12, tzinfo=OSLO), date(2012, 2, 29)),  # a 29 February birth
+    ],
+    ids=["ordinary", "29-february"],
+)
+async def test_r6_parents_consent_lapses_at_16_and_the_gate_says_no_until_renewed(
+    system: System, clock: FixedClock, today: datetime, birth: date
+) -> None:
+    clock.set(today.astimezone(UTC))
+    case_id = await case_with_plan(system, clock, birth, parents=True)
+    assert (await gate(system, case_id, action="create_plan")).allow
+    swept = c.SweepResult.model_validate(
+        await system.client.command("consent", c.SweepConsents(actor=STAFF))
+    )
+    assert swept.renewal_needed == []  # the day before the 16th birthday
+    clock.advance(timedelta(days=1))
+    swept = c.SweepResult.model_validate(
+        await system.client.command("consent", c.SweepConsents(actor=STAFF))
+    )
+    assert len(swept.renewal_needed) == 2  # IP and coordinator consent, both from parents
+    verdict = await gate(system, case_id, action="create_plan")
+    assert not verdict.allow
+    assert "16th birthday" in verdict.reason
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    await ev.wait_until(lambda: ev.matching("assignment.coordination_stopped", case_id), WAIT)
+    told = await ev.wait_until(
+        lambda: (
+            {e.payload["kind"] for e in ev.matching("notifications.notification_created", case_id)}
+            >= {"consent_renewal_coordinator", "consent_renewal_person"}
+        ),
+        WAIT,
+    )
+    assert told
+    # The young person renews: the plan thaws.
+    await consent(system, case_id, c.ConsentKind.IP, clock)
+    await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
+    assert (await gate(system, case_id, action="create_plan")).allow
+
+
+async def test_r6_a_parent_cannot_consent_for_a_16_year_old(system: System) -> None:
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command(
+            "intake", report_need(national_id=national_id(date.today() - timedelta(days=365 * 17)))
+        )
+    )
+    with pytest.raises(RequestFailed) as exc:
+        await consent(
+            system,
+            report.case_id,
+            c.ConsentKind.IP,
+            given_by=c.GivenBy(role=c.GiverRole.PARENT),
+            parental_responsibility="one",
+        )
+    assert "(R6)" in exc.value.error.fields[0].reason
+
+
+async def test_r7_withdrawal_freezes_the_plan_the_person_still_sees_it(system: System) -> None:
+    case_id = await case_with_plan(system)
+    ip = (await gate(system, case_id, action="create_plan")).consent_id
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        sharing=c.SharingScope(
+            recipients=["hjemmesykepleien"], life_areas=[HEALTH], content_kinds=[MEASURES]
+        ),
+    )
+    access = await view_plan(system, case_id, life_area=HEALTH, content_kind=MEASURES)
+    assert access.plan.status == "draft"
+    await system.client.command(
+        "consent", c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id)
+    )
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    with pytest.raises(RequestFailed) as exc:
+        await view_plan(system, case_id, life_area=HEALTH, content_kind=MEASURES)
+    assert exc.value.error.code == "forbidden"
+    assert "withdrawn" in exc.value.error.message
+    assert "frozen" in exc.value.error.message
+    person = await view_plan(system, case_id, who=c.GateActor(kind="person", id="self"))
+    assert person.plan.status == "frozen"
+    # R5: declining an IP keeps the coordinator while the coordinator consent stands.
+    assert (await gate(system, case_id, action="coordinate")).allow
+    assert ev.matching("assignment.coordination_stopped", case_id) == []
+
+
+async def test_r7_a_provider_sees_only_its_scope_until_the_consent_expires(
+    system: System, clock: FixedClock
+) -> None:
+    case_id = await case_with_plan(system, clock)
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        clock,
+        valid_until=clock.now() + timedelta(days=1),
+        sharing=c.SharingScope(
+            recipients=["hjemmesykepleien"], life_areas=[HEALTH], content_kinds=[MEASURES]
+        ),
+    )
+    assert (await gate(system, case_id, life_area=HEALTH, content_kind=MEASURES)).allow
+    other = await gate(system, case_id, life_area=c.LifeArea.ECONOMY, content_kind=MEASURES)
+    assert not other.allow
+    nav = await gate(
+        system,
+        case_id,
+        who=c.GateActor(kind="provider", id="nav"),
+        life_area=HEALTH,
+        content_kind=MEASURES,
+    )
+    assert not nav.allow
+    assert "no sharing consent names nav" in nav.reason
+    clock.advance(timedelta(days=2))
+    swept = c.SweepResult.model_validate(
+        await system.client.command("consent", c.SweepConsents(actor=STAFF))
+    )
+    assert len(swept.expired) == 1
+    expired = await gate(system, case_id, life_area=HEALTH, content_kind=MEASURES)
+    assert not expired.allow
+    assert "expired" in expired.reason
+
+
+async def test_r8_next_of_kin_see_what_the_person_allows(system: System) -> None:
+    case_id = await case_with_plan(system)
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.NEXT_OF_KIN,
+        next_of_kin=c.NextOfKinScope(
+            relatives=["mor"], life_areas=[c.LifeArea.LEISURE], content_kinds=[c.ContentKind.GOALS]
+        ),
+    )
+    mor, far = c.GateActor(kind="next_of_kin", id="mor"), c.GateActor(kind="next_of_kin", id="far")
+    assert (
+        await gate(
+            system, case_id, who=mor, life_area=c.LifeArea.LEISURE, content_kind=c.ContentKind.GOALS
+        )
+    ).allow
+    assert not (
+        await gate(
+            system, case_id, who=far, life_area=c.LifeArea.LEISURE, content_kind=c.ContentKind.GOALS
+        )
+    ).allow
+    assert not (
+        await gate(
+            system,
+            case_id,
+            who=mor,
+            life_area=c.LifeArea.HEALTH_CARE,
+            content_kind=c.ContentKind.GOALS,
+        )
+    ).allow
+
+
+async def _consent_rows(system: System) -> int:
+    async with system.host.contexts["consent"].uow() as uow:
+        return int((await uow.session.exec(text("SELECT count(*) FROM consent_consent"))).one()[0])
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"case_id": "unknown"}, "case_id"),
+        ({"given_by": {"role": "parent"}, "parental_responsibility": "one"}, "given_by.role"),
+        ({"valid_until": "past"}, "valid_until"),
+        (
+            {
+                "kind": "sharing",
+                "sharing": {
+                    "recipients": ["nav"],
+                    "life_areas": ["månen"],
+                    "content_kinds": ["goals"],
+                },
+            },
+            "sharing.life_areas.0",
+        ),
+        ({"kind": "sharing"}, "sharing"),
+    ],
+)
+async def test_r7_bad_consents_are_refused_and_store_nothing(system: System, change, field) -> None:
+    import json
+
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    before = await _consent_rows(system)
+    now = datetime.now(UTC)
+    body = {
+        "actor": STAFF.model_dump(),
+        "case_id": str(report.case_id),
+        "kind": "ip",
+        "given_by": {"role": "person"},
+        "form": "oral",
+        "recorded_by": STAFF.id,
+        "given_at": (now - timedelta(hours=1)).isoformat(),
+    }
+    body.update(change)
+    if body["case_id"] == "unknown":
+        body["case_id"] = str(uuid.uuid4())
+    if body.get("valid_until") == "past":
+        body["valid_until"] = (now - timedelta(days=1)).isoformat()
+    msg = await system.nc.request(
+        "kenett.testorg.cmd.consent.record", json.dumps(body).encode(), timeout=10
+    )
+    reply = json.loads(msg.data)
+    assert reply["ok"] is False
+    assert field in {f["field"] for f in reply["error"]["fields"]}, reply["error"]
+    assert await _consent_rows(system) == before
+
+
+async def test_r7_the_full_history_is_kept_and_cannot_be_rewritten(system: System) -> None:
+    case_id = await case_with_plan(system)
+    ip = (await gate(system, case_id, action="create_plan")).consent_id
+    await system.client.command(
+        "consent",
+        c.WithdrawConsent(actor=STAFF, consent_id=ip, form="written", recorded_by="koordinator-1"),
+    )
+    history = c.ConsentHistory.model_validate(
+        await system.client.query("consent", c.ListConsents(actor=STAFF, case_id=case_id))
+    )
+    ip_view = next(v for v in history.consents if v.consent_id == ip)
+    assert ip_view.status == "withdrawn"
+    assert [h["change"] for h in ip_view.history] == ["recorded", "withdrawn"]
+    assert ip_view.history[1]["by"] == "koordinator-1"
+    with pytest.raises(RequestFailed) as exc:
+        await system.client.command(
+            "consent",
+            c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id),
+        )
+    assert "already withdrawn" in exc.value.error.fields[0].reason
+    async with system.host.contexts["consent"].uow() as uow:
+        with pytest.raises(Exception, match="append-only"):
+            await uow.session.exec(text("DELETE FROM consent_change"))
+
+
+async def test_consents_export_as_valid_fhir_r4_consent_resources(system: System) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+    from fhir.resources.R4B.consent import Consent
+
+    case_id = await case_with_plan(system)
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        sharing=c.SharingScope(
+            recipients=["hjemmesykepleien", "fastlegen"],
+            life_areas=[HEALTH],
+            content_kinds=[MEASURES],
+        ),
+        valid_until=datetime.now(UTC) + timedelta(days=90),
+    )
+    exported = c.FhirBundle.model_validate(
+        await system.client.query("consent", c.ExportFhir(actor=STAFF, case_id=case_id))
+    )
+    bundle = Bundle.model_validate(exported.bundle)
+    resources = [Consent.model_validate(e.resource.model_dump()) for e in bundle.entry]
+    assert len(resources) == 3
+    sharing = next(r for r in resources if r.category[0].coding[0].code == "sharing")
+    assert sharing.status == "active"
+    assert {a.reference.display for a in sharing.provision.actor} == {
+        "hjemmesykepleien",
+        "fastlegen",
+    }
+    assert sharing.provision.period.end is not None
+    assert "EpisodeOfCare/" in sharing.patient.reference
