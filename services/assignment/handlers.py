@@ -20,10 +20,18 @@ from shared.contracts.assignment import (
     RegisterCoordinator,
     RegisterCoordinatorResult,
 )
-from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
+from shared.contracts.consent import (
+    ConsentEnded,
+    ConsentKind,
+    ConsentRecorded,
+    GateActor,
+    GateDecision,
+    MayQuery,
+)
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+from shared.gate import ask_gate
 from shared.service import ServiceContext
 
 from .domain import NO_CAPACITY, Candidate, pick_coordinator
@@ -81,8 +89,26 @@ async def _appoint(
 def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """Appoint a coordinator once the case has coordinator consent (R5, R9, R10)."""
 
-    async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
+    async def may_coordinate(env: Envelope, event: ConsentRecorded) -> GateDecision | None:
         if event.kind is not ConsentKind.COORDINATOR:
+            return None
+        # Ask the gate, not the event: the consent may have ended since this event was sent.
+        return await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=event.case_id,
+                who=GateActor(kind="coordinator", id="assignment"),
+                action="coordinate",
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+
+    async def on_consent(
+        uow: UnitOfWork, env: Envelope, event: ConsentRecorded, gate: GateDecision | None
+    ) -> None:
+        if event.kind is not ConsentKind.COORDINATOR or gate is None or not gate.allow:
             return
         # The caseload lock first, then rows: the same order as register(), so no deadlock.
         await uow.lock(f"assignment:caseload:{uow.org}")  # R10 holds across instances
@@ -108,7 +134,7 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 causation=env,
             )
 
-    return on_consent
+    return on_consent, may_coordinate
 
 
 def make_on_consent_ended(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -247,8 +273,14 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 def build_router(ctx: ServiceContext) -> NatsRouter:
     """Assignment's subscribers."""
     router = NatsRouter()
+    on_consent, may_coordinate = make_on_consent(ctx)
     event_consumer(
-        router, ctx, name="consent-recorded", event=ConsentRecorded, handler=make_on_consent(ctx)
+        router,
+        ctx,
+        name="consent-recorded",
+        event=ConsentRecorded,
+        handler=on_consent,
+        before=may_coordinate,
     )
     event_consumer(
         router, ctx, name="consent-ended", event=ConsentEnded, handler=make_on_consent_ended(ctx)

@@ -9,11 +9,18 @@ from sqlmodel import col, select
 
 from shared.bus.handlers import Refused, event_consumer, query_responder
 from shared.contracts.assignment import CoordinationStopped, CoordinatorAppointed
-from shared.contracts.consent import ConsentEnded, EndCause
+from shared.contracts.consent import (
+    ConsentEnded,
+    EndCause,
+    GateActor,
+    GateDecision,
+    MayQuery,
+)
 from shared.contracts.envelope import Envelope
 from shared.contracts.notifications import Inbox, ListInbox, NotificationCreated, NotificationView
 from shared.contracts.planning import PlanCreated
 from shared.db.uow import UnitOfWork
+from shared.gate import ask_gate
 from shared.service import ServiceContext
 
 from .domain import NoticeKind, UnsafeNotice, render
@@ -81,16 +88,32 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
     )
 
 
-async def on_plan_created(uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
-    """Tell the coordinator a draft plan waits for them (R9: they drive the plan)."""
-    await _notify(
-        uow,
-        env,
-        NoticeKind.PLAN_CREATED,
-        event.coordinator_id,
-        event.case_id,
-        event.case_ref,
-    )
+def make_on_plan_created(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Tell the coordinator a draft plan waits for them (R9), if coordination still stands."""
+
+    async def may_coordinate(env: Envelope, event: PlanCreated) -> GateDecision:
+        return await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=event.case_id,
+                who=GateActor(kind="coordinator", id=str(event.coordinator_id)),
+                action="coordinate",
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+
+    async def on_plan_created(
+        uow: UnitOfWork, env: Envelope, event: PlanCreated, gate: GateDecision
+    ) -> None:
+        if not gate.allow:
+            return  # the coordinator consent has ended since: no coordination to invite to
+        await _notify(
+            uow, env, NoticeKind.PLAN_CREATED, event.coordinator_id, event.case_id, event.case_ref
+        )
+
+    return on_plan_created, may_coordinate
 
 
 async def on_coordination_stopped(
@@ -154,7 +177,15 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     event_consumer(
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
-    event_consumer(router, ctx, name="plan-created", event=PlanCreated, handler=on_plan_created)
+    on_plan_created, may_coordinate = make_on_plan_created(ctx)
+    event_consumer(
+        router,
+        ctx,
+        name="plan-created",
+        event=PlanCreated,
+        handler=on_plan_created,
+        before=may_coordinate,
+    )
     event_consumer(
         router,
         ctx,

@@ -64,10 +64,15 @@ def event_consumer(
     *,
     name: str,
     event: type[E],
-    handler: Callable[[UnitOfWork, Envelope, E], Awaitable[None]],
+    handler: Callable[..., Awaitable[None]],
     batch_size: int = 16,
+    before: Callable[[Envelope, E], Awaitable[Any]] | None = None,
 ) -> None:
-    """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``."""
+    """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``.
+
+    ``before`` runs outside any transaction (e.g. to ask the consent gate); its result is
+    passed to the handler as a fourth argument. It may raise ``Refused`` or fail like a handler.
+    """
     durable = durable_name(ctx.name, name)
     subject = event.subject(ctx.org)
     # A handler is written for one version; other versions of the type are dead-lettered as
@@ -161,9 +166,12 @@ def event_consumer(
 
     async def apply(envelope: Envelope, payload: Event) -> None:
         """Handler, inbox check and mark in one unit of work."""
+        extra: tuple[Any, ...] = ()
+        if before is not None:
+            extra = (await before(envelope, payload),)  # type: ignore[arg-type]
         async with ctx.uow() as uow:
             if not await uow.already_processed(durable, envelope.id):
-                await handler(uow, envelope, payload)  # type: ignore[arg-type]
+                await handler(uow, envelope, payload, *extra)
                 uow.mark_processed(durable, envelope.id)
                 await uow.commit()
 
