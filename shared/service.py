@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -31,6 +32,8 @@ class ServiceContext:
     relay: OutboxRelay
     consumers: list[ConsumerConfig] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    fast_responders: list[Any] = field(default_factory=list)
+    """Lean request/reply responders (shared.bus.fastpath), subscribed by the host."""
     """Background tasks a service starts in on_start; cancel them in on_stop."""
     catalog: list[tuple[str, str, type[BaseModel]]] = field(default_factory=list)
     """What this service answers and consumes: (kind, subject, model), for the AsyncAPI docs."""
@@ -44,8 +47,12 @@ class ServiceContext:
         """The service itself, as the actor of what it does on its own (e.g. an appointment)."""
         return Actor(kind="service", id=self.name)
 
-    def uow(self) -> UnitOfWork:
-        """A new unit of work on this service's database."""
+    def uow(self, *, readonly: bool = False) -> UnitOfWork:
+        """A new unit of work on this service's database; ``readonly`` takes no write lock."""
         return UnitOfWork(
-            self.db, org=self.org, clock=self.clock, on_commit_with_events=self.relay.wake
+            self.db,
+            org=self.org,
+            clock=self.clock,
+            on_commit_with_events=self.relay.wake,
+            readonly=readonly,
         )

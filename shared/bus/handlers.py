@@ -303,6 +303,7 @@ def query_responder(
     handler: Callable[..., Awaitable[BaseModel]],
     audited: bool = True,
     before: Callable[[Q], Awaitable[Any]] | None = None,
+    max_workers: int = 1,
 ) -> None:
     """Answer ``query`` over request/reply; a read of a person's data is audited.
 
@@ -326,7 +327,13 @@ def query_responder(
                 await uow.commit()
         return rej.reply().model_dump(mode="json")
 
-    @router.subscriber(subject, queue=ctx.name, title=action, description=query.__doc__)
+    @router.subscriber(
+        subject,
+        queue=ctx.name,
+        title=action,
+        description=query.__doc__,
+        max_workers=max_workers,
+    )
     async def on_query(msg: NatsMessage) -> dict[str, Any]:
         q = _decode(query, msg.body, action)
         if isinstance(q, Reply):
@@ -338,7 +345,7 @@ def query_responder(
                     extra = (await before(q),)
                 except CommandRejected as rej:
                     return await refuse(q, rej)
-            async with ctx.uow() as uow:
+            async with ctx.uow(readonly=not audited) as uow:
                 try:
                     result = await handler(uow, q, *extra)
                 except CommandRejected as rej:

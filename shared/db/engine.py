@@ -38,6 +38,12 @@ class Database:
                 connect_args={"server_settings": {"search_path": schema}},
             )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.read_engine = self.engine.execution_options(kenett_readonly=True)
+        self.read_sessions = async_sessionmaker(
+            self.read_engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
 
     def _sqlite_engine(self, foreign_keys: bool = True) -> AsyncEngine:
         path = self.url.split(":///", 1)[1]
@@ -59,7 +65,9 @@ class Database:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Reads take no write lock; writes take it at BEGIN (see above).
+            readonly = conn.get_execution_options().get("kenett_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
 

@@ -33,8 +33,10 @@ class UnitOfWork:
         org: str,
         clock: Clock,
         on_commit_with_events: Callable[[], None] | None = None,
+        readonly: bool = False,
     ) -> None:
         self._db = db
+        self._readonly = readonly
         self.org = org
         self.clock = clock
         self._on_events = on_commit_with_events
@@ -50,7 +52,7 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> UnitOfWork:
-        session = self._db.sessions()
+        session = (self._db.read_sessions if self._readonly else self._db.sessions)()
         try:
             await session.begin()
         except BaseException:

@@ -280,6 +280,34 @@ def asyncapi(
         out.print(f"{path}: {len(doc['channels'])} channels, {len(doc['operations'])} operations")
 
 
+bench_app = typer.Typer(help="Benchmarks: figures you can reproduce on your own hardware.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("gate")
+def bench_gate(
+    rate: Annotated[float, typer.Option(help="Offered load, queries per second.")] = 500,
+    seconds: Annotated[float, typer.Option(help="How long to offer it.")] = 10,
+    cases: Annotated[int, typer.Option(help="Cases with consents to ask about.")] = 200,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+) -> None:
+    """The consent gate (R5-R8): latency of "may ACTOR do ACTION?" at a fixed offered rate."""
+    import json
+
+    from shared.runtime.bench import run_gate
+
+    configure_logging("console", "WARNING")
+    figures = run_gate(cases, rate, seconds)
+    table = Table(title="kenett bench gate (loopback, open loop)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        table.add_row(key, str(value))
+    out.print(table)
+    if as_json:
+        print(json.dumps(figures))
+
+
 db_app = typer.Typer(help="Database migrations (Alembic, one branch per service).")
 app.add_typer(db_app, name="db")
 

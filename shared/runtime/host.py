@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from shared.bus.broker import make_broker
+from shared.bus.fastpath import subscribe_fast
 from shared.bus.outbox import OutboxRelay
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
@@ -39,6 +41,7 @@ class ServiceHost:
         self.contexts: dict[str, ServiceContext] = {}
         self._nc: NatsClient | None = None
         self._broker: NatsBroker | None = None
+        self._fast_subs: list[Any] = []
 
     @property
     def js(self) -> JetStreamContext:
@@ -71,9 +74,15 @@ class ServiceHost:
             if plugin.on_start:
                 await plugin.on_start(self.contexts[plugin.name])
         await broker.start()
+        for ctx in self.contexts.values():
+            self._fast_subs += await subscribe_fast(ctx)
         log.info("services started", services=names, org=self.settings.org)
 
     async def stop(self) -> None:
+        for sub_ in self._fast_subs:
+            with contextlib.suppress(Exception):
+                await sub_.unsubscribe()
+        self._fast_subs.clear()
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await self._broker.stop()

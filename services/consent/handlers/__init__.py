@@ -9,8 +9,9 @@ from faststream.nats import NatsRouter
 
 from services.consent.handlers.cases import make_ensure_case_known, on_case_opened
 from services.consent.handlers.ending import make_sweep_command, sweep, withdraw
-from services.consent.handlers.reads import export_fhir, history, may
+from services.consent.handlers.reads import export_fhir, history, make_may
 from services.consent.handlers.record import record
+from shared.bus.fastpath import fast_query_responder
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.contracts.consent import (
     ExportFhir,
@@ -40,8 +41,8 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     query_responder(router, ctx, query=ListConsents, handler=history)
     query_responder(router, ctx, query=ExportFhir, handler=export_fhir)
     # The gate is asked on every access; it answers about permissions, not the person's data,
-    # and the service that then reads the data audits that read.
-    query_responder(router, ctx, query=MayQuery, handler=may, audited=False)
+    # and the service that then reads the data audits that read. Hot path: see fastpath.
+    fast_query_responder(ctx, query=MayQuery, handler=make_may(ctx))
     return router
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 
 from services.consent.gate import ConsentFacts, decide
@@ -20,6 +21,7 @@ from shared.contracts.consent import (
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
 
 
 async def _consents(uow: UnitOfWork, case_id: Any) -> list[Consent]:
@@ -45,18 +47,55 @@ def facts(c: Consent) -> ConsentFacts:
     )
 
 
-async def may(uow: UnitOfWork, q: MayQuery) -> GateDecision:
-    """The gate, answered from consent's own tables."""
-    verdict = decide(
-        [facts(c) for c in await _consents(uow, q.case_id)],
-        who_kind=q.who.kind,
-        who_id=q.who.id,
-        action=q.action,
-        life_area=q.life_area,
-        content_kind=q.content_kind,
-        now=uow.clock.now(),
+_GATE_COLUMNS = (
+    Consent.id,
+    Consent.kind,
+    Consent.status,
+    Consent.valid_from,
+    Consent.given_at,
+    Consent.valid_until,
+    Consent.scope,
+)
+
+
+def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The gate, answered from consent's own tables with one read-only SELECT (hot path)."""
+    statement = select(*_GATE_COLUMNS).where(  # type: ignore[call-overload]
+        Consent.org == bindparam("org"), Consent.case_id == bindparam("case_id")
     )
-    return GateDecision(allow=verdict.allow, reason=verdict.reason, consent_id=verdict.consent_id)
+
+    async def may(q: MayQuery) -> GateDecision:
+        async with ctx.db.read_engine.connect() as conn:
+            rows = (await conn.execute(statement, {"org": ctx.org, "case_id": q.case_id})).all()
+        consents = []
+        for cid, kind, status, valid_from, given_at, valid_until, scope_json in rows:
+            scope = json.loads(scope_json) if scope_json else {}
+            consents.append(
+                ConsentFacts(
+                    consent_id=cid,
+                    kind=kind,
+                    status=status,
+                    valid_from=valid_from or given_at,
+                    valid_until=valid_until,
+                    grantees=frozenset(scope.get("grantees", ())),
+                    life_areas=frozenset(scope.get("life_areas", ())),
+                    content_kinds=frozenset(scope.get("content_kinds", ())),
+                )
+            )
+        verdict = decide(
+            consents,
+            who_kind=q.who.kind,
+            who_id=q.who.id,
+            action=q.action,
+            life_area=q.life_area,
+            content_kind=q.content_kind,
+            now=ctx.clock.now(),
+        )
+        return GateDecision(
+            allow=verdict.allow, reason=verdict.reason, consent_id=verdict.consent_id
+        )
+
+    return may
 
 
 async def history(uow: UnitOfWork, q: ListConsents) -> ConsentHistory:
