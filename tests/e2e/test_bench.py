@@ -1,0 +1,27 @@
+"""The benchmarks run and report their figures (speed is judged from the figures, not here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import KENETT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_bench_gate_prints_its_figures_as_one_json_line() -> None:
+    done = subprocess.run(
+        [KENETT, "bench", "gate", "--rate", "100", "--seconds", "1", "--cases", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["queries"] == 100
+    assert figures["errors"] == 0
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert 0.3 < figures["allow_ratio"] < 0.7  # half the questions fall outside the scope
