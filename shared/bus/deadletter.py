@@ -31,6 +31,9 @@ def describe_error(exc: BaseException) -> str:
     if module.startswith(("sqlalchemy", "asyncpg", "sqlite3", "aiosqlite")):
         orig = getattr(exc, "orig", None)
         return f"database error: {name}" + (f" ({type(orig).__name__})" if orig else "")
+    if isinstance(exc, LookupError | UnicodeError):
+        # Their message is the missing key or the offending value itself: free text at worst.
+        return name
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{name}: {redact_text(text)[:300]}" if text else name
 

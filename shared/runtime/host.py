@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from typing import Any
 
@@ -115,9 +114,3 @@ class ServiceHost:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
-
-
-async def run_until_signalled(host: ServiceHost, stop: asyncio.Event) -> None:
-    """Run ``host`` until ``stop`` is set (by SIGINT/SIGTERM)."""
-    async with host:
-        await stop.wait()

@@ -79,7 +79,7 @@ def test_r5_no_plan_without_ip_consent_and_no_coordination_without_coordinator_c
     assert ask([facts("coordinator")], action="coordinate").allow
 
 
-def test_r7_a_provider_sees_only_what_the_sharing_consent_covers() -> None:
+def test_r7_r15_a_provider_sees_only_the_life_areas_and_content_its_consent_covers() -> None:
     verdict = ask([IP, SHARE])
     assert verdict.allow
     assert verdict.consent_id == SHARE.consent_id

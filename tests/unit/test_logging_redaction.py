@@ -87,3 +87,15 @@ def test_objects_are_redacted_not_printed_by_repr(log_output) -> None:
     (entry,) = lines(log_output)
     assert entry["row"]["ref"] == "2026-000001"
     assert entry["cmd"]["national_id"] == "[redacted]"
+
+
+def test_error_reasons_never_carry_a_lookup_key_or_an_identity_number() -> None:
+    from shared.bus.deadletter import describe_error
+
+    assert describe_error(KeyError("oppfølging etter noe privat")) == "KeyError"
+    assert describe_error(IndexError("list index out of range")) == "IndexError"
+    number = national_id()
+    reason = describe_error(ValueError(f"bad row {number}"))
+    assert number not in reason
+    assert reason.startswith("ValueError: bad row")
+    assert describe_error(RuntimeError("simulated outage")) == "RuntimeError: simulated outage"

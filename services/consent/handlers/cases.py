@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from services.consent.domain import sixteenth_birthday
 from services.consent.store import ConsentCase
+from shared.client import KenettClient, RequestFailed
 from shared.contracts.consent import RecordConsent
 from shared.contracts.envelope import Envelope
 from shared.contracts.intake import CaseOpened, CaseView, GetCase
-from shared.contracts.replies import CommandRejected, FieldError, Reply
-from shared.contracts.subjects import query_subject
+from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -39,25 +39,20 @@ def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         async with ctx.uow() as uow:
             if await uow.session.get(ConsentCase, cmd.case_id) is not None:
                 return
-        query = GetCase(actor=ctx.actor, case_id=cmd.case_id)
+        client = KenettClient(ctx.nc, ctx.org, timeout=ctx.settings.command_timeout_s)
         try:
-            msg = await ctx.nc.request(
-                query_subject(ctx.org, "intake", GetCase.QUERY),
-                query.model_dump_json().encode(),
-                timeout=ctx.settings.command_timeout_s,
-            )
-            reply = Reply.model_validate_json(msg.data)
-        except Exception:
-            reply = Reply.failure("unavailable", "intake did not answer")
-        if not reply.ok or reply.result is None:
-            if reply.error is not None and reply.error.code == "not_found":
+            found = await client.query("intake", GetCase(actor=ctx.actor, case_id=cmd.case_id))
+        except RequestFailed as exc:
+            if exc.error.code == "not_found":
                 raise CommandRejected(
                     "not_found",
                     "consent was not recorded",
                     [FieldError(field="case_id", reason="unknown case")],
-                )
-            raise CommandRejected("unavailable", "the case could not be looked up now; try again")
-        view = CaseView.model_validate(reply.result)
+                ) from None
+            raise CommandRejected(
+                "unavailable", "the case could not be looked up now; try again"
+            ) from None
+        view = CaseView.model_validate(found)
         async with ctx.uow() as uow:
             await uow.get_or_insert(
                 ConsentCase,

@@ -33,14 +33,22 @@ async def _consents(uow: UnitOfWork, case_id: Any) -> list[Consent]:
     return list(rows)
 
 
-def facts(c: Consent) -> ConsentFacts:
-    scope = json.loads(c.scope) if c.scope else {}
+def facts(
+    consent_id: Any,
+    kind: str,
+    status: str,
+    valid_from: Any,
+    valid_until: Any,
+    scope_json: str | None,
+) -> ConsentFacts:
+    """What the gate needs of one consent row."""
+    scope = json.loads(scope_json) if scope_json else {}
     return ConsentFacts(
-        consent_id=c.id,
-        kind=c.kind,
-        status=c.status,
-        valid_from=c.valid_from or c.given_at,
-        valid_until=c.valid_until,
+        consent_id=consent_id,
+        kind=kind,
+        status=status,
+        valid_from=valid_from,
+        valid_until=valid_until,
         grantees=frozenset(scope.get("grantees", ())),
         life_areas=frozenset(scope.get("life_areas", ())),
         content_kinds=frozenset(scope.get("content_kinds", ())),
@@ -67,21 +75,10 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def may(q: MayQuery) -> GateDecision:
         async with ctx.db.read_engine.connect() as conn:
             rows = (await conn.execute(statement, {"org": ctx.org, "case_id": q.case_id})).all()
-        consents = []
-        for cid, kind, status, valid_from, given_at, valid_until, scope_json in rows:
-            scope = json.loads(scope_json) if scope_json else {}
-            consents.append(
-                ConsentFacts(
-                    consent_id=cid,
-                    kind=kind,
-                    status=status,
-                    valid_from=valid_from or given_at,
-                    valid_until=valid_until,
-                    grantees=frozenset(scope.get("grantees", ())),
-                    life_areas=frozenset(scope.get("life_areas", ())),
-                    content_kinds=frozenset(scope.get("content_kinds", ())),
-                )
-            )
+        consents = [
+            facts(cid, kind, status, valid_from or given_at, valid_until, scope_json)
+            for cid, kind, status, valid_from, given_at, valid_until, scope_json in rows
+        ]
         verdict = decide(
             consents,
             who_kind=q.who.kind,
