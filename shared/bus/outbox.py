@@ -72,6 +72,7 @@ class OutboxRelay:
         self._poll = poll_interval
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.published = 0
 
     def wake(self) -> None:
@@ -79,14 +80,19 @@ class OutboxRelay:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._db.service}")
 
     async def stop(self) -> None:
         if self._task is None:
             return
+        # The flag, not only the cancellation: on Python 3.11 asyncio.wait_for can swallow a
+        # cancel that arrives as the wake-up event fires, and the loop would run on for ever.
+        self._stopping = True
+        self._wake.set()
         self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=15)
         self._task = None
         # Flush what was committed before stop; what remains is sent by the next start.
         with contextlib.suppress(Exception):
@@ -95,10 +101,12 @@ class OutboxRelay:
     async def _run(self) -> None:
         next_prune = 0.0
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 while await self.drain() == self._batch:
                     pass
