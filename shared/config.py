@@ -47,13 +47,38 @@ class Settings(BaseSettings):
     database_schema_prefix: str = Field("", description="Prefix for the PostgreSQL schema names.")
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    org_kind: Literal["municipality", "hospital"] = Field(
+        "municipality",
+        description="A municipality (or an inter-municipal KE) or a hospital trust (R17).",
+    )
     caseload_limit: int = Field(5, ge=1, le=100, description="Default caseload limit (R10).")
+    auto_appoint: bool = Field(
+        False,
+        description="Appoint the top suggestion with free capacity as soon as coordinator "
+        "consent is given, instead of waiting for the KE to confirm (R9).",
+    )
+    duty_due_days: dict[str, int] = Field(
+        default_factory=dict,
+        description="Days from first appointment to each duty's due date, e.g. "
+        '{"map_children": 21}; defaults: inform_rights 14, map_children 30, first_meeting 30.',
+    )
     max_deliver: int = Field(5, ge=1, le=100, description="Deliveries before a dead letter.")
     ack_wait_s: float = Field(30.0, gt=0, description="Seconds before JetStream redelivers.")
     relay_poll_s: float = Field(
         1.0, gt=0, description="Outbox relay fallback poll interval (rows from other processes)."
     )
     command_timeout_s: float = Field(10.0, gt=0, description="Client wait for a command reply.")
+
+    @field_validator("duty_due_days")
+    @classmethod
+    def _duty_days_known(cls, value: dict[str, int]) -> dict[str, int]:
+        known = ("inform_rights", "map_children", "first_meeting")
+        for key, days in value.items():
+            if key not in known:
+                raise ValueError(f"unknown duty {key!r}; known: {', '.join(known)}")
+            if not 1 <= days <= 365:
+                raise ValueError(f"{key}: days must be from 1 to 365, got {days}")
+        return value
 
     @field_validator("org")
     @classmethod

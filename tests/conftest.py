@@ -167,13 +167,20 @@ def clock() -> FixedClock:
 async def system(
     nats_server: Any, database_url: str, request: pytest.FixtureRequest
 ) -> AsyncIterator[System]:
+    # The skeleton's flows let kenett appoint by itself; a test that wants the KE to confirm,
+    # or another org kind, says so with @pytest.mark.kenett_settings(...).
+    marker = request.node.get_closest_marker("kenett_settings")
     settings = Settings(
-        org="testorg",
-        nats_url=nats_server.url,
-        database_url=database_url,
-        max_deliver=3,
-        relay_poll_s=0.5,
-        ack_wait_s=5,
+        **{
+            "org": "testorg",
+            "nats_url": nats_server.url,
+            "database_url": database_url,
+            "max_deliver": 3,
+            "relay_poll_s": 0.5,
+            "ack_wait_s": 5,
+            "auto_appoint": True,
+            **(marker.kwargs if marker else {}),
+        }
     )
     fixed = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
     host = ServiceHost(settings, select(None), clock=fixed)

@@ -2,38 +2,52 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, timedelta
+
+from shared.clock import age_on
+from shared.contracts.assignment import CoordinatorKind, DutyKind
+
+ADULT_AGE = 18
+
+DUTY_DUE_DAYS: dict[DutyKind, int] = {
+    DutyKind.INFORM_RIGHTS: 14,  # R19: inform about IP, coordinator and rights early
+    DutyKind.MAP_CHILDREN: 30,  # R12: children as next of kin and siblings
+    DutyKind.FIRST_MEETING: 30,  # R9: the coordinator calls the responsibility group
+}
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A coordinator as the appointment rule sees them."""
-
-    coordinator_id: uuid.UUID
-    active: bool
-    caseload: int
-    individual_limit: int | None
-    registered_at: datetime
-
-    def limit(self, org_default: int) -> int:
-        """R10: at most five persons each by default; the KE may set an individual limit."""
-        return self.individual_limit if self.individual_limit is not None else org_default
-
-    def free(self, org_default: int) -> int:
-        return max(0, self.limit(org_default) - self.caseload)
+def usual_kind(org_kind: str) -> CoordinatorKind:
+    """The kind of coordinator an organisation appoints unless the KE says otherwise."""
+    return CoordinatorKind.HOSPITAL if org_kind == "hospital" else CoordinatorKind.MUNICIPAL
 
 
-def pick_coordinator(candidates: list[Candidate], org_default: int) -> Candidate | None:
-    """The active coordinator with the most free capacity (R10); None when everyone is full.
+def kind_problem(
+    kind: CoordinatorKind, org_kind: str, birth_date: date | None, today: date
+) -> str | None:
+    """Why a case in this organisation cannot have this kind of coordinator; None when it can."""
+    if kind is CoordinatorKind.HOSPITAL and org_kind != "hospital":
+        return "a hospital coordinator is appointed by a hospital (R17)"
+    if kind is not CoordinatorKind.HOSPITAL and org_kind == "hospital":
+        return (
+            "a hospital appoints hospital coordinators (R17); the municipality appoints the others"
+        )
+    if (
+        kind is CoordinatorKind.CHILD
+        and birth_date is not None
+        and age_on(birth_date, today) >= ADULT_AGE
+    ):
+        return "a barnekoordinator is for a family with a child under 18 (R20)"
+    return None
 
-    Ties go to the longest-registered coordinator, so the choice is deterministic.
-    """
-    available = [c for c in candidates if c.active and c.free(org_default) > 0]
-    if not available:
-        return None
-    return min(available, key=lambda c: (-c.free(org_default), c.registered_at, c.coordinator_id))
+
+def duty_due_dates(appointed_on: date, overrides: dict[str, int]) -> dict[DutyKind, date]:
+    """The duties that follow a first appointment and when each is due (R9, R12, R19)."""
+    return {
+        kind: appointed_on + timedelta(days=overrides.get(kind.value, days))
+        for kind, days in DUTY_DUE_DAYS.items()
+    }
 
 
-NO_CAPACITY = "no active coordinator has free capacity (R10)"
+def is_child(birth_date: date | None, today: date) -> bool | None:
+    """Under 18 today; None when the birth date is not known here."""
+    return None if birth_date is None else age_on(birth_date, today) < ADULT_AGE

@@ -4,13 +4,17 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
-from .handlers import build_router
+from .cli import app as cli
+from .handlers import build_router, start_sweeper, stop_tasks
 from .store import registry
 
 plugin = ServicePlugin(
     name="assignment",
-    description="Coordinator registry and appointment with caseload limits (R9-R11)",
+    description="Coordinator registry, suggestions, appointment and handover (R9-R12, R17, R20)",
     build_router=build_router,
     migrations=Path(__file__).parent / "migrations" / "versions",
     metadata=registry.metadata,
+    on_start=start_sweeper,
+    on_stop=stop_tasks,
+    cli=cli,
 )

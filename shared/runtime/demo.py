@@ -7,6 +7,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from datetime import timedelta
 
 from shared.client import KenettClient
@@ -32,6 +33,32 @@ class DemoResult:
 
     def as_json(self) -> str:
         return json.dumps(self.__dict__)
+
+
+async def _appointed(
+    client: KenettClient, watcher: EventWatcher, case_id: uuid.UUID, deadline: float
+) -> Any:
+    """The appointment: made by kenett where the org lets it appoint by itself, else by the
+    demo as the KE would, confirming the top suggestion (R9)."""
+    found = await watcher.wait_until(
+        lambda: watcher.matching("assignment.coordinator_appointed", case_id)
+        or watcher.matching("assignment.case_awaiting_coordinator", case_id),
+        max(0.1, deadline - time.monotonic()),
+    )
+    if found[0].type == "assignment.case_awaiting_coordinator":
+        suggestions = assignment.Suggestions.model_validate(
+            await client.query(
+                "assignment", assignment.SuggestCoordinators(actor=DEMO_ACTOR, case_id=case_id)
+            )
+        )
+        top = next(s for s in suggestions.candidates if s.appointable)
+        await client.command(
+            "assignment",
+            assignment.AppointCoordinator(
+                actor=DEMO_ACTOR, case_id=case_id, coordinator_id=top.coordinator_id
+            ),
+        )
+    return await watcher.wait_for(case_id, "assignment.coordinator_appointed", deadline)
 
 
 async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult:
@@ -91,7 +118,7 @@ async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult
                     given_at=given_at,
                 ),
             )
-        appointed = await watcher.wait_for(case_id, "assignment.coordinator_appointed", deadline)
+        appointed = await _appointed(client, watcher, case_id, deadline)
         plan = await watcher.wait_for(case_id, "planning.plan_created", deadline)
         notice = await watcher.wait_for(
             case_id, "notifications.notification_created", deadline, kind="plan_created"

@@ -77,6 +77,7 @@ def spawn(tmp_path: Path, e2e_database_url: str) -> Iterator[object]:
             "KENETT_LOG_FORMAT": "json",
             "KENETT_ACK_WAIT_S": "5",
             "KENETT_RELAY_POLL_S": "0.5",
+            "KENETT_AUTO_APPOINT": "1",
         }
         log = tmp_path / f"{'-'.join(services)}.log"
         p = ServiceProcess(services, env, log).start()

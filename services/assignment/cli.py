@@ -1,0 +1,436 @@
+"""``kenett assignment ...``: the coordinator registry, suggestions, appointment and handover.
+
+Readable output is bokmål (what a KE user reads); ``--json`` prints the reply as one JSON object.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shared.clock import OSLO
+from shared.contracts import assignment as c
+from shared.runtime.clitools import (
+    DEFAULT_NATS,
+    DEFAULT_ORG,
+    ActorOpt,
+    JsonOpt,
+    NatsOpt,
+    OrgOpt,
+    actor,
+    out,
+    request,
+    show,
+)
+
+app = typer.Typer(
+    help="Assignment: coordinator registry, suggestions, appointment, handover, caseloads.",
+    no_args_is_help=True,
+)
+
+KIND = {
+    "municipal": "koordinator",
+    "hospital": "koordinator i sykehus",
+    "child": "barnekoordinator",
+}
+ROLE = {"primary": "koordinator", "handing_over": "overlater"}
+CAUSE = {
+    "new": "nytt samtykke, ingen koordinator oppnevnt",
+    "no_capacity": "ingen ledig kapasitet",
+    "coordinator_deactivated": "koordinatoren har sluttet",
+    "released": "koordinatoren er fritatt",
+    "handover_cancelled": "planlagt overtakelse falt bort",
+}
+DUTY = {
+    "map_children": "kartlegge barn som pårørende og søsken (R12)",
+    "inform_rights": "informere om rettigheter (R19)",
+    "first_meeting": "kalle inn til første møte i ansvarsgruppen",
+}
+
+
+def day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None
+
+
+def instant(value: str | None, option: str) -> datetime | None:
+    """YYYY-MM-DD (start of that day in Norway) or a full ISO time."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(), OSLO).astimezone(UTC)
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)", param_hint=option
+        ) from None
+
+
+def _local(iso: str | None) -> str:
+    if not iso:
+        return "–"
+    return datetime.fromisoformat(iso).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+
+
+def _coordinator_table(rows: list[dict[str, Any]], title: str) -> Table:
+    t = Table(title=title)
+    for col in ("Ansatt", "Navn", "Enhet", "Saker", "Grense", "Ledig", "Status"):
+        t.add_column(col)
+    for v in rows:
+        status = (
+            "inaktiv"
+            if not v["active"]
+            else ("[red]over grensen[/]" if v["over_limit"] else "aktiv")
+        )
+        t.add_row(
+            v["staff_id"],
+            v["display_name"],
+            v["unit"],
+            str(v["caseload"]),
+            str(v["caseload_limit"]),
+            str(v["free"]),
+            status,
+        )
+    return t
+
+
+@app.command()
+def register(
+    staff_id: Annotated[str, typer.Option(help="The employee's id.")],
+    name: Annotated[str, typer.Option(help="Name as colleagues know it.")],
+    unit: Annotated[str, typer.Option(help="e.g. Helse og omsorg.")],
+    profession: Annotated[str | None, typer.Option(help="e.g. sykepleier.")] = None,
+    health_personnel: Annotated[bool, typer.Option(help="Helsepersonell (R17).")] = False,
+    trained_on: Annotated[str | None, typer.Option(help="Training completed, YYYY-MM-DD.")] = None,
+    language: Annotated[list[str] | None, typer.Option(help="Language code (repeat).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Individual caseload limit (R10).")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a coordinator to the registry."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.RegisterCoordinator(
+            actor=actor(staff),
+            staff_id=staff_id,
+            display_name=name,
+            unit=unit,
+            profession=profession,
+            health_personnel=health_personnel,
+            training_completed_on=day(trained_on, "--trained-on"),
+            languages=language or ["nb"],
+            caseload_limit=limit,
+        ),
+    )
+    show(result, as_json, lambda r: out.print(f"Koordinator registrert: {r['coordinator_id']}"))
+
+
+@app.command()
+def deactivate(
+    coordinator_id: uuid.UUID,
+    reason: Annotated[str, typer.Option(help="Why (kept in the registry).")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """A coordinator leaves: their cases are flagged for a new coordinator at once (R11)."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.DeactivateCoordinator(actor=actor(staff), coordinator_id=coordinator_id, reason=reason),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Deaktivert. {len(r['flagged_case_ids'])} saker trenger ny koordinator.")
+        if r["cancelled_handover_ids"]:
+            out.print(f"{len(r['cancelled_handover_ids'])} planlagte overtakelser er avlyst.")
+
+    show(result, as_json, render)
+
+
+@app.command()
+def coordinators(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The registry with caseloads."""
+    result = request(nats, org, "assignment", c.ListCoordinators(actor=actor(staff)))
+    show(
+        result, as_json, lambda r: out.print(_coordinator_table(r["coordinators"], "Koordinatorer"))
+    )
+
+
+@app.command()
+def caseload(
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Caseloads per coordinator and per unit; over the limit first, in red (R10)."""
+    result = request(nats, org, "assignment", c.CaseloadOverview(actor=actor(staff), unit=unit))
+
+    def render(r: dict[str, Any]) -> None:
+        t = Table(title=f"Saksmengde per enhet (grense {r['default_limit']} hvis ikke annet satt)")
+        for col in ("Enhet", "Koordinatorer", "Aktive", "Saker", "Kapasitet", "Over grensen"):
+            t.add_column(col)
+        for u in r["units"]:
+            over = f"[red]{u['over_limit']}[/]" if u["over_limit"] else "0"
+            t.add_row(
+                u["unit"],
+                str(u["coordinators"]),
+                str(u["active"]),
+                str(u["caseload"]),
+                str(u["capacity"]),
+                over,
+            )
+        out.print(t)
+        out.print(_coordinator_table(r["coordinators"], "Saksmengde per koordinator"))
+
+    show(result, as_json, render)
+
+
+@app.command()
+def needing(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cases that need a (new) coordinator, oldest first."""
+    result = request(nats, org, "assignment", c.ListCasesNeedingCoordinator(actor=actor(staff)))
+
+    def render(r: dict[str, Any]) -> None:
+        if not r["cases"]:
+            out.print("Ingen saker venter på koordinator.")
+            return
+        t = Table(title="Saker som trenger koordinator")
+        for col in ("Sak", "Hvorfor", "Siden", "Ansvarlig nå"):
+            t.add_column(col)
+        for n in r["cases"]:
+            t.add_row(
+                n["case_ref"],
+                CAUSE.get(n["cause"], n["cause"]),
+                _local(n["since"]),
+                n["responsible_coordinator_id"] or "–",
+            )
+        out.print(t)
+
+    show(result, as_json, render)
+
+
+@app.command()
+def needs(
+    case_id: uuid.UUID,
+    wish: Annotated[uuid.UUID | None, typer.Option(help="Wished coordinator (R9).")] = None,
+    language: Annotated[str | None, typer.Option(help="The person's language code.")] = None,
+    unit: Annotated[str | None, typer.Option(help="The unit that fits.")] = None,
+    kind: Annotated[c.CoordinatorKind | None, typer.Option(help="Kind of coordinator.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record the person's wish and needs for a coordinator (R9, R20)."""
+    given: dict[str, Any] = {"actor": actor(staff), "case_id": case_id}
+    for key, value in (
+        ("wished_coordinator_id", wish),
+        ("language", language),
+        ("unit", unit),
+        ("kind", kind),
+    ):
+        if value is not None:
+            given[key] = value
+    result = request(nats, org, "assignment", c.SetCoordinatorNeeds(**given))
+    show(result, as_json, lambda r: out.print(f"Lagret ({KIND[r['kind']]})."))
+
+
+@app.command()
+def suggest(
+    case_id: uuid.UUID,
+    limit: Annotated[int, typer.Option(help="How many candidates.")] = 10,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Ranked candidates for a case, with reasons (R9, R10)."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.SuggestCoordinators(actor=actor(staff), case_id=case_id, limit=limit),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Forslag til {KIND[r['kind']]} for sak [bold]{r['case_ref']}[/]:")
+        for i, s in enumerate(r["candidates"], 1):
+            mark = (
+                ""
+                if s["appointable"]
+                else (
+                    " [yellow](krever overstyring)[/]"
+                    if s["needs_override"]
+                    else " [red](kan ikke oppnevnes)[/]"
+                )
+            )
+            out.print(
+                f"{i}. [bold]{s['display_name']}[/] ({s['staff_id']}, {s['unit']}), "
+                f"{s['score']} poeng{mark}  id {s['coordinator_id']}"
+            )
+            for reason in s["reasons"]:
+                out.print(f"     • {reason['text']}")
+
+    show(result, as_json, render)
+
+
+@app.command()
+def appoint(
+    case_id: uuid.UUID,
+    coordinator_id: uuid.UUID,
+    kind: Annotated[c.CoordinatorKind | None, typer.Option(help="Kind of coordinator.")] = None,
+    override_reason: Annotated[
+        str | None, typer.Option(help="Appoint over the caseload limit, with this reason (R10).")
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Appoint the case's first coordinator (needs coordinator consent)."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.AppointCoordinator(
+            actor=actor(staff),
+            case_id=case_id,
+            coordinator_id=coordinator_id,
+            kind=kind,
+            override_limit=override_reason is not None,
+            override_reason=override_reason,
+        ),
+    )
+    show(
+        result,
+        as_json,
+        lambda r: out.print(
+            f"Koordinator oppnevnt. {len(r['duty_ids'])} oppgaver med frist er opprettet."
+        ),
+    )
+
+
+@app.command()
+def handover(
+    case_id: uuid.UUID,
+    to: Annotated[uuid.UUID, typer.Option(help="The new coordinator.")],
+    until: Annotated[str, typer.Option(help="Overlap ends: YYYY-MM-DD or YYYY-MM-DDTHH:MM.")],
+    start: Annotated[str | None, typer.Option(help="Overlap starts (default now).")] = None,
+    reason: Annotated[str | None, typer.Option(help="Why the change.")] = None,
+    override_reason: Annotated[
+        str | None, typer.Option(help="Over the limit, with reason.")
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Plan a change of coordinator with an overlap (R11)."""
+    end = instant(until, "--until")
+    assert end is not None
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.PlanHandover(
+            actor=actor(staff),
+            case_id=case_id,
+            to_coordinator_id=to,
+            overlap_start=instant(start, "--start"),
+            overlap_end=end,
+            reason=reason,
+            override_limit=override_reason is not None,
+            override_reason=override_reason,
+        ),
+    )
+    show(
+        result,
+        as_json,
+        lambda r: out.print(
+            f"Overtakelse planlagt: ny koordinator fra {_local(r['overlap_start'])}, "
+            f"overlapp til {_local(r['overlap_end'])}."
+        ),
+    )
+
+
+@app.command()
+def release(
+    case_id: uuid.UUID,
+    reason: Annotated[c.ReleaseReason, typer.Option(help="Why.")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Release the coordinator: they stay responsible until a successor takes over (R11)."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.ReleaseCoordinator(actor=actor(staff), case_id=case_id, reason=reason),
+    )
+    show(
+        result,
+        as_json,
+        lambda r: out.print("Saken står nå på listen over saker som trenger koordinator."),
+    )
+
+
+@app.command()
+def show_case(
+    case_id: uuid.UUID,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """A case's coordinators over time, handovers and duties."""
+    result = request(
+        nats, org, "assignment", c.GetCoordination(actor=actor(staff), case_id=case_id)
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Sak [bold]{r['case_ref']}[/]")
+        if r["needs_coordinator"]:
+            out.print(f"[yellow]Trenger koordinator[/]: {CAUSE[r['needs_coordinator']]}")
+        for e in r["episodes"]:
+            out.print(f"{KIND[e['kind']]}: {_local(e['opened_at'])} – {_local(e['closed_at'])}")
+            for a in e["appointments"]:
+                period = f"{_local(a['start'])} – {_local(a['end'])}"
+                out.print(f"  {ROLE[a['role']]} {a['coordinator_id']}: {period}")
+        for d in r["duties"]:
+            state = "utført" if d["done_at"] else ("[red]forfalt[/]" if d["overdue"] else "åpen")
+            out.print(f"  Oppgave: {DUTY[d['kind']]}, frist {d['due_on']}: {state}")
+
+    show(result, as_json, render)

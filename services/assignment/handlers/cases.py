@@ -1,0 +1,463 @@
+"""A case's coordination: what other services tell assignment about the case, and the KE's
+commands that appoint, hand over and release (R5, R9-R11, R17, R20)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlmodel import col, select
+
+from services.assignment import coordination
+from services.assignment.coordination import CoordinationError
+from services.assignment.store import AssignmentCase, Episode, Handover
+from shared.contracts.assignment import (
+    AppointCoordinator,
+    AppointResult,
+    CancelHandover,
+    CaseFlagResult,
+    CaseNeedsResult,
+    CoordinationStopped,
+    CoordinatorAppointed,
+    HandoverCancelled,
+    HandoverPlanned,
+    HandoverResult,
+    NeedCause,
+    PlanHandover,
+    ReleaseCoordinator,
+    SetCoordinatorNeeds,
+)
+from shared.contracts.consent import (
+    ConsentEnded,
+    ConsentKind,
+    ConsentRecorded,
+    GateActor,
+    GateDecision,
+    MayQuery,
+)
+from shared.contracts.envelope import Actor, Envelope
+from shared.contracts.intake import CaseOpened, CaseStatusChanged
+from shared.db.uow import UnitOfWork
+from shared.gate import ask_gate, require
+from shared.service import ServiceContext
+
+from .common import (
+    announce_over_limit,
+    apply_change,
+    appoint_first,
+    case_kind,
+    check_appointable,
+    check_kind,
+    episode_rows,
+    flag,
+    get_case,
+    get_coordinator,
+    lock_org,
+    recount,
+    refuse,
+    to_period,
+    unflag,
+)
+from .ranking import rank_for_case
+
+
+async def _case(uow: UnitOfWork, case_id: uuid.UUID, case_ref: str) -> AssignmentCase:
+    return await uow.get_or_insert(
+        AssignmentCase, case_id, {"case_id": case_id, "org": uow.org, "case_ref": case_ref}
+    )
+
+
+async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:
+    """The person behind the case (a pseudonymous id) and birth date: continuity across cases
+    (R11) and whether a barnekoordinator fits (R20)."""
+    case = await _case(uow, event.case_id, event.case_ref)
+    case.person_id = event.person_id
+    case.birth_date = event.birth_date
+
+
+def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Coordinator consent (R5): the case needs a coordinator. The KE confirms one from the
+    suggestions (R9), or, where the organisation allows it, kenett appoints the top one."""
+
+    async def may_coordinate(env: Envelope, event: ConsentRecorded) -> GateDecision | None:
+        if event.kind is not ConsentKind.COORDINATOR:
+            return None
+        # Ask the gate, not the event: the consent may have ended since this event was sent.
+        return await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=event.case_id,
+                who=GateActor(kind="coordinator", id="assignment"),
+                action="coordinate",
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+
+    async def on_consent(
+        uow: UnitOfWork, env: Envelope, event: ConsentRecorded, gate: GateDecision | None
+    ) -> None:
+        if event.kind is not ConsentKind.COORDINATOR or gate is None or not gate.allow:
+            return
+        await lock_org(uow)
+        case = await _case(uow, event.case_id, event.case_ref)
+        case.coordinator_consent_id = event.consent_id
+        case.closed_at = None
+        if case.episode_id is not None:
+            return  # coordination runs; a renewed consent changes nothing here
+        if ctx.settings.auto_appoint:
+            _, ranked = await rank_for_case(uow, ctx, case, 1)
+            if ranked and ranked[0].appointable:
+                chosen = await get_coordinator(uow, ranked[0].facts.coordinator_id, "id")
+                await appoint_first(uow, ctx, case, chosen, case_kind(ctx, case), ctx.actor, env)
+                return
+            flag(uow, case, NeedCause.NO_CAPACITY, ctx.actor, env)
+        else:
+            flag(uow, case, NeedCause.NEW, ctx.actor, env)
+
+    return on_consent, may_coordinate
+
+
+async def close_coordination(
+    uow: UnitOfWork, case: AssignmentCase, cause: str, actor: Actor, causation: Envelope | None
+) -> None:
+    """Coordination ends now: running periods end, planned ones go, the episode closes."""
+    unflag(case)
+    if case.episode_id is None:
+        return
+    now = uow.clock.now()
+    rows = await episode_rows(uow, case.episode_id)
+    touched = await apply_change(
+        uow, case, rows, coordination.close([to_period(r) for r in rows], now)
+    )
+    episode = await uow.session.get(Episode, case.episode_id)
+    assert episode is not None
+    episode.closed_at = now
+    episode.close_cause = cause
+    for h in await uow.session.exec(
+        select(Handover).where(Handover.episode_id == episode.id, Handover.status == "planned")
+    ):
+        h.status = "cancelled"
+        h.cancelled_at = now
+    coordinator_id = case.primary_coordinator_id
+    case.primary_coordinator_id = None
+    case.episode_id = None
+    await recount(uow, touched)
+    if coordinator_id is not None:
+        uow.emit(
+            CoordinationStopped(
+                case_id=case.case_id,
+                case_ref=case.case_ref,
+                coordinator_id=coordinator_id,
+                cause=cause,
+            ),
+            actor=actor,
+            case_id=case.case_id,
+            causation=causation,
+        )
+    uow.audit(
+        actor=actor, action="assignment.stop_coordination", case_id=case.case_id, detail=cause
+    )
+
+
+async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) -> None:
+    """Coordination based on a consent stops when it ends (R7). An ended IP consent changes
+    nothing here: a person who declines an IP keeps their coordinator (R5)."""
+    if event.kind is not ConsentKind.COORDINATOR:
+        return
+    await lock_org(uow)
+    case = await uow.session.get(AssignmentCase, event.case_id)
+    if case is None or case.coordinator_consent_id != event.consent_id:
+        return  # a newer consent stands, or the case was never assigned on this one
+    case.coordinator_consent_id = None
+    await close_coordination(uow, case, f"consent {event.cause}", env.actor, env)
+
+
+def make_on_case_closed(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The case closed in intake (moved, died, no longer needed): coordination closes too."""
+
+    async def on_status(uow: UnitOfWork, env: Envelope, event: CaseStatusChanged) -> None:
+        if event.status != "closed":
+            return
+        await lock_org(uow)
+        case = await uow.session.get(AssignmentCase, event.case_id)
+        if case is None:
+            return
+        case.closed_at = uow.clock.now()
+        await close_coordination(
+            uow, case, f"case closed: {event.reason or 'unknown'}", env.actor, env
+        )
+
+    return on_status
+
+
+def make_set_needs(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Record the person's wish and needs (R9, R20)."""
+
+    async def set_needs(uow: UnitOfWork, cmd: SetCoordinatorNeeds) -> CaseNeedsResult:
+        await lock_org(uow)
+        case = await get_case(uow, cmd.case_id)
+        if cmd.wished_coordinator_id is not None:
+            await get_coordinator(uow, cmd.wished_coordinator_id, "wished_coordinator_id")
+        if cmd.kind is not None:
+            check_kind(ctx, case, cmd.kind)
+            if case.episode_id is not None and cmd.kind.value != case.kind:
+                raise refuse(
+                    "conflict",
+                    "the kind of coordinator cannot change during coordination",
+                    "kind",
+                    f"coordination runs as {case.kind}; it changes only in a new episode",
+                )
+            case.kind = cmd.kind.value
+        fields = cmd.model_fields_set
+        if "wished_coordinator_id" in fields:
+            case.wished_coordinator_id = cmd.wished_coordinator_id
+        if "language" in fields:
+            case.language = cmd.language
+        if "unit" in fields:
+            case.unit = cmd.unit
+        return CaseNeedsResult(
+            case_id=case.case_id,
+            kind=case_kind(ctx, case),
+            wished_coordinator_id=case.wished_coordinator_id,
+            language=case.language,
+            unit=case.unit,
+        )
+
+    return set_needs
+
+
+def _gate(ctx: ServiceContext, case_id: uuid.UUID, coordinator_id: uuid.UUID, actor: Actor):  # type: ignore[no-untyped-def]
+    return require(
+        ctx.nc,
+        ctx.org,
+        MayQuery(
+            actor=actor,
+            case_id=case_id,
+            who=GateActor(kind="coordinator", id=str(coordinator_id)),
+            action="coordinate",
+        ),
+        timeout=ctx.settings.command_timeout_s,
+    )
+
+
+def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The KE appoints the first coordinator; the gate must find coordinator consent (R5, R9)."""
+
+    async def gate(cmd: AppointCoordinator) -> None:
+        await _gate(ctx, cmd.case_id, cmd.coordinator_id, cmd.actor)
+
+    async def appoint(uow: UnitOfWork, cmd: AppointCoordinator) -> AppointResult:
+        await lock_org(uow)
+        case = await get_case(uow, cmd.case_id)
+        if case.episode_id is not None:
+            raise refuse(
+                "conflict",
+                "the case already has a coordinator",
+                "case_id",
+                "has a coordinator; a change is a planned handover with overlap (R11)",
+            )
+        kind = cmd.kind or case_kind(ctx, case)
+        check_kind(ctx, case, kind)
+        coordinator = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
+        over = check_appointable(ctx, coordinator, kind, "coordinator_id", cmd.override_limit)
+        appointment_id, episode_id, duties = await appoint_first(
+            uow, ctx, case, coordinator, kind, cmd.actor, None
+        )
+        if over:
+            await announce_over_limit(uow, ctx, coordinator, cmd.actor, cmd.override_reason or "")
+        return AppointResult(
+            case_id=case.case_id,
+            appointment_id=appointment_id,
+            episode_id=episode_id,
+            coordinator_id=coordinator.id,
+            duty_ids=duties,
+        )
+
+    return appoint, gate
+
+
+def make_plan_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """A planned change with overlap (R11); the incoming coordinator needs the gate too."""
+
+    async def gate(cmd: PlanHandover) -> None:
+        await _gate(ctx, cmd.case_id, cmd.to_coordinator_id, cmd.actor)
+
+    async def plan(uow: UnitOfWork, cmd: PlanHandover) -> HandoverResult:
+        await lock_org(uow)
+        case = await get_case(uow, cmd.case_id)
+        if case.episode_id is None:
+            raise refuse(
+                "conflict",
+                "the case has no coordinator to hand over from",
+                "case_id",
+                "appoint a first coordinator instead",
+            )
+        now = uow.clock.now()
+        start = cmd.overlap_start or now
+        incoming = await get_coordinator(uow, cmd.to_coordinator_id, "to_coordinator_id")
+        kind = case_kind(ctx, case)
+        over = check_appointable(ctx, incoming, kind, "to_coordinator_id", cmd.override_limit)
+        rows = await episode_rows(uow, case.episode_id)
+        periods = [to_period(r) for r in rows]
+        current = coordination.responsible(periods)
+        outgoing = (
+            await get_coordinator(uow, current.coordinator_id, "case_id") if current else None
+        )
+        try:
+            change, old = coordination.plan_handover(
+                periods,
+                incoming.id,
+                start,
+                cmd.overlap_end,
+                now,
+                allow_no_overlap=outgoing is not None and not outgoing.active,
+            )
+        except CoordinationError as exc:
+            raise refuse(
+                "rule_violation", "the handover was not planned", exc.field, exc.reason
+            ) from None
+        touched = await apply_change(uow, case, rows, change)
+        handover = Handover(
+            id=uuid.uuid4(),
+            org=uow.org,
+            case_id=case.case_id,
+            episode_id=case.episode_id,
+            from_coordinator_id=old.coordinator_id,
+            to_coordinator_id=incoming.id,
+            incoming_appointment_id=change.new[0].id,
+            overlap_start=start,
+            overlap_end=cmd.overlap_end,
+            reason=cmd.reason,
+            planned_by=cmd.actor.id,
+            planned_at=now,
+        )
+        uow.session.add(handover)
+        unflag(case)
+        await recount(uow, touched)
+        await uow.session.refresh(incoming)
+        uow.emit(
+            HandoverPlanned(
+                handover_id=handover.id,
+                case_id=case.case_id,
+                case_ref=case.case_ref,
+                from_coordinator_id=old.coordinator_id,
+                to_coordinator_id=incoming.id,
+                overlap_start=start,
+                overlap_end=cmd.overlap_end,
+            ),
+            actor=cmd.actor,
+            case_id=case.case_id,
+        )
+        if start <= now:
+            await start_handover(uow, case, handover, cmd.actor)
+        if over:
+            await announce_over_limit(uow, ctx, incoming, cmd.actor, cmd.override_reason or "")
+        return _result(handover)
+
+    return plan, gate
+
+
+def _result(h: Handover) -> HandoverResult:
+    return HandoverResult(
+        handover_id=h.id,
+        case_id=h.case_id,
+        from_coordinator_id=h.from_coordinator_id,
+        to_coordinator_id=h.to_coordinator_id,
+        overlap_start=h.overlap_start,
+        overlap_end=h.overlap_end,
+        status=h.status,
+    )
+
+
+async def start_handover(uow: UnitOfWork, case: AssignmentCase, h: Handover, actor: Actor) -> None:
+    """The overlap begins: the incoming coordinator is now primary (R9, R11)."""
+    h.status = "started"
+    case.primary_coordinator_id = h.to_coordinator_id
+    uow.emit(
+        CoordinatorAppointed(
+            appointment_id=h.incoming_appointment_id,
+            case_id=case.case_id,
+            case_ref=case.case_ref,
+            coordinator_id=h.to_coordinator_id,
+            kind=case.kind or "municipal",
+            handover_id=h.id,
+        ),
+        actor=actor,
+        case_id=case.case_id,
+    )
+    uow.audit(actor=actor, action="assignment.handover_started", case_id=case.case_id)
+
+
+def make_cancel_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Withdraw a handover before it starts."""
+
+    async def cancel(uow: UnitOfWork, cmd: CancelHandover) -> HandoverResult:
+        await lock_org(uow)
+        h = await uow.session.get(Handover, cmd.handover_id)
+        if h is None or h.org != uow.org:
+            raise refuse("not_found", "no such handover", "handover_id", "is not a handover here")
+        if h.status != "planned":
+            raise refuse(
+                "conflict", "the handover cannot be cancelled", "handover_id", f"is {h.status}"
+            )
+        case = await get_case(uow, h.case_id)
+        await cancel_planned(uow, case, h, cmd.actor)
+        return _result(h)
+
+    return cancel
+
+
+async def cancel_planned(uow: UnitOfWork, case: AssignmentCase, h: Handover, actor: Actor) -> None:
+    assert case.episode_id is not None
+    rows = await episode_rows(uow, case.episode_id)
+    change = coordination.cancel_handover([to_period(r) for r in rows], uow.clock.now())
+    touched = await apply_change(uow, case, rows, change)
+    h.status = "cancelled"
+    h.cancelled_at = uow.clock.now()
+    await recount(uow, touched)
+    uow.emit(
+        HandoverCancelled(handover_id=h.id, case_id=case.case_id, case_ref=case.case_ref),
+        actor=actor,
+        case_id=case.case_id,
+    )
+
+
+def make_release(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Release the coordinator from a case: flagged at once, responsible until handed over."""
+
+    async def release(uow: UnitOfWork, cmd: ReleaseCoordinator) -> CaseFlagResult:
+        await lock_org(uow)
+        case = await get_case(uow, cmd.case_id)
+        if case.episode_id is None:
+            raise refuse(
+                "conflict",
+                "the case has no coordinator",
+                "case_id",
+                "has no coordinator to release",
+            )
+        planned = (
+            await uow.session.exec(
+                select(Handover).where(
+                    Handover.case_id == case.case_id, col(Handover.status) == "planned"
+                )
+            )
+        ).first()
+        if planned is not None:
+            raise refuse(
+                "conflict",
+                "a handover is already planned",
+                "case_id",
+                "a successor is already planned; the case does not need a new one",
+            )
+        flag(uow, case, NeedCause.RELEASED, cmd.actor, note=cmd.note)
+        uow.audit(
+            actor=cmd.actor, action="assignment.release", case_id=case.case_id, detail=cmd.reason
+        )
+        return CaseFlagResult(
+            case_id=case.case_id,
+            cause=NeedCause.RELEASED,
+            responsible_coordinator_id=case.primary_coordinator_id,
+        )
+
+    return release

@@ -1,0 +1,273 @@
+"""The coordinator registry: register, update, deactivate, and the caseload overview (R9, R10,
+R11, R17, R18)."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+
+from sqlmodel import col, select
+
+from services.assignment.store import (
+    Appointment,
+    AssignmentCase,
+    Coordinator,
+    Handover,
+    languages_column,
+)
+from services.assignment.store import languages_list as langs
+from shared.contracts.assignment import (
+    Caseload,
+    CaseloadOverview,
+    CoordinatorDeactivated,
+    CoordinatorKind,
+    CoordinatorList,
+    CoordinatorRegistered,
+    CoordinatorResult,
+    CoordinatorView,
+    DeactivateCoordinator,
+    DeactivateResult,
+    ListCoordinators,
+    NeedCause,
+    ReactivateCoordinator,
+    RegisterCoordinator,
+    RegisterCoordinatorResult,
+    UnitLoad,
+    UpdateCoordinator,
+)
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
+
+from .cases import cancel_planned
+from .common import (
+    appoint_first,
+    case_kind,
+    flag,
+    get_case,
+    get_coordinator,
+    lock_org,
+    refuse,
+)
+
+
+def view(c: Coordinator, default: int) -> CoordinatorView:
+    limit = c.caseload_limit or default
+    return CoordinatorView(
+        coordinator_id=c.id,
+        staff_id=c.staff_id,
+        display_name=c.display_name,
+        unit=c.unit,
+        profession=c.profession,
+        health_personnel=c.health_personnel,
+        training_completed_on=c.training_completed_on,
+        languages=langs(c.languages),
+        active=c.active,
+        caseload=c.caseload,
+        caseload_limit=limit,
+        free=max(0, limit - c.caseload) if c.active else 0,
+        over_limit=c.caseload > limit,
+    )
+
+
+def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Register a coordinator; where kenett appoints by itself, they take waiting new cases,
+    oldest first (R11)."""
+
+    async def register(uow: UnitOfWork, cmd: RegisterCoordinator) -> RegisterCoordinatorResult:
+        s = uow.session
+        await lock_org(uow)
+        exists = (
+            await s.exec(
+                select(Coordinator.id).where(
+                    Coordinator.org == uow.org, Coordinator.staff_id == cmd.staff_id
+                )
+            )
+        ).first()
+        if exists is not None:
+            raise refuse(
+                "conflict",
+                "coordinator was not registered",
+                "staff_id",
+                "is already registered as a coordinator",
+            )
+        coordinator = Coordinator(
+            id=uuid.uuid4(),
+            org=uow.org,
+            staff_id=cmd.staff_id,
+            display_name=cmd.display_name,
+            unit=cmd.unit,
+            profession=cmd.profession,
+            health_personnel=cmd.health_personnel,
+            training_completed_on=cmd.training_completed_on,
+            languages=languages_column(cmd.languages),
+            caseload_limit=cmd.caseload_limit,
+            registered_at=uow.clock.now(),
+        )
+        s.add(coordinator)
+        limit = cmd.caseload_limit or ctx.settings.caseload_limit
+        uow.emit(
+            CoordinatorRegistered(
+                coordinator_id=coordinator.id, unit=cmd.unit, caseload_limit=limit
+            ),
+            actor=cmd.actor,
+            case_id=None,
+            correlation_id=cmd.correlation_id,
+        )
+        appointed: list[uuid.UUID] = []
+        if ctx.settings.auto_appoint:
+            waiting = await s.exec(
+                select(AssignmentCase)
+                .where(
+                    AssignmentCase.org == uow.org,
+                    col(AssignmentCase.awaiting_since).is_not(None),
+                    col(AssignmentCase.episode_id).is_(None),
+                )
+                .order_by(col(AssignmentCase.awaiting_since))
+                .limit(limit)
+            )
+            await s.flush()
+            for case in list(waiting):
+                kind = case_kind(ctx, case)
+                if kind is CoordinatorKind.HOSPITAL and not coordinator.health_personnel:
+                    continue  # R17: this one cannot take hospital cases
+                await appoint_first(uow, ctx, case, coordinator, kind, cmd.actor, None)
+                appointed.append(case.case_id)
+        return RegisterCoordinatorResult(
+            coordinator_id=coordinator.id, appointed_case_ids=appointed
+        )
+
+    return register
+
+
+async def update(uow: UnitOfWork, cmd: UpdateCoordinator) -> CoordinatorResult:
+    """Change a registry entry; a limit below the current caseload is allowed and shows as
+    over the limit in the overview (R10)."""
+    await lock_org(uow)
+    c = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
+    fields = cmd.model_fields_set
+    for name in ("display_name", "unit", "profession", "health_personnel"):
+        if name in fields and getattr(cmd, name) is not None:
+            setattr(c, name, getattr(cmd, name))
+    if "training_completed_on" in fields:
+        c.training_completed_on = cmd.training_completed_on
+    if cmd.languages is not None:
+        c.languages = languages_column(cmd.languages)
+    if cmd.clear_caseload_limit:
+        c.caseload_limit = None
+    elif cmd.caseload_limit is not None:
+        c.caseload_limit = cmd.caseload_limit
+    return CoordinatorResult(coordinator_id=c.id)
+
+
+async def deactivate(uow: UnitOfWork, cmd: DeactivateCoordinator) -> DeactivateResult:
+    """A coordinator leaves. Each case they are responsible for is flagged at once and the KE
+    is told; they stay responsible on paper until a handover, so no case is ever without a
+    coordinator (R11). Handovers planned to them are cancelled, and those cases flagged too."""
+    await lock_org(uow)
+    s = uow.session
+    c = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
+    if not c.active:
+        raise refuse(
+            "conflict", "the coordinator is already inactive", "coordinator_id", "is inactive"
+        )
+    c.active = False
+    c.deactivated_at = uow.clock.now()
+    c.deactivation_reason = cmd.reason
+    cancelled: list[uuid.UUID] = []
+    planned = await s.exec(
+        select(Handover).where(
+            Handover.org == uow.org,
+            Handover.to_coordinator_id == c.id,
+            col(Handover.status) == "planned",
+        )
+    )
+    for h in list(planned):
+        case = await get_case(uow, h.case_id)
+        await cancel_planned(uow, case, h, cmd.actor)
+        flag(uow, case, NeedCause.HANDOVER_CANCELLED, cmd.actor)
+        cancelled.append(h.id)
+    responsible = await s.exec(
+        select(AssignmentCase)
+        .join(Appointment, col(Appointment.case_id) == col(AssignmentCase.case_id))
+        .where(
+            Appointment.coordinator_id == c.id,
+            Appointment.role == "primary",
+            col(Appointment.ended_at).is_(None),
+        )
+    )
+    flagged = []
+    for case in list(responsible):
+        flag(uow, case, NeedCause.COORDINATOR_DEACTIVATED, cmd.actor)
+        flagged.append(case.case_id)
+    uow.emit(
+        CoordinatorDeactivated(coordinator_id=c.id, flagged=len(flagged)),
+        actor=cmd.actor,
+        case_id=None,
+    )
+    return DeactivateResult(
+        coordinator_id=c.id, flagged_case_ids=flagged, cancelled_handover_ids=cancelled
+    )
+
+
+async def reactivate(uow: UnitOfWork, cmd: ReactivateCoordinator) -> CoordinatorResult:
+    await lock_org(uow)
+    c = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
+    if c.active:
+        raise refuse("conflict", "the coordinator is already active", "coordinator_id", "is active")
+    c.active = True
+    c.deactivated_at = None
+    c.deactivation_reason = None
+    return CoordinatorResult(coordinator_id=c.id)
+
+
+def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """The registry with caseloads against limits (R10)."""
+
+    async def list_coordinators(uow: UnitOfWork, q: ListCoordinators) -> CoordinatorList:
+        query = select(Coordinator).where(Coordinator.org == uow.org)
+        if not q.include_inactive:
+            query = query.where(col(Coordinator.active).is_(True))
+        rows = await uow.session.exec(query.order_by(col(Coordinator.registered_at)))
+        return CoordinatorList(coordinators=[view(c, ctx.settings.caseload_limit) for c in rows])
+
+    return list_coordinators
+
+
+def make_caseload(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Caseloads per coordinator and per unit, over-limit marked (R10, R18)."""
+
+    async def caseload(uow: UnitOfWork, q: CaseloadOverview) -> Caseload:
+        default = ctx.settings.caseload_limit
+        query = select(Coordinator).where(Coordinator.org == uow.org)
+        if q.unit is not None:
+            query = query.where(Coordinator.unit == q.unit)
+        coordinators = [
+            view(c, default)
+            for c in await uow.session.exec(
+                query.order_by(col(Coordinator.unit), col(Coordinator.staff_id))
+            )
+        ]
+        units: dict[str, UnitLoad] = {}
+        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
+        for v in coordinators:
+            t = totals[v.unit]
+            t[0] += 1
+            t[1] += v.active
+            t[2] += v.caseload
+            t[3] += v.caseload_limit if v.active else 0
+            t[4] += v.over_limit
+        for unit, (n, active, load, capacity, over) in sorted(totals.items()):
+            units[unit] = UnitLoad(
+                unit=unit,
+                coordinators=n,
+                active=active,
+                caseload=load,
+                capacity=capacity,
+                over_limit=over,
+            )
+        coordinators.sort(key=lambda v: (not v.over_limit, v.unit, v.staff_id))
+        return Caseload(
+            default_limit=default, coordinators=coordinators, units=list(units.values())
+        )
+
+    return caseload

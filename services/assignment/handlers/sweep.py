@@ -1,0 +1,143 @@
+"""What the clock makes due: handovers start and complete (R11), duties fall overdue (R12,
+R19). The service sweeps every minute; ``SweepAssignment`` runs one sweep at once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sqlmodel import col, select
+
+from services.assignment.store import AssignmentCase, Duty, Handover
+from shared.clock import local_today
+from shared.contracts.assignment import (
+    DutyKind,
+    DutyOverdue,
+    HandoverCompleted,
+    SweepAssignment,
+    SweepResult,
+)
+from shared.contracts.envelope import Actor
+from shared.db.uow import UnitOfWork
+from shared.logging import get_logger
+from shared.service import ServiceContext
+
+from .cases import start_handover
+from .common import get_case, lock_org, recount
+
+log = get_logger(__name__)
+SWEEP_EVERY_S = 60.0
+
+
+async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
+    """One sweep, in one unit of work."""
+    await lock_org(uow)
+    s = uow.session
+    now = uow.clock.now()
+    result = SweepResult(handovers_started=[], handovers_completed=[], duties_overdue=[])
+    starting = await s.exec(
+        select(Handover)
+        .where(
+            Handover.org == uow.org,
+            col(Handover.status) == "planned",
+            col(Handover.overlap_start) <= now,
+        )
+        .order_by(col(Handover.overlap_start))
+    )
+    for h in list(starting):
+        await start_handover(uow, await get_case(uow, h.case_id), h, actor)
+        result.handovers_started.append(h.id)
+    ending = await s.exec(
+        select(Handover)
+        .where(
+            Handover.org == uow.org,
+            col(Handover.status) == "started",
+            col(Handover.overlap_end) <= now,
+        )
+        .order_by(col(Handover.overlap_end))
+    )
+    for h in list(ending):
+        h.status = "completed"
+        case = await get_case(uow, h.case_id)
+        await recount(uow, {h.from_coordinator_id, h.to_coordinator_id})
+        uow.emit(
+            HandoverCompleted(
+                handover_id=h.id,
+                case_id=h.case_id,
+                case_ref=case.case_ref,
+                from_coordinator_id=h.from_coordinator_id,
+                to_coordinator_id=h.to_coordinator_id,
+            ),
+            actor=actor,
+            case_id=h.case_id,
+        )
+        result.handovers_completed.append(h.id)
+    overdue = await s.exec(
+        select(Duty, AssignmentCase)
+        .join(AssignmentCase, col(AssignmentCase.case_id) == col(Duty.case_id))
+        .where(
+            Duty.org == uow.org,
+            col(Duty.done_at).is_(None),
+            col(Duty.overdue_announced_at).is_(None),
+            col(Duty.due_on) < local_today(uow.clock),
+            col(Duty.episode_id) == col(AssignmentCase.episode_id),
+        )
+        .order_by(col(Duty.due_on))
+        .limit(1000)
+    )
+    for duty, case in list(overdue):
+        duty.overdue_announced_at = now
+        uow.emit(
+            DutyOverdue(
+                duty_id=duty.id,
+                case_id=duty.case_id,
+                case_ref=case.case_ref,
+                kind=DutyKind(duty.kind),
+                due_on=duty.due_on,
+                coordinator_id=case.primary_coordinator_id,
+            ),
+            actor=actor,
+            case_id=duty.case_id,
+        )
+        result.duties_overdue.append(duty.id)
+    return result
+
+
+def make_sweep_command(actor: Actor):  # type: ignore[no-untyped-def]
+    """The sweep as a command (operators, tests)."""
+
+    async def sweep_command(uow: UnitOfWork, cmd: SweepAssignment) -> SweepResult:
+        return await sweep(uow, cmd.actor)
+
+    return sweep_command
+
+
+async def start_sweeper(ctx: ServiceContext) -> None:
+    """Sweep every minute."""
+
+    async def loop() -> None:
+        while True:
+            try:
+                async with ctx.uow() as uow:
+                    result = await sweep(uow, ctx.actor)
+                    await uow.commit()
+                if result.handovers_started or result.handovers_completed or result.duties_overdue:
+                    log.info(
+                        "assignment sweep",
+                        started=len(result.handovers_started),
+                        completed=len(result.handovers_completed),
+                        overdue=len(result.duties_overdue),
+                    )
+            except Exception as exc:  # the database is away: try again next time
+                log.warning("assignment sweep failed", error=type(exc).__name__)
+            await asyncio.sleep(SWEEP_EVERY_S)
+
+    ctx.tasks.append(asyncio.create_task(loop(), name="assignment-sweeper"))
+
+
+async def stop_tasks(ctx: ServiceContext) -> None:
+    for task in ctx.tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ctx.tasks.clear()
