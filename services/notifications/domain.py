@@ -17,6 +17,8 @@ class NoticeKind(StrEnum):
     PLAN_CREATED = "plan_created"
     CONSENT_RENEWAL_COORDINATOR = "consent_renewal_coordinator"
     CONSENT_RENEWAL_PERSON = "consent_renewal_person"
+    CASE_NEEDS_COORDINATOR = "case_needs_coordinator"
+    DUTY_OVERDUE = "duty_overdue"
 
 
 TEMPLATES: dict[NoticeKind, str] = {
@@ -34,6 +36,14 @@ TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.CONSENT_RENEWAL_PERSON: (
         "Fra du fyller 16 år bestemmer du selv over planen og koordinatoren din. "
         "Samtykket i sak {case_ref} må derfor gis av deg. Logg inn i kenett for å se saken."
+    ),
+    NoticeKind.CASE_NEEDS_COORDINATOR: (
+        "Sak {case_ref} trenger koordinator. Logg inn i kenett og se listen over saker som "
+        "venter på koordinator."
+    ),
+    NoticeKind.DUTY_OVERDUE: (
+        "En oppgave som koordinator i sak {case_ref} har passert fristen. "
+        "Logg inn i kenett for å se oppgaven."
     ),
 }
 

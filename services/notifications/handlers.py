@@ -8,7 +8,12 @@ from faststream.nats import NatsRouter
 from sqlmodel import col, select
 
 from shared.bus.handlers import Refused, event_consumer, query_responder
-from shared.contracts.assignment import CoordinationStopped, CoordinatorAppointed
+from shared.contracts.assignment import (
+    CaseAwaitingCoordinator,
+    CoordinationStopped,
+    CoordinatorAppointed,
+    DutyOverdue,
+)
 from shared.contracts.consent import (
     ConsentEnded,
     EndCause,
@@ -17,7 +22,13 @@ from shared.contracts.consent import (
     MayQuery,
 )
 from shared.contracts.envelope import Envelope
-from shared.contracts.notifications import Inbox, ListInbox, NotificationCreated, NotificationView
+from shared.contracts.notifications import (
+    Inbox,
+    ListInbox,
+    NotificationCreated,
+    NotificationView,
+    ke_inbox,
+)
 from shared.contracts.planning import PlanCreated
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate
@@ -148,6 +159,37 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
     )
 
 
+async def on_case_awaiting(uow: UnitOfWork, env: Envelope, event: CaseAwaitingCoordinator) -> None:
+    """The KE is told at once when a case needs a (new) coordinator (R11, R18)."""
+    await _notify(
+        uow,
+        env,
+        NoticeKind.CASE_NEEDS_COORDINATOR,
+        ke_inbox(uow.org),
+        event.case_id,
+        event.case_ref,
+        recipient_kind="ke",
+    )
+
+
+async def on_duty_overdue(uow: UnitOfWork, env: Envelope, event: DutyOverdue) -> None:
+    """The responsible coordinator hears of an overdue duty (R12, R19); the KE if nobody is."""
+    if event.coordinator_id is not None:
+        await _notify(
+            uow, env, NoticeKind.DUTY_OVERDUE, event.coordinator_id, event.case_id, event.case_ref
+        )
+    else:
+        await _notify(
+            uow,
+            env,
+            NoticeKind.DUTY_OVERDUE,
+            ke_inbox(uow.org),
+            event.case_id,
+            event.case_ref,
+            recipient_kind="ke",
+        )
+
+
 async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
     """A recipient's inbox, newest first."""
     rows = await uow.session.exec(
@@ -194,5 +236,13 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         handler=on_coordination_stopped,
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="case-awaiting-coordinator",
+        event=CaseAwaitingCoordinator,
+        handler=on_case_awaiting,
+    )
+    event_consumer(router, ctx, name="duty-overdue", event=DutyOverdue, handler=on_duty_overdue)
     query_responder(router, ctx, query=ListInbox, handler=list_inbox)
     return router

@@ -29,7 +29,8 @@ class Notification(NotificationsBase, table=True):
         default="coordinator",
         max_length=16,
         sa_column_kwargs={"server_default": "coordinator"},
-        description="coordinator, or person (then recipient_id is the person's case).",
+        description="coordinator; ke (recipient_id is ke_inbox(org)); or person (then "
+        "recipient_id is the person's case).",
     )
     recipient_id: uuid.UUID = Field(index=True)
     case_id: uuid.UUID | None = Field(default=None, index=True)

@@ -14,6 +14,11 @@ from .envelope import Event, event_contract
 SERVICE = "notifications"
 
 
+def ke_inbox(org: str) -> uuid.UUID:
+    """The recipient id of an organisation's KE inbox (notices for the unit as a whole)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"urn:kenett:{org}:ke")
+
+
 class ListInbox(Query):
     """A recipient's in-app inbox."""
 

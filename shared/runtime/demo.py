@@ -7,8 +7,8 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from datetime import timedelta
+from typing import Any
 
 from shared.client import KenettClient
 from shared.clock import SystemClock
@@ -41,8 +41,10 @@ async def _appointed(
     """The appointment: made by kenett where the org lets it appoint by itself, else by the
     demo as the KE would, confirming the top suggestion (R9)."""
     found = await watcher.wait_until(
-        lambda: watcher.matching("assignment.coordinator_appointed", case_id)
-        or watcher.matching("assignment.case_awaiting_coordinator", case_id),
+        lambda: (
+            watcher.matching("assignment.coordinator_appointed", case_id)
+            or watcher.matching("assignment.case_awaiting_coordinator", case_id)
+        ),
         max(0.1, deadline - time.monotonic()),
     )
     if found[0].type == "assignment.case_awaiting_coordinator":

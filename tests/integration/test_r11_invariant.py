@@ -16,7 +16,7 @@ import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -88,8 +88,9 @@ class Coordination(RuleBasedStateMachine):
 
     template: Path
     workdir: Path
-    accepted: dict[str, int] = {}
-    refusals_total: dict[str, int] = {}  # across examples: proof that the commands also succeed
+    # Across examples: proof that the commands also succeed, and why they were refused.
+    accepted: ClassVar[dict[str, int]] = {}
+    refusals_total: ClassVar[dict[str, int]] = {}
 
     def __init__(self) -> None:
         super().__init__()
@@ -136,7 +137,8 @@ class Coordination(RuleBasedStateMachine):
             assert reply.error is not None
             # A refusal is fine (the rules said no); a crash or an unknown code is not.
             assert reply.error.code in ("rule_violation", "conflict", "not_found"), reply.error
-            key = f"{type(command).__name__}:{reply.error.fields[0].reason[:40] if reply.error.fields else ''}"
+            why = reply.error.fields[0].reason[:40] if reply.error.fields else ""
+            key = f"{type(command).__name__}:{why}"
             Coordination.refusals_total[key] = Coordination.refusals_total.get(key, 0) + 1
         return reply
 
@@ -330,4 +332,8 @@ def test_r11_exactly_one_primary_coordinator_under_any_sequence_of_commands(
     Coordination.accepted = {}
     Coordination.TestCase().runTest()  # type: ignore[attr-defined]
     for name in ("AppointCoordinator", "PlanHandover", "CancelHandover", "DeactivateCoordinator"):
-        assert Coordination.accepted.get(name, 0) > 0, (name, Coordination.accepted, Coordination.refusals_total)
+        assert Coordination.accepted.get(name, 0) > 0, (
+            name,
+            Coordination.accepted,
+            Coordination.refusals_total,
+        )

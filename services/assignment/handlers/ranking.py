@@ -54,7 +54,7 @@ async def previous_coordinators(uow: UnitOfWork, c: AssignmentCase) -> frozenset
         where = A.c.case_id.in_(cases)
     else:
         where = A.c.case_id == c.case_id
-    rows = await uow.session.execute(select(A.c.coordinator_id).where(where).distinct())
+    rows = await uow.session.exec(select(A.c.coordinator_id).where(where).distinct())
     current = c.primary_coordinator_id
     return frozenset(r[0] for r in rows if r[0] != current)
 
@@ -96,7 +96,7 @@ async def rank_for_case(
     current = c.primary_coordinator_id
     if current is not None:
         conditions.append(T.c.id != current)
-    top = await uow.session.execute(
+    top = await uow.session.exec(
         select(T)
         .where(and_(*conditions))
         .order_by(
@@ -114,6 +114,6 @@ async def rank_for_case(
         special.add(facts.wished_coordinator_id)
     special.discard(current)
     if special:
-        extra = await uow.session.execute(select(T).where(T.c.org == uow.org, T.c.id.in_(special)))
+        extra = await uow.session.exec(select(T).where(T.c.org == uow.org, T.c.id.in_(special)))
         candidates += [_facts(r) for r in extra]
     return facts, matching.rank(candidates, facts, default, limit)
