@@ -36,6 +36,8 @@ class ServicePlugin:
     on_stop: Hook | None = None
     cli: Any = None
     """A typer.Typer with the service's command-line forms, shown as ``kenett <name> ...``."""
+    benchmarks: dict[str, Callable[..., None]] = field(default_factory=dict)
+    """Typer command functions, shown as ``kenett bench <key>``."""
     version: str = field(default="")
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
+from .bench import suggestions
 from .cli import app as cli
 from .handlers import build_router, start_sweeper, stop_tasks
 from .store import registry
@@ -17,4 +18,5 @@ plugin = ServicePlugin(
     on_start=start_sweeper,
     on_stop=stop_tasks,
     cli=cli,
+    benchmarks={"suggestions": suggestions},
 )

@@ -363,6 +363,8 @@ def _add_service_clis() -> None:
     for name, installed in found.items():
         if installed.plugin.cli is not None:
             app.add_typer(installed.plugin.cli, name=name)
+        for bench_name, command in installed.plugin.benchmarks.items():
+            bench_app.command(bench_name)(command)
 
 
 def main() -> None:

@@ -25,3 +25,19 @@ def test_bench_gate_prints_its_figures_as_one_json_line() -> None:
     assert figures["errors"] == 0
     assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert 0.3 < figures["allow_ratio"] < 0.7  # half the questions fall outside the scope
+
+
+def test_bench_suggestions_prints_its_figures_as_one_json_line() -> None:
+    done = subprocess.run(
+        [KENETT, "bench", "suggestions", "--coordinators", "200", "--cases", "600"]
+        + ["--queries", "30", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["coordinators"] == 200 and figures["active_cases"] == 600
+    assert figures["queries"] == 30
+    assert figures["mean_candidates"] >= 10  # ten ranked, plus the wished one where shown
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
