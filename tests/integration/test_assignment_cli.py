@@ -1,0 +1,129 @@
+"""``kenett assignment ...`` against a running system: a KE user's session, in bokmål."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.contracts import consent, intake
+from tests.conftest import System
+from tests.helpers import record_consent, report_need
+
+pytestmark = [pytest.mark.nats, pytest.mark.kenett_settings(auto_appoint=False)]
+KENETT = str(Path(sys.executable).parent / "kenett")
+
+
+async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": system.settings.nats_url,
+        "KENETT_ORG": "testorg",
+        "KENETT_ACTOR": "ke-leder-kari",
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [KENETT, "assignment", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_register_suggest_appoint_hand_over_and_see_caseloads(system: System) -> None:
+    ids = []
+    for staff, limit in (("ola", "1"), ("kari", "5")):
+        done = await run(
+            system,
+            "register",
+            "--staff-id",
+            staff,
+            "--name",
+            f"Synthetic {staff}",
+            "--unit",
+            "Helse og omsorg",
+            "--trained-on",
+            "2025-02-01",
+            "--limit",
+            limit,
+            "--json",
+        )
+        assert done.returncode == 0, done.stderr
+        ids.append(json.loads(done.stdout)["coordinator_id"])
+    case = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    await system.client.command(
+        "consent",
+        record_consent(
+            case.case_id,
+            consent.ConsentKind.COORDINATOR,
+            given_at=system.host.clock.now() - timedelta(minutes=1),
+        ),
+    )
+    ev = system.events
+    await ev.wait_until(
+        lambda: ev.matching("assignment.case_awaiting_coordinator", case.case_id), 15
+    )
+
+    done = await run(system, "needing")
+    assert done.returncode == 0 and case.case_ref in done.stdout
+    assert "nytt samtykke" in done.stdout
+
+    done = await run(system, "suggest", str(case.case_id))
+    assert done.returncode == 0, done.stderr
+    assert "Forslag til koordinator" in done.stdout and "Ledig kapasitet" in done.stdout
+
+    done = await run(system, "appoint", str(case.case_id), ids[0])
+    assert done.returncode == 0, done.stderr
+    assert "3 oppgaver med frist" in done.stdout
+
+    # Bad input: an overlap that ends before it starts is refused with the field named.
+    done = await run(
+        system,
+        "handover",
+        str(case.case_id),
+        "--to",
+        ids[1],
+        "--start",
+        "2030-01-10",
+        "--until",
+        "2030-01-01",
+    )
+    assert done.returncode == 1
+    assert "overlap_end" in done.stderr
+
+    done = await run(
+        system,
+        "handover",
+        str(case.case_id),
+        "--to",
+        ids[1],
+        "--until",
+        "2030-01-01",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Overtakelse planlagt" in done.stdout
+
+    done = await run(system, "show-case", str(case.case_id))
+    assert done.returncode == 0, done.stderr
+    assert "overlater" in done.stdout and "koordinator" in done.stdout
+
+    done = await run(system, "caseload", "--json")
+    overview = json.loads(done.stdout)
+    loads = {c["staff_id"]: c["caseload"] for c in overview["coordinators"]}
+    assert loads == {"ola": 1, "kari": 1}  # ola still works with the case during the overlap
+    done = await run(system, "caseload")
+    assert "Saksmengde per enhet" in done.stdout and "Helse og omsorg" in done.stdout
+
+    done = await run(system, "deactivate", str(uuid.uuid4()), "--reason", "slutter")
+    assert done.returncode == 1 and "coordinator_id" in done.stderr
