@@ -29,8 +29,18 @@ def test_bench_gate_prints_its_figures_as_one_json_line() -> None:
 
 def test_bench_suggestions_prints_its_figures_as_one_json_line() -> None:
     done = subprocess.run(
-        [KENETT, "bench", "suggestions", "--coordinators", "200", "--cases", "600"]
-        + ["--queries", "30", "--json"],
+        [
+            KENETT,
+            "bench",
+            "suggestions",
+            "--coordinators",
+            "200",
+            "--cases",
+            "600",
+            "--queries",
+            "30",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=180,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from alembic import command
 from sqlalchemy import text
@@ -89,3 +89,79 @@ def _col(db: Database, value: datetime) -> object:
 def _id(db: Database, value: uuid.UUID) -> object:
     # What sa.Uuid stores: 32 hex characters on SQLite, a native uuid on PostgreSQL.
     return value.hex if db.is_sqlite else value
+
+
+async def test_assignment_upgrades_from_the_skeleton_schema_with_appointments_in_it(
+    database_url: str,
+) -> None:
+    """Skeleton appointments become episodes (R11) and caseloads are counted (R10)."""
+    plugin = discover()["assignment"].plugin
+    db = Database(database_url, "assignment")
+    try:
+        if db.schema:
+            async with db.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
+        async with db.engine.begin() as conn:
+
+            def to_a0001(c):  # type: ignore[no-untyped-def]
+                cfg = alembic_config([plugin.migrations], c)
+                command.upgrade(cfg, "k0001")
+                command.upgrade(cfg, "a0001")
+
+            await conn.run_sync(to_a0001)
+            coordinator, running, ended = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            t = datetime(2026, 3, 1, 9, tzinfo=UTC)
+            await conn.execute(
+                text(
+                    "INSERT INTO assignment_coordinator (id, org, staff_id, display_name, unit, "
+                    "active, registered_at) VALUES (:id, 'o', 'k1', 'Synthetic', 'Helse', "
+                    "true, :t)"
+                ),
+                {"id": _id(db, coordinator), "t": _col(db, t)},
+            )
+            for case, end in ((running, None), (ended, t)):
+                await conn.execute(
+                    text(
+                        "INSERT INTO assignment_case (case_id, org, case_ref, "
+                        "primary_coordinator_id) VALUES (:c, 'o', '2026-000001', :k)"
+                    ),
+                    {"c": _id(db, case), "k": _id(db, coordinator) if end is None else None},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO assignment_appointment (id, org, case_id, coordinator_id, "
+                        "role, started_at, ended_at) VALUES (:id, 'o', :c, :k, 'primary', :s, :e)"
+                    ),
+                    {
+                        "id": _id(db, uuid.uuid4()),
+                        "c": _id(db, case),
+                        "k": _id(db, coordinator),
+                        "s": _col(db, t - timedelta(days=3)),
+                        "e": _col(db, end) if end else None,
+                    },
+                )
+        await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
+        async with db.engine.connect() as conn:
+            caseload = (
+                await conn.execute(text("SELECT caseload FROM assignment_coordinator"))
+            ).scalar()
+            episodes = (
+                await conn.execute(
+                    text("SELECT case_id, closed_at FROM assignment_episode ORDER BY closed_at")
+                )
+            ).all()
+            linked = (
+                await conn.execute(
+                    text("SELECT count(*) FROM assignment_case WHERE episode_id IS NOT NULL")
+                )
+            ).scalar()
+            orphans = (
+                await conn.execute(
+                    text("SELECT count(*) FROM assignment_appointment WHERE episode_id IS NULL")
+                )
+            ).scalar()
+        assert caseload == 1
+        assert len(episodes) == 2 and sum(e[1] is None for e in episodes) == 1
+        assert linked == 1 and orphans == 0
+    finally:
+        await db.dispose()
