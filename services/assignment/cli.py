@@ -63,13 +63,16 @@ def day(value: str | None, option: str) -> date | None:
         ) from None
 
 
-def instant(value: str | None, option: str) -> datetime | None:
+def instant(value: str | None, option: str, *, today_is_now: bool = False) -> datetime | None:
     """YYYY-MM-DD (start of that day in Norway) or a full ISO time."""
     if value is None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(), OSLO).astimezone(UTC)
+            day_ = date.fromisoformat(value)
+            if today_is_now and day_ == datetime.now(OSLO).date():
+                return None  # today: from now on
+            return datetime.combine(day_, time(), OSLO).astimezone(UTC)
         parsed = datetime.fromisoformat(value)
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
     except ValueError:
@@ -367,7 +370,7 @@ def handover(
             actor=actor(staff),
             case_id=case_id,
             to_coordinator_id=to,
-            overlap_start=instant(start, "--start"),
+            overlap_start=instant(start, "--start", today_is_now=True),
             overlap_end=end,
             reason=reason,
             override_limit=override_reason is not None,

@@ -36,6 +36,7 @@ class Coordinator(AssignmentBase, table=True):
     staff_id: str = Field(max_length=128)
     display_name: str = Field(max_length=200)
     unit: str = Field(max_length=120)
+    unit_key: str = Field(default="", max_length=120, description="unit.casefold(), to match on.")
     profession: str | None = Field(default=None, max_length=120)
     health_personnel: bool = False
     training_completed_on: date | None = None

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from .commands import Command, Query
 from .envelope import Event, event_contract
@@ -68,7 +68,7 @@ def _languages(value: list[str] | None) -> list[str] | None:
     for code in value:
         code = code.strip().lower()
         if not (2 <= len(code) <= 3 and code.isalpha() and code.isascii()):
-            raise ValueError(f"{code!r} is not a language code like nb, en, ar or sme")
+            raise ValueError("must be language codes of 2-3 letters, like nb, en, ar or sme")
         if code not in out:
             out.append(code)
     return out
@@ -308,8 +308,8 @@ class PlanHandover(Command):
 
     case_id: uuid.UUID
     to_coordinator_id: uuid.UUID
-    overlap_start: datetime | None = Field(None, description="Now when absent.")
-    overlap_end: datetime
+    overlap_start: AwareDatetime | None = Field(None, description="Now when absent.")
+    overlap_end: AwareDatetime
     reason: str | None = Field(None, max_length=300)
     override_limit: bool = False
     override_reason: str | None = Field(None, max_length=300)

@@ -213,6 +213,27 @@ async def test_r11_handover_with_overlap_lists_both_then_only_the_new(
     assert error.fields[0].field == "overlap_end"
     assert len((await _coordination(system, case_id)).episodes[0].appointments) == 1
 
+    # A handover planned and cancelled before it starts leaves the old coordinator alone.
+    withdrawn = a.HandoverResult.model_validate(
+        await system.client.command(
+            "assignment",
+            a.PlanHandover(
+                actor=STAFF,
+                case_id=case_id,
+                to_coordinator_id=new,
+                overlap_start=start,
+                overlap_end=end,
+            ),
+        )
+    )
+    await system.client.command(
+        "assignment", a.CancelHandover(actor=STAFF, handover_id=withdrawn.handover_id)
+    )
+    view = await _coordination(system, case_id)
+    assert [p.coordinator_id for p in view.episodes[0].appointments] == [old]
+    assert view.episodes[0].appointments[0].end is None
+    assert view.episodes[0].handovers[0].status == "cancelled"
+
     planned = a.HandoverResult.model_validate(
         await system.client.command(
             "assignment",

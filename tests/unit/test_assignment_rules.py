@@ -164,3 +164,20 @@ def test_r10_appointable_candidates_always_come_first_and_are_within_their_limit
     for s in ranked:
         assert s.facts.active
         assert s.appointable == (s.facts.caseload < s.facts.limit(default))
+
+
+def test_r11_a_handover_time_without_an_offset_is_refused_with_the_field() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from shared.contracts.assignment import PlanHandover
+    from shared.contracts.envelope import Actor
+
+    with pytest.raises(ValidationError) as info:
+        PlanHandover(
+            actor=Actor(kind="user", id="ke"),
+            case_id=uuid.uuid4(),
+            to_coordinator_id=uuid.uuid4(),
+            overlap_end=datetime(2026, 12, 1, 12, 0),  # no timezone: ambiguous
+        )
+    assert info.value.errors()[0]["loc"] == ("overlap_end",)

@@ -19,6 +19,7 @@ from shared.contracts.assignment import (
     CoordinationStopped,
     CoordinatorAppointed,
     HandoverCancelled,
+    HandoverCompleted,
     HandoverPlanned,
     HandoverResult,
     NeedCause,
@@ -125,6 +126,7 @@ async def close_coordination(
     unflag(case)
     if case.episode_id is None:
         return
+    await catch_up(uow, case, actor)
     now = uow.clock.now()
     rows = await episode_rows(uow, case.episode_id)
     touched = await apply_change(
@@ -135,10 +137,16 @@ async def close_coordination(
     episode.closed_at = now
     episode.close_cause = cause
     for h in await uow.session.exec(
-        select(Handover).where(Handover.episode_id == episode.id, Handover.status == "planned")
+        select(Handover).where(
+            Handover.episode_id == episode.id, col(Handover.status).in_(["planned", "started"])
+        )
     ):
-        h.status = "cancelled"
-        h.cancelled_at = now
+        # A planned one never happens; a running overlap ends with the coordination.
+        if h.status == "planned":
+            h.status = "cancelled"
+            h.cancelled_at = now
+        else:
+            h.status = "completed"
     coordinator_id = case.primary_coordinator_id
     case.primary_coordinator_id = None
     case.episode_id = None
@@ -250,6 +258,8 @@ def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def appoint(uow: UnitOfWork, cmd: AppointCoordinator) -> AppointResult:
         await lock_org(uow)
         case = await get_case(uow, cmd.case_id)
+        if case.closed_at is not None:
+            raise refuse("conflict", "the case is closed", "case_id", "is closed in intake")
         if case.episode_id is not None:
             raise refuse(
                 "conflict",
@@ -265,7 +275,9 @@ def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             uow, ctx, case, coordinator, kind, cmd.actor, None
         )
         if over:
-            await announce_over_limit(uow, ctx, coordinator, cmd.actor, cmd.override_reason or "")
+            await announce_over_limit(
+                uow, ctx, coordinator, cmd.actor, case.case_id, cmd.override_reason or ""
+            )
         return AppointResult(
             case_id=case.case_id,
             appointment_id=appointment_id,
@@ -293,9 +305,17 @@ def make_plan_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 "case_id",
                 "appoint a first coordinator instead",
             )
+        await catch_up(uow, case, cmd.actor)
         now = uow.clock.now()
         start = cmd.overlap_start or now
         incoming = await get_coordinator(uow, cmd.to_coordinator_id, "to_coordinator_id")
+        if incoming.id == case.primary_coordinator_id:
+            raise refuse(
+                "rule_violation",
+                "the handover was not planned",
+                "to_coordinator_id",
+                "is already the case's coordinator",
+            )
         kind = case_kind(ctx, case)
         over = check_appointable(ctx, incoming, kind, "to_coordinator_id", cmd.override_limit)
         rows = await episode_rows(uow, case.episode_id)
@@ -352,7 +372,9 @@ def make_plan_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         if start <= now:
             await start_handover(uow, case, handover, cmd.actor)
         if over:
-            await announce_over_limit(uow, ctx, incoming, cmd.actor, cmd.override_reason or "")
+            await announce_over_limit(
+                uow, ctx, incoming, cmd.actor, case.case_id, cmd.override_reason or ""
+            )
         return _result(handover)
 
     return plan, gate
@@ -389,6 +411,45 @@ async def start_handover(uow: UnitOfWork, case: AssignmentCase, h: Handover, act
     uow.audit(actor=actor, action="assignment.handover_started", case_id=case.case_id)
 
 
+async def complete_handover(
+    uow: UnitOfWork, case: AssignmentCase, h: Handover, actor: Actor
+) -> None:
+    """The overlap ended: only the new coordinator is listed (R11)."""
+    h.status = "completed"
+    await recount(uow, {h.from_coordinator_id, h.to_coordinator_id})
+    uow.emit(
+        HandoverCompleted(
+            handover_id=h.id,
+            case_id=h.case_id,
+            case_ref=case.case_ref,
+            from_coordinator_id=h.from_coordinator_id,
+            to_coordinator_id=h.to_coordinator_id,
+        ),
+        actor=actor,
+        case_id=h.case_id,
+    )
+
+
+async def catch_up(uow: UnitOfWork, case: AssignmentCase, actor: Actor) -> None:
+    """Carry out what the clock has made due for this case before anything else changes it,
+    so a command never acts on a handover the minute-sweep has not reached yet."""
+    now = uow.clock.now()
+    due = await uow.session.exec(
+        select(Handover)
+        .where(
+            Handover.case_id == case.case_id,
+            col(Handover.status).in_(["planned", "started"]),
+            col(Handover.overlap_start) <= now,
+        )
+        .order_by(col(Handover.overlap_start))
+    )
+    for h in list(due):
+        if h.status == "planned":
+            await start_handover(uow, case, h, actor)
+        if h.overlap_end <= now:
+            await complete_handover(uow, case, h, actor)
+
+
 def make_cancel_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """Withdraw a handover before it starts."""
 
@@ -397,11 +458,12 @@ def make_cancel_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         h = await uow.session.get(Handover, cmd.handover_id)
         if h is None or h.org != uow.org:
             raise refuse("not_found", "no such handover", "handover_id", "is not a handover here")
+        case = await get_case(uow, h.case_id)
+        await catch_up(uow, case, cmd.actor)
         if h.status != "planned":
             raise refuse(
                 "conflict", "the handover cannot be cancelled", "handover_id", f"is {h.status}"
             )
-        case = await get_case(uow, h.case_id)
         await cancel_planned(uow, case, h, cmd.actor)
         return _result(h)
 
@@ -411,7 +473,12 @@ def make_cancel_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 async def cancel_planned(uow: UnitOfWork, case: AssignmentCase, h: Handover, actor: Actor) -> None:
     assert case.episode_id is not None
     rows = await episode_rows(uow, case.episode_id)
-    change = coordination.cancel_handover([to_period(r) for r in rows], uow.clock.now())
+    try:
+        change = coordination.cancel_handover([to_period(r) for r in rows], uow.clock.now())
+    except CoordinationError as exc:
+        raise refuse(
+            "conflict", "the handover cannot be cancelled", exc.field, exc.reason
+        ) from None
     touched = await apply_change(uow, case, rows, change)
     h.status = "cancelled"
     h.cancelled_at = uow.clock.now()

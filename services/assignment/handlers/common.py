@@ -151,7 +151,8 @@ def flag(
     if case.awaiting_since is None:
         case.awaiting_since = uow.clock.now()
     case.awaiting_cause = cause.value
-    case.awaiting_note = note
+    if note is not None:
+        case.awaiting_note = note
     if already:
         return
     uow.emit(
@@ -224,15 +225,22 @@ def check_appointable(
 
 
 async def announce_over_limit(
-    uow: UnitOfWork, ctx: ServiceContext, c: Coordinator, actor: Actor, detail: str
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    c: Coordinator,
+    actor: Actor,
+    case_id: uuid.UUID,
+    reason: str,
 ) -> None:
+    """An override of the limit (R10): an event for notifications (no reason in it), and the
+    reason in the audit trail of the case, where the KE answers for it."""
     limit = c.caseload_limit or ctx.settings.caseload_limit
     uow.emit(
         CoordinatorOverLimit(coordinator_id=c.id, caseload=c.caseload, caseload_limit=limit),
         actor=actor,
         case_id=None,
     )
-    uow.audit(actor=actor, action="assignment.override_limit", case_id=None, detail=detail)
+    uow.audit(actor=actor, action="assignment.override_limit", case_id=case_id, detail=reason)
 
 
 async def appoint_first(

@@ -86,7 +86,7 @@ async def rank_for_case(
         else case((has_room, func.least(per_slot * free, max_free)), else_=full)
     )
     if facts.unit is not None:
-        points = points + case((func.lower(T.c.unit) == facts.unit.casefold(), unit_fit), else_=0)
+        points = points + case((T.c.unit_key == facts.unit.casefold(), unit_fit), else_=0)
     if facts.language is not None:
         points = points + case((T.c.languages.like(f"%,{facts.language},%"), language), else_=0)
     points = points + case((T.c.training_completed_on.is_not(None), trained), else_=0)

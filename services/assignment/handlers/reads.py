@@ -255,6 +255,7 @@ async def export_fhir(uow: UnitOfWork, q: ExportCareTeam) -> FhirBundle:
     from fhir.resources.R4B.episodeofcare import EpisodeOfCare
 
     view = await coordination(uow, GetCoordination(actor=q.actor, case_id=q.case_id))
+    now = uow.clock.now()
     ids = {a.coordinator_id for e in view.episodes for a in e.appointments}
     staff = {
         c.id: c
@@ -311,10 +312,13 @@ async def export_fhir(uow: UnitOfWork, q: ExportCareTeam) -> FhirBundle:
             "period": period,
             "participant": participants,
         }
-        managers = [
-            a for a in e.appointments if a.role is CoordinatorRole.PRIMARY and a.end is None
-        ]
-        managers = managers or [a for a in e.appointments if a.role is CoordinatorRole.PRIMARY][-1:]
+        # The care manager is whoever is primary now (not a successor still to start), or
+        # the last primary of a closed episode.
+        primaries = [a for a in e.appointments if a.role is CoordinatorRole.PRIMARY]
+        at = e.closed_at or now
+        managers = [a for a in primaries if a.start <= at and (a.end is None or at < a.end)]
+        managers = managers or primaries[-1:]
+
         episode = {
             "resourceType": "EpisodeOfCare",
             "id": f"{e.episode_id}-episode",

@@ -35,18 +35,21 @@ from shared.contracts.assignment import (
     UnitLoad,
     UpdateCoordinator,
 )
+from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-from .cases import cancel_planned
+from .cases import cancel_planned, catch_up
 from .common import (
     appoint_first,
     case_kind,
+    check_kind,
     flag,
     get_case,
     get_coordinator,
     lock_org,
     refuse,
+    unflag,
 )
 
 
@@ -96,6 +99,7 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             staff_id=cmd.staff_id,
             display_name=cmd.display_name,
             unit=cmd.unit,
+            unit_key=cmd.unit.casefold(),
             profession=cmd.profession,
             health_personnel=cmd.health_personnel,
             training_completed_on=cmd.training_completed_on,
@@ -130,6 +134,10 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 kind = case_kind(ctx, case)
                 if kind is CoordinatorKind.HOSPITAL and not coordinator.health_personnel:
                     continue  # R17: this one cannot take hospital cases
+                try:
+                    check_kind(ctx, case, kind)
+                except CommandRejected:
+                    continue  # e.g. a barnekoordinator for someone who has turned 18 (R20)
                 await appoint_first(uow, ctx, case, coordinator, kind, cmd.actor, None)
                 appointed.append(case.case_id)
         return RegisterCoordinatorResult(
@@ -148,6 +156,7 @@ async def update(uow: UnitOfWork, cmd: UpdateCoordinator) -> CoordinatorResult:
     for name in ("display_name", "unit", "profession", "health_personnel"):
         if name in fields and getattr(cmd, name) is not None:
             setattr(c, name, getattr(cmd, name))
+    c.unit_key = c.unit.casefold()
     if "training_completed_on" in fields:
         c.training_completed_on = cmd.training_completed_on
     if cmd.languages is not None:
@@ -183,6 +192,9 @@ async def deactivate(uow: UnitOfWork, cmd: DeactivateCoordinator) -> DeactivateR
     )
     for h in list(planned):
         case = await get_case(uow, h.case_id)
+        await catch_up(uow, case, cmd.actor)
+        if h.status != "planned":
+            continue  # it has started: they are the primary now, and flagged below
         await cancel_planned(uow, case, h, cmd.actor)
         flag(uow, case, NeedCause.HANDOVER_CANCELLED, cmd.actor)
         cancelled.append(h.id)
@@ -217,6 +229,16 @@ async def reactivate(uow: UnitOfWork, cmd: ReactivateCoordinator) -> Coordinator
     c.active = True
     c.deactivated_at = None
     c.deactivation_reason = None
+    # Cases flagged only because they left need nobody new now that they are back.
+    back = await uow.session.exec(
+        select(AssignmentCase).where(
+            AssignmentCase.org == uow.org,
+            AssignmentCase.primary_coordinator_id == c.id,
+            col(AssignmentCase.awaiting_cause) == NeedCause.COORDINATOR_DEACTIVATED.value,
+        )
+    )
+    for case in list(back):
+        unflag(case)
     return CoordinatorResult(coordinator_id=c.id)
 
 

@@ -8,12 +8,11 @@ import contextlib
 
 from sqlmodel import col, select
 
-from services.assignment.store import AssignmentCase, Duty, Handover
+from services.assignment.store import AssignmentCase, Coordinator, Duty, Handover
 from shared.clock import local_today
 from shared.contracts.assignment import (
     DutyKind,
     DutyOverdue,
-    HandoverCompleted,
     SweepAssignment,
     SweepResult,
 )
@@ -22,8 +21,8 @@ from shared.db.uow import UnitOfWork
 from shared.logging import get_logger
 from shared.service import ServiceContext
 
-from .cases import start_handover
-from .common import get_case, lock_org, recount
+from .cases import complete_handover, start_handover
+from .common import get_case, lock_org
 
 log = get_logger(__name__)
 SWEEP_EVERY_S = 60.0
@@ -57,20 +56,7 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
         .order_by(col(Handover.overlap_end))
     )
     for h in list(ending):
-        h.status = "completed"
-        case = await get_case(uow, h.case_id)
-        await recount(uow, {h.from_coordinator_id, h.to_coordinator_id})
-        uow.emit(
-            HandoverCompleted(
-                handover_id=h.id,
-                case_id=h.case_id,
-                case_ref=case.case_ref,
-                from_coordinator_id=h.from_coordinator_id,
-                to_coordinator_id=h.to_coordinator_id,
-            ),
-            actor=actor,
-            case_id=h.case_id,
-        )
+        await complete_handover(uow, await get_case(uow, h.case_id), h, actor)
         result.handovers_completed.append(h.id)
     overdue = await s.exec(
         select(Duty, AssignmentCase)
@@ -87,6 +73,11 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
     )
     for duty, case in list(overdue):
         duty.overdue_announced_at = now
+        responsible = case.primary_coordinator_id
+        if responsible is not None:
+            holder = await s.get(Coordinator, responsible)
+            if holder is None or not holder.active:
+                responsible = None  # they have left: the KE is told instead
         uow.emit(
             DutyOverdue(
                 duty_id=duty.id,
@@ -94,7 +85,7 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
                 case_ref=case.case_ref,
                 kind=DutyKind(duty.kind),
                 due_on=duty.due_on,
-                coordinator_id=case.primary_coordinator_id,
+                coordinator_id=responsible,
             ),
             actor=actor,
             case_id=duty.case_id,

@@ -120,6 +120,9 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("assignment_coordinator", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("unit_key", sa.String(length=120), nullable=False, server_default="")
+        )
         batch_op.add_column(sa.Column("profession", sa.String(length=120), nullable=True))
         batch_op.add_column(
             sa.Column("health_personnel", sa.Boolean(), nullable=False, server_default=sa.false())
@@ -167,8 +170,16 @@ def _backfill() -> None:
         "assignment_case", sa.column("case_id", sa.Uuid()), sa.column("episode_id", sa.Uuid())
     )
     coordinator = sa.table(
-        "assignment_coordinator", sa.column("id", sa.Uuid()), sa.column("caseload", sa.Integer())
+        "assignment_coordinator",
+        sa.column("id", sa.Uuid()),
+        sa.column("caseload", sa.Integer()),
+        sa.column("unit", sa.String()),
+        sa.column("unit_key", sa.String()),
     )
+    for cid, unit in conn.execute(sa.select(coordinator.c.id, coordinator.c.unit)).all():
+        conn.execute(
+            coordinator.update().where(coordinator.c.id == cid).values(unit_key=unit.casefold())
+        )
     rows = conn.execute(
         sa.select(appointment).order_by(appointment.c.case_id, appointment.c.started_at)
     ).all()
@@ -219,6 +230,7 @@ def downgrade() -> None:
         batch_op.drop_column("training_completed_on")
         batch_op.drop_column("health_personnel")
         batch_op.drop_column("profession")
+        batch_op.drop_column("unit_key")
 
     with op.batch_alter_table("assignment_case", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assignment_case_person_id"))
