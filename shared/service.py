@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,3 +57,12 @@ class ServiceContext:
             on_commit_with_events=self.relay.wake,
             readonly=readonly,
         )
+
+
+async def stop_tasks(ctx: ServiceContext) -> None:
+    """A plugin's ``on_stop`` for services whose only extra work is their background tasks."""
+    for task in ctx.tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    ctx.tasks.clear()

@@ -3,10 +3,11 @@
 from pathlib import Path
 
 from shared.plugins import ServicePlugin
+from shared.service import stop_tasks
 
 from .bench import suggestions
 from .cli import app as cli
-from .handlers import build_router, start_sweeper, stop_tasks
+from .handlers import build_router, start_sweeper
 from .store import registry
 
 plugin = ServicePlugin(

@@ -3,8 +3,9 @@
 from pathlib import Path
 
 from shared.plugins import ServicePlugin
+from shared.service import stop_tasks
 
-from .handlers import build_router, start_sweeper, stop_tasks
+from .handlers import build_router, start_sweeper
 from .store import registry
 
 plugin = ServicePlugin(

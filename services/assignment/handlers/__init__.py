@@ -42,9 +42,9 @@ from .cases import (
 )
 from .reads import complete_duty, coordination, export_fhir, list_duties, make_suggest, needing
 from .registry import deactivate, make_caseload, make_list, make_register, reactivate, update
-from .sweep import make_sweep_command, start_sweeper, stop_tasks
+from .sweep import make_sweep_command, start_sweeper
 
-__all__ = ["build_router", "start_sweeper", "stop_tasks"]
+__all__ = ["build_router", "start_sweeper"]
 
 
 def build_router(ctx: ServiceContext) -> NatsRouter:

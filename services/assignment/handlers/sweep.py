@@ -4,7 +4,6 @@ R19). The service sweeps every minute; ``SweepAssignment`` runs one sweep at onc
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from sqlmodel import col, select
 
@@ -124,11 +123,3 @@ async def start_sweeper(ctx: ServiceContext) -> None:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     ctx.tasks.append(asyncio.create_task(loop(), name="assignment-sweeper"))
-
-
-async def stop_tasks(ctx: ServiceContext) -> None:
-    for task in ctx.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    ctx.tasks.clear()

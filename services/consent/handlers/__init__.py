@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
 from faststream.nats import NatsRouter
 
@@ -66,11 +65,3 @@ async def start_sweeper(ctx: ServiceContext) -> None:
             await asyncio.sleep(SWEEP_EVERY_S)
 
     ctx.tasks.append(asyncio.create_task(loop(), name="consent-sweeper"))
-
-
-async def stop_tasks(ctx: ServiceContext) -> None:
-    for task in ctx.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    ctx.tasks.clear()
