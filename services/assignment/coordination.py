@@ -77,11 +77,6 @@ def primary_at(periods: Iterable[Period], at: datetime) -> list[Period]:
     return [p for p in periods if p.role is CoordinatorRole.PRIMARY and p.covers(at)]
 
 
-def listed_at(periods: Iterable[Period], at: datetime) -> list[Period]:
-    """Everyone listed as coordinator at ``at``: the primary and anyone handing over."""
-    return [p for p in periods if p.covers(at)]
-
-
 def first_appointment(coordinator_id: uuid.UUID, now: datetime) -> Change:
     """The first coordinator of a new episode; primary from now, with no end."""
     return Change(new=[Period(uuid.uuid4(), coordinator_id, CoordinatorRole.PRIMARY, now)])

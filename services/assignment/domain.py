@@ -46,8 +46,3 @@ def duty_due_dates(appointed_on: date, overrides: dict[str, int]) -> dict[DutyKi
         kind: appointed_on + timedelta(days=overrides.get(kind.value, days))
         for kind, days in DUTY_DUE_DAYS.items()
     }
-
-
-def is_child(birth_date: date | None, today: date) -> bool | None:
-    """Under 18 today; None when the birth date is not known here."""
-    return None if birth_date is None else age_on(birth_date, today) < ADULT_AGE

@@ -59,7 +59,6 @@ class CaseFacts:
     language: str | None
     unit: str | None
     previous_coordinator_ids: frozenset[uuid.UUID]
-    is_child: bool | None
 
 
 @dataclass(frozen=True)

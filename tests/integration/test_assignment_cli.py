@@ -39,7 +39,9 @@ async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_register_suggest_appoint_hand_over_and_see_caseloads(system: System) -> None:
+async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caseloads(
+    system: System,
+) -> None:
     ids = []
     for staff, limit in (("ola", "1"), ("kari", "5")):
         done = await run(

@@ -49,7 +49,6 @@ def case(**kw: object) -> CaseFacts:
         "language": None,
         "unit": None,
         "previous_coordinator_ids": frozenset(),
-        "is_child": False,
     }
     data.update(kw)
     return CaseFacts(**data)  # type: ignore[arg-type]

@@ -32,17 +32,17 @@ from shared.service import ServiceContext
 from .cases import (
     make_appoint,
     make_cancel_handover,
-    make_on_case_closed,
     make_on_consent,
     make_plan_handover,
     make_release,
     make_set_needs,
     on_case_opened,
+    on_case_status,
     on_consent_ended,
 )
 from .reads import complete_duty, coordination, export_fhir, list_duties, make_suggest, needing
 from .registry import deactivate, make_caseload, make_list, make_register, reactivate, update
-from .sweep import make_sweep_command, start_sweeper
+from .sweep import start_sweeper, sweep_command
 
 __all__ = ["build_router", "start_sweeper"]
 
@@ -61,9 +61,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
-    event_consumer(
-        router, ctx, name="case-status", event=CaseStatusChanged, handler=make_on_case_closed(ctx)
-    )
+    event_consumer(router, ctx, name="case-status", event=CaseStatusChanged, handler=on_case_status)
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
     command_responder(router, ctx, command=UpdateCoordinator, handler=update)
     command_responder(router, ctx, command=DeactivateCoordinator, handler=deactivate)
@@ -76,7 +74,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     command_responder(router, ctx, command=CancelHandover, handler=make_cancel_handover(ctx))
     command_responder(router, ctx, command=ReleaseCoordinator, handler=make_release(ctx))
     command_responder(router, ctx, command=CompleteDuty, handler=complete_duty)
-    command_responder(router, ctx, command=SweepAssignment, handler=make_sweep_command(ctx.actor))
+    command_responder(router, ctx, command=SweepAssignment, handler=sweep_command)
     query_responder(router, ctx, query=ListCoordinators, handler=make_list(ctx), audited=False)
     query_responder(router, ctx, query=CaseloadOverview, handler=make_caseload(ctx), audited=False)
     query_responder(router, ctx, query=SuggestCoordinators, handler=make_suggest(ctx))

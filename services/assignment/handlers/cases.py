@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from services.assignment import coordination
 from services.assignment.coordination import CoordinationError
-from services.assignment.store import AssignmentCase, Episode, Handover
+from services.assignment.store import AssignmentCase, Coordinator, Episode, Handover
 from shared.contracts.assignment import (
     AppointCoordinator,
     AppointResult,
@@ -181,22 +181,16 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
     await close_coordination(uow, case, f"consent {event.cause}", env.actor, env)
 
 
-def make_on_case_closed(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+async def on_case_status(uow: UnitOfWork, env: Envelope, event: CaseStatusChanged) -> None:
     """The case closed in intake (moved, died, no longer needed): coordination closes too."""
-
-    async def on_status(uow: UnitOfWork, env: Envelope, event: CaseStatusChanged) -> None:
-        if event.status != "closed":
-            return
-        await lock_org(uow)
-        case = await uow.session.get(AssignmentCase, event.case_id)
-        if case is None:
-            return
-        case.closed_at = uow.clock.now()
-        await close_coordination(
-            uow, case, f"case closed: {event.reason or 'unknown'}", env.actor, env
-        )
-
-    return on_status
+    if event.status != "closed":
+        return
+    await lock_org(uow)
+    case = await uow.session.get(AssignmentCase, event.case_id)
+    if case is None:
+        return
+    case.closed_at = uow.clock.now()
+    await close_coordination(uow, case, f"case closed: {event.reason or 'unknown'}", env.actor, env)
 
 
 def make_set_needs(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -471,6 +465,8 @@ def make_cancel_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
 
 async def cancel_planned(uow: UnitOfWork, case: AssignmentCase, h: Handover, actor: Actor) -> None:
+    """Withdraw a planned handover. If the coordinator who stays has left, the case goes back
+    on the KE's worklist at once (R11: never silently without a coordinator)."""
     assert case.episode_id is not None
     rows = await episode_rows(uow, case.episode_id)
     try:
@@ -488,6 +484,9 @@ async def cancel_planned(uow: UnitOfWork, case: AssignmentCase, h: Handover, act
         actor=actor,
         case_id=case.case_id,
     )
+    staying = await uow.session.get(Coordinator, h.from_coordinator_id)
+    if staying is None or not staying.active:
+        flag(uow, case, NeedCause.HANDOVER_CANCELLED, actor)
 
 
 def make_release(ctx: ServiceContext):  # type: ignore[no-untyped-def]

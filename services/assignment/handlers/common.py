@@ -4,12 +4,11 @@ caseloads, flagging a case that needs a coordinator, and appointing."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import delete, distinct, func, or_, update
 from sqlmodel import col, select
 
-from services.assignment.coordination import Change, Period
+from services.assignment.coordination import Change, Period, first_appointment
 from services.assignment.domain import duty_due_dates, kind_problem, usual_kind
 from services.assignment.store import Appointment, AssignmentCase, Coordinator, Duty, Episode
 from shared.clock import local_today
@@ -254,8 +253,6 @@ async def appoint_first(
 ) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
     """Open an episode with its first coordinator, and the duties that follow (R9, R12, R19).
     Returns the appointment, the episode and the duty ids."""
-    from services.assignment.coordination import first_appointment
-
     now = uow.clock.now()
     episode = Episode(
         id=uuid.uuid4(), org=uow.org, case_id=case.case_id, kind=kind.value, opened_at=now
@@ -299,15 +296,3 @@ async def appoint_first(
     )
     uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
     return appointment_id, episode.id, duty_ids
-
-
-def responsible_now(rows: list[Appointment], now: datetime) -> uuid.UUID | None:
-    """The coordinator who holds the primary role at ``now``."""
-    for r in rows:
-        if (
-            r.role == CoordinatorRole.PRIMARY
-            and r.started_at <= now
-            and (r.ended_at is None or now < r.ended_at)
-        ):
-            return r.coordinator_id
-    return None

@@ -14,10 +14,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 
 from services.assignment import matching
-from services.assignment.domain import is_child
 from services.assignment.matching import CaseFacts, CoordinatorFacts, Scored
 from services.assignment.store import Appointment, AssignmentCase, Coordinator, languages_list
-from shared.clock import local_today
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -66,7 +64,6 @@ async def case_facts(uow: UnitOfWork, ctx: ServiceContext, c: AssignmentCase) ->
         language=c.language,
         unit=c.unit,
         previous_coordinator_ids=await previous_coordinators(uow, c),
-        is_child=is_child(c.birth_date, local_today(uow.clock)),
     )
 
 

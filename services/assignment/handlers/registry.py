@@ -129,7 +129,6 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 .order_by(col(AssignmentCase.awaiting_since))
                 .limit(limit)
             )
-            await s.flush()
             for case in list(waiting):
                 kind = case_kind(ctx, case)
                 if kind is CoordinatorKind.HOSPITAL and not coordinator.health_personnel:

@@ -93,13 +93,9 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
     return result
 
 
-def make_sweep_command(actor: Actor):  # type: ignore[no-untyped-def]
+async def sweep_command(uow: UnitOfWork, cmd: SweepAssignment) -> SweepResult:
     """The sweep as a command (operators, tests)."""
-
-    async def sweep_command(uow: UnitOfWork, cmd: SweepAssignment) -> SweepResult:
-        return await sweep(uow, cmd.actor)
-
-    return sweep_command
+    return await sweep(uow, cmd.actor)
 
 
 async def start_sweeper(ctx: ServiceContext) -> None:
