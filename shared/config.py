@@ -57,6 +57,17 @@ class Settings(BaseSettings):
         description="Appoint the top suggestion with free capacity as soon as coordinator "
         "consent is given, instead of waiting for the KE to confirm (R9).",
     )
+    plan_retention_days: int = Field(
+        3650,
+        ge=0,
+        le=36500,
+        description="Days a closed plan is kept before the purge deletes or anonymises it.",
+    )
+    plan_retention_mode: Literal["delete", "anonymise"] = Field(
+        "anonymise",
+        description="What the purge does with a closed plan past retention: delete it, or keep "
+        "its shape for statistics with every text and name removed.",
+    )
     duty_due_days: dict[str, int] = Field(
         default_factory=dict,
         description="Days from first appointment to each duty's due date, e.g. "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from shared.bus.outbox import OutboxRelay
 from shared.clock import Clock
 from shared.config import Settings
-from shared.contracts.envelope import Actor
+from shared.contracts.envelope import Actor, Envelope
 from shared.db.engine import Database
 from shared.db.uow import UnitOfWork
 
@@ -33,9 +34,12 @@ class ServiceContext:
     relay: OutboxRelay
     consumers: list[ConsumerConfig] = field(default_factory=list)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    """Background tasks a service starts in on_start; cancel them in on_stop."""
     fast_responders: list[Any] = field(default_factory=list)
     """Lean request/reply responders (shared.bus.fastpath), subscribed by the host."""
-    """Background tasks a service starts in on_start; cancel them in on_stop."""
+    on_handled: list[Callable[[str, Envelope], None]] = field(default_factory=list)
+    """Observers told (consumer, envelope) after an event is committed and acked: in-process
+    hooks for tests and metrics; they must not block or raise."""
     catalog: list[tuple[str, str, type[BaseModel]]] = field(default_factory=list)
     """What this service answers and consumes: (kind, subject, model), for the AsyncAPI docs."""
 

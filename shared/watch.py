@@ -20,9 +20,13 @@ class EventWatcher:
 
     async def on_msg(self, msg: Any) -> None:
         try:
-            self.events.append(Envelope.model_validate_json(msg.data))
+            self.record(Envelope.model_validate_json(msg.data))
         except ValueError:
             return
+
+    def record(self, envelope: Envelope) -> None:
+        """Note an event seen some other way (e.g. a consumer's ``on_handled`` hook)."""
+        self.events.append(envelope)
         self._changed.set()
 
     def matching(

@@ -26,6 +26,7 @@ import pytest
 from shared.client import KenettClient
 from shared.clock import FixedClock
 from shared.config import Settings
+from shared.contracts.envelope import Envelope
 from shared.plugins import select
 from shared.runtime.host import ServiceHost
 from shared.runtime.natsserver import NatsServer
@@ -155,6 +156,13 @@ class System:
     nc: Any
     client: KenettClient
     events: EventWatcher
+    handled: dict[str, EventWatcher]
+    """Per service, the events its consumers have committed and acked."""
+
+    async def settled(self, service: str, env: Envelope) -> None:
+        """Wait until ``service`` has handled ``env`` (what it knows now includes it)."""
+        seen = self.handled[service]
+        await seen.wait_until(lambda: any(e.id == env.id for e in seen.events), 15.0)
 
 
 @pytest.fixture
@@ -183,14 +191,21 @@ async def system(
         }
     )
     fixed = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
-    host = ServiceHost(settings, select(None), clock=fixed)
+    plugins = select(None)
+    handled = {plugin.name: EventWatcher() for plugin in plugins}
+    host = ServiceHost(
+        settings,
+        plugins,
+        clock=fixed,
+        on_handled=lambda service, _consumer, env: handled[service].record(env),
+    )
     await host.start()
     nc = await nats.connect(nats_server.url)
     watcher = EventWatcher()
     await nc.subscribe("kenett.testorg.evt.>", cb=watcher.on_msg)
     await nc.flush()
     try:
-        yield System(settings, host, nc, KenettClient(nc, "testorg"), watcher)
+        yield System(settings, host, nc, KenettClient(nc, "testorg"), watcher, handled)
     finally:
         await nc.close()
         await host.stop()

@@ -22,6 +22,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    day,
     out,
     request,
     show,
@@ -50,17 +51,6 @@ DUTY = {
     "inform_rights": "informere om rettigheter (R19)",
     "first_meeting": "kalle inn til første møte i ansvarsgruppen",
 }
-
-
-def day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
 
 
 def instant(value: str | None, option: str, *, today_is_now: bool = False) -> datetime | None:

@@ -51,6 +51,7 @@ class Verdict:
     allow: bool
     reason: str
     consent_id: uuid.UUID | None = None
+    parts: frozenset[tuple[str, str]] | None = None  # (life area, content kind); None: all
 
 
 _WHY_ENDED = {
@@ -134,7 +135,18 @@ def _scoped(
     ]
     for c in sorted(candidates, key=lambda c: c.valid_from, reverse=True):
         if c.in_force(now):
-            return Verdict(True, f"a {kind} consent names this {label} ({rule})", c.consent_id)
+            # Every part any consent in force names this grantee for, not only the part asked
+            # about: the reader sees all that the person has allowed them (R7).
+            parts = frozenset(
+                (area, content)
+                for other in consents
+                if other.kind == kind and grantee in other.grantees and other.in_force(now)
+                for area in other.life_areas
+                for content in other.content_kinds
+            )
+            return Verdict(
+                True, f"a {kind} consent names this {label} ({rule})", c.consent_id, parts
+            )
     part = "/".join(p for p in (life_area, content_kind) if p) or "the plan"
     if candidates:
         latest = max(candidates, key=lambda c: c.valid_from)

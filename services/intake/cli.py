@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import sys
 import uuid
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +26,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    day,
     out,
     request,
     show,
@@ -71,18 +71,6 @@ class OfferKind(StrEnum):
 class Level(StrEnum):
     MUNICIPAL = "municipal"
     SPECIALIST = "specialist"
-
-
-def day(value: str | None, option: str) -> date | None:
-    """A YYYY-MM-DD option, or a usage error (exit 2) that says which option."""
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
 
 
 PROPOSAL = {

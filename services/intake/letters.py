@@ -9,6 +9,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from shared.printing import FONTS, norwegian_date
+
 from .decisions import DecisionKind, appealable
 
 _ENV = Environment(
@@ -17,26 +19,6 @@ _ENV = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
 )
-
-MONTHS = (
-    "januar",
-    "februar",
-    "mars",
-    "april",
-    "mai",
-    "juni",
-    "juli",
-    "august",
-    "september",
-    "oktober",
-    "november",
-    "desember",
-)
-
-
-def norwegian_date(day: date) -> str:
-    """``22. november 2026``."""
-    return f"{day.day}. {MONTHS[day.month - 1]} {day.year}"
 
 
 @dataclass(frozen=True)
@@ -124,11 +106,8 @@ def render_html(data: LetterInput, letter_date: date) -> tuple[str, str]:
     return str(texts["title"]), html
 
 
-FONTS = Path(__file__).parent / "fonts"
-
-
 def render_pdf(data: LetterInput, letter_date: date) -> bytes:
-    """The same letter as a PDF (fpdf2, DejaVu fonts embedded; see fonts/LICENSE-DejaVu)."""
+    """The same letter as a PDF (fpdf2, DejaVu fonts embedded; see shared/fonts/LICENSE-DejaVu)."""
     from fpdf import FPDF
 
     texts = _texts(data)

@@ -19,6 +19,8 @@ class NoticeKind(StrEnum):
     CONSENT_RENEWAL_PERSON = "consent_renewal_person"
     CASE_NEEDS_COORDINATOR = "case_needs_coordinator"
     DUTY_OVERDUE = "duty_overdue"
+    EVALUATION_OVERDUE = "evaluation_overdue"
+    MEETING_SCHEDULED = "meeting_scheduled"
 
 
 TEMPLATES: dict[NoticeKind, str] = {
@@ -44,6 +46,14 @@ TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.DUTY_OVERDUE: (
         "En oppgave som koordinator i sak {case_ref} har passert fristen. "
         "Logg inn i kenett for å se oppgaven."
+    ),
+    NoticeKind.EVALUATION_OVERDUE: (
+        "Et mål eller tiltak i planen i sak {case_ref} skulle vært evaluert. "
+        "Logg inn i kenett for å se planen."
+    ),
+    NoticeKind.MEETING_SCHEDULED: (
+        "Det er kalt inn til ansvarsgruppemøte i sak {case_ref}. "
+        "Logg inn i kenett for å se tid og sted."
     ),
 }
 

@@ -29,7 +29,7 @@ from shared.contracts.notifications import (
     NotificationView,
     ke_inbox,
 )
-from shared.contracts.planning import PlanCreated
+from shared.contracts.planning import EvaluationOverdue, MeetingScheduled, PlanCreated
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate
 from shared.service import ServiceContext
@@ -190,6 +190,28 @@ async def on_duty_overdue(uow: UnitOfWork, env: Envelope, event: DutyOverdue) ->
         )
 
 
+async def on_evaluation_overdue(uow: UnitOfWork, env: Envelope, event: EvaluationOverdue) -> None:
+    """The coordinator sees that goals and measures are evaluated (R9, R16)."""
+    await _notify(
+        uow, env, NoticeKind.EVALUATION_OVERDUE, event.coordinator_id, event.case_id, event.case_ref
+    )
+
+
+async def on_meeting_scheduled(uow: UnitOfWork, env: Envelope, event: MeetingScheduled) -> None:
+    """Every member of the responsibility group is called to the meeting (R13); the notice says
+    where to look, not when or where (that stays in kenett)."""
+    for recipient in event.recipients:
+        await _notify(
+            uow,
+            env,
+            NoticeKind.MEETING_SCHEDULED,
+            recipient,
+            event.case_id,
+            event.case_ref,
+            recipient_kind="member",
+        )
+
+
 async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
     """A recipient's inbox, newest first."""
     rows = await uow.session.exec(
@@ -244,5 +266,15 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         handler=on_case_awaiting,
     )
     event_consumer(router, ctx, name="duty-overdue", event=DutyOverdue, handler=on_duty_overdue)
+    event_consumer(
+        router,
+        ctx,
+        name="evaluation-overdue",
+        event=EvaluationOverdue,
+        handler=on_evaluation_overdue,
+    )
+    event_consumer(
+        router, ctx, name="meeting-scheduled", event=MeetingScheduled, handler=on_meeting_scheduled
+    )
     query_responder(router, ctx, query=ListInbox, handler=list_inbox)
     return router

@@ -3,14 +3,22 @@
 from pathlib import Path
 
 from shared.plugins import ServicePlugin
+from shared.service import stop_tasks
 
-from .handlers import build_router
+from .bench import plans
+from .cli import app as cli
+from .handlers import build_router, start_sweeper
 from .store import registry
 
 plugin = ServicePlugin(
     name="planning",
-    description="The individual plan: a draft once IP consent and a coordinator exist (R5, R14)",
+    description="The individual plan, its versions, evaluations and the responsibility group "
+    "(R5-R7, R13-R16)",
     build_router=build_router,
     migrations=Path(__file__).parent / "migrations" / "versions",
     metadata=registry.metadata,
+    on_start=start_sweeper,
+    on_stop=stop_tasks,
+    cli=cli,
+    benchmarks={"plans": plans},
 )

@@ -163,6 +163,8 @@ def event_consumer(
                     await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
                 return
             await msg.ack()
+            for observer in ctx.on_handled:
+                observer(durable, envelope)
 
     async def apply(envelope: Envelope, payload: Event) -> None:
         """Handler, inbox check and mark in one unit of work."""

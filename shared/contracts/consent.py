@@ -247,12 +247,24 @@ class MayQuery(Query):
     content_kind: ContentKind | None = None
 
 
+class SharedPart(BaseModel):
+    """One part of a plan: a content kind within a life area."""
+
+    model_config = ConfigDict(frozen=True)
+
+    life_area: LifeArea
+    content_kind: ContentKind
+
+
 class GateDecision(BaseModel):
-    """allow or deny, the reason, and the consent that decided it."""
+    """allow or deny, the reason, and the consent that decided it. For a provider or a relative
+    reading the plan, ``parts`` lists every part their consents in force cover (R7); None means
+    the whole plan (the person, the coordinator)."""
 
     allow: bool
     reason: str
     consent_id: uuid.UUID | None = None
+    parts: list[SharedPart] | None = None
 
 
 class ExportFhir(Query):

@@ -71,3 +71,8 @@ class CommandRejected(Exception):
 
     def reply(self) -> Reply:
         return Reply.failure(self.code, self.message, self.fields)
+
+
+def refuse(code: str, message: str, field: str, reason: str) -> CommandRejected:
+    """A refusal naming the one field that was wrong and why (never its value)."""
+    return CommandRejected(code, message, [FieldError(field=field, reason=reason)])

@@ -13,6 +13,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 import typer
@@ -90,3 +91,15 @@ def show(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
     else:
         render(result)
+
+
+def day(value: str | None, option: str) -> date | None:
+    """A YYYY-MM-DD option, or a clear error naming the option (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from None

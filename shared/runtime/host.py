@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
+from collections.abc import Callable
 from typing import Any
 
 from faststream.nats import NatsBroker
@@ -15,6 +18,7 @@ from shared.bus.outbox import OutboxRelay
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
+from shared.contracts.envelope import Envelope
 from shared.contracts.subjects import EVENTS_STREAM
 from shared.db.engine import Database
 from shared.db.kernel import kernel_registry
@@ -30,13 +34,20 @@ class ServiceHost:
     """Starts services (migrations, consumers, relays) and stops them in reverse order."""
 
     def __init__(
-        self, settings: Settings, plugins: list[ServicePlugin], clock: Clock | None = None
+        self,
+        settings: Settings,
+        plugins: list[ServicePlugin],
+        clock: Clock | None = None,
+        on_handled: Callable[[str, str, Envelope], None] | None = None,
     ) -> None:
+        """``on_handled(service, consumer, envelope)`` hears of each event a consumer has
+        committed and acked (tests await it instead of sleeping)."""
         if not settings.nats_url:
             raise ValueError("KENETT_NATS_URL is not set")
         self.settings = settings
         self.plugins = plugins
         self.clock = clock or SystemClock()
+        self.on_handled = on_handled
         self.contexts: dict[str, ServiceContext] = {}
         self._nc: NatsClient | None = None
         self._broker: NatsBroker | None = None
@@ -61,6 +72,8 @@ class ServiceHost:
             db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
             relay = OutboxRelay(db, js, self.clock, poll_interval=self.settings.relay_poll_s)
             ctx = ServiceContext(plugin.name, self.settings, db, self.clock, self._nc, js, relay)
+            if self.on_handled is not None:
+                ctx.on_handled.append(functools.partial(self.on_handled, plugin.name))
             self.contexts[plugin.name] = ctx  # registered first: stop() disposes it on failure
             await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
             broker.include_router(plugin.build_router(ctx))
@@ -75,6 +88,11 @@ class ServiceHost:
         await broker.start()
         for ctx in self.contexts.values():
             self._fast_subs += await subscribe_fast(ctx)
+        # Everything loaded so far (modules, models, routers) lives as long as the process:
+        # move it out of the collector's sight, so a full collection scans only what requests
+        # allocate (it cost ~80 ms pauses on a 180 KB plan read, docs/benchmarks.md).
+        gc.collect()
+        gc.freeze()
         log.info("services started", services=names, org=self.settings.org)
 
     async def stop(self) -> None:

@@ -51,3 +51,21 @@ def test_bench_suggestions_prints_its_figures_as_one_json_line() -> None:
     assert figures["queries"] == 30
     assert figures["mean_candidates"] >= 10  # ten ranked, plus the wished one where shown
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
+
+
+def test_bench_plans_prints_its_figures_as_one_json_line() -> None:
+    done = subprocess.run(
+        [KENETT, "bench", "plans", "--plans", "500", "--views", "5", "--lists", "5", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "plans" and figures["plans"] == 500
+    big = figures["big_plan"]
+    assert (big["goals"], big["measures"], big["versions"]) == (50, 300, 100)
+    assert 0 < big["p50_ms"] <= big["p95_ms"] <= big["max_ms"]
+    for name in ("by_coordinator", "by_status", "overdue", "all"):
+        assert 0 < figures["list"][name]["p50_ms"] <= figures["list"][name]["max_ms"]
+    assert 0 < figures["list"]["overdue"]["total"] < figures["list"]["all"]["total"]

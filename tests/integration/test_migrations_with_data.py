@@ -165,3 +165,64 @@ async def test_assignment_upgrades_from_the_skeleton_schema_with_appointments_in
         assert linked == 1 and orphans == 0
     finally:
         await db.dispose()
+
+
+async def test_planning_upgrades_from_the_skeleton_schema_with_plans_in_it(
+    database_url: str,
+) -> None:
+    """A skeleton plan becomes version 1 of a versioned plan (R16), readable like any other."""
+    from shared.contracts.planning import PlanContent
+
+    plugin = discover()["planning"].plugin
+    db = Database(database_url, "planning")
+    try:
+        if db.schema:
+            async with db.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{db.schema}"'))
+        async with db.engine.begin() as conn:
+
+            def to_p0002(c):  # type: ignore[no-untyped-def]
+                cfg = alembic_config([plugin.migrations], c)
+                command.upgrade(cfg, "k0001")
+                command.upgrade(cfg, "p0002")
+
+            await conn.run_sync(to_p0002)
+            plan, case = uuid.uuid4(), uuid.uuid4()
+            t = datetime(2026, 3, 1, 9, tzinfo=UTC)
+            await conn.execute(
+                text(
+                    "INSERT INTO planning_case (case_id, org, case_ref, ip_consent_id, "
+                    "coordinator_id) VALUES (:c, 'o', '2026-000001', :i, :k)"
+                ),
+                {"c": _id(db, case), "i": _id(db, uuid.uuid4()), "k": _id(db, uuid.uuid4())},
+            )
+            await conn.execute(
+                text(
+                    "INSERT INTO planning_plan (id, org, case_id, case_ref, coordinator_id, "
+                    "status, frozen_from, version, created_at) VALUES (:id, 'o', :c, "
+                    "'2026-000001', :k, 'frozen', 'draft', 1, :t)"
+                ),
+                {
+                    "id": _id(db, plan),
+                    "c": _id(db, case),
+                    "k": _id(db, uuid.uuid4()),
+                    "t": _col(db, t),
+                },
+            )
+        await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
+        async with db.engine.connect() as conn:
+            version = (
+                await conn.execute(
+                    text("SELECT version, status, change, content FROM planning_plan_version")
+                )
+            ).one()
+            head = (
+                await conn.execute(text("SELECT updated_at, items_numbered FROM planning_plan"))
+            ).one()
+            tool = (await conn.execute(text("SELECT tool FROM planning_case"))).scalar()
+        assert version[0] == 1 and version[1] == "draft" and version[2] == "created"
+        assert PlanContent.model_validate_json(version[3]) == PlanContent()
+        assert head[0] is not None and head[1] == 0
+        assert tool == "ip"
+    finally:
+        await db.dispose()

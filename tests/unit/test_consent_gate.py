@@ -172,3 +172,149 @@ def test_r7_a_consent_cannot_end_before_it_starts_and_scope_must_fit_its_kind() 
     assert scope_refusal("sharing", False, False)[0] == "sharing"
     assert scope_refusal("ip", True, False) == ("sharing", "applies only to a sharing consent")
     assert scope_refusal("next_of_kin", False, True) is None
+
+
+# --- R7 parts: what a provider or relative may read of the plan ---------------------------
+
+HEALTH = "forebygging_helse_omsorg"
+SHARE_HEALTH = facts(
+    "sharing", grantees={"hjemmesykepleien"}, areas={HEALTH}, kinds={"measures", "goals"}
+)
+SHARE_LEISURE = facts(
+    "sharing",
+    grantees={"hjemmesykepleien", "nav"},
+    areas={"fritid", "bolig"},
+    kinds={"contacts"},
+    start=NOW - 2 * DAY,
+)
+
+
+def test_r7_parts_are_the_union_of_the_providers_sharing_consents_in_force() -> None:
+    verdict = ask([IP, SHARE_HEALTH, SHARE_LEISURE], area=None, kind=None)
+    assert verdict.allow
+    assert verdict.parts == {
+        (HEALTH, "measures"),
+        (HEALTH, "goals"),
+        ("fritid", "contacts"),
+        ("bolig", "contacts"),
+    }
+    # Each consent opens its own areas x kinds, never a mix of two consents.
+    assert ("fritid", "measures") not in verdict.parts
+    assert (HEALTH, "contacts") not in verdict.parts
+    # The consent that decided is the latest in force.
+    assert verdict.consent_id == SHARE_HEALTH.consent_id
+
+
+def test_r7_parts_of_one_consent_are_its_areas_times_its_kinds() -> None:
+    verdict = ask([IP, SHARE_LEISURE], who_id="nav", area=None, kind=None)
+    assert verdict.parts == {("fritid", "contacts"), ("bolig", "contacts")}
+
+
+@pytest.mark.parametrize(
+    "ended",
+    [
+        {"status": "withdrawn"},
+        {"status": "expired"},
+        {"status": "renewal_needed"},
+        {"end": NOW},  # time-limited, ran out just now
+        {"end": NOW - DAY, "start": NOW - 2 * DAY},
+        {"start": NOW + DAY},  # not yet in force
+    ],
+)
+def test_r7_a_consent_not_in_force_adds_no_parts(ended: dict) -> None:
+    gone = facts(
+        "sharing", grantees={"hjemmesykepleien"}, areas={"okonomi"}, kinds={"goals"}, **ended
+    )
+    verdict = ask([IP, SHARE_HEALTH, gone], area=None, kind=None)
+    assert verdict.allow
+    assert verdict.parts == {(HEALTH, "measures"), (HEALTH, "goals")}
+    assert verdict.consent_id == SHARE_HEALTH.consent_id
+
+
+def test_r7_another_grantees_consent_and_a_next_of_kin_consent_add_no_parts_to_a_provider() -> None:
+    for_nav = facts("sharing", grantees={"nav"}, areas={"okonomi"}, kinds={"goals"})
+    relative = facts(
+        "next_of_kin", grantees={"hjemmesykepleien"}, areas={"bolig"}, kinds={"meetings"}
+    )
+    verdict = ask([IP, SHARE_HEALTH, for_nav, relative], area=None, kind=None)
+    assert verdict.parts == {(HEALTH, "measures"), (HEALTH, "goals")}
+
+
+def test_r8_next_of_kin_parts_are_the_union_of_their_next_of_kin_consents_in_force() -> None:
+    first = facts("next_of_kin", grantees={"mor"}, areas={"fritid"}, kinds={"goals"})
+    second = facts("next_of_kin", grantees={"mor", "far"}, areas={"bolig"}, kinds={"meetings"})
+    withdrawn = facts(
+        "next_of_kin", status="withdrawn", grantees={"mor"}, areas={"okonomi"}, kinds={"goals"}
+    )
+    sharing = facts("sharing", grantees={"mor"}, areas={HEALTH}, kinds={"measures"})
+    verdict = ask(
+        [IP, first, second, withdrawn, sharing],
+        who_kind="next_of_kin",
+        who_id="mor",
+        area=None,
+        kind=None,
+    )
+    assert verdict.allow
+    assert verdict.parts == {("fritid", "goals"), ("bolig", "meetings")}
+    far = ask([IP, first, second], who_kind="next_of_kin", who_id="far", area=None, kind=None)
+    assert far.parts == {("bolig", "meetings")}
+
+
+def test_r7_the_person_and_the_coordinator_see_the_whole_plan() -> None:
+    person = ask([IP, SHARE_HEALTH], who_kind="person", who_id="self", area=None, kind=None)
+    assert person.allow
+    assert person.parts is None
+    coordinator = ask(
+        [IP, facts("coordinator"), SHARE_HEALTH],
+        who_kind="coordinator",
+        who_id="staff-1",
+        area=None,
+        kind=None,
+    )
+    assert coordinator.allow
+    assert coordinator.parts is None
+    frozen_person = ask([facts("ip", status="withdrawn")], who_kind="person", who_id="self")
+    assert frozen_person.allow
+    assert frozen_person.parts is None
+
+
+EXPIRED_NAV = facts("sharing", "expired", grantees={"nav"}, areas={"okonomi"}, kinds={"goals"})
+MOR = facts("next_of_kin", grantees={"mor"}, areas={"fritid"}, kinds={"goals"})
+FROZEN = facts("ip", status="withdrawn")
+
+
+@pytest.mark.parametrize(
+    ("consents", "who_kind", "who_id", "action"),
+    [
+        ([IP], "provider", "hjemmesykepleien", "read_plan"),  # no sharing consent
+        ([IP, EXPIRED_NAV], "provider", "nav", "read_plan"),
+        ([FROZEN, SHARE_HEALTH], "provider", "hjemmesykepleien", "read_plan"),
+        ([IP, SHARE_HEALTH], "provider", "nav", "read_plan"),  # another grantee's consent
+        ([IP], "coordinator", "staff-1", "read_plan"),  # no coordinator consent
+        ([IP, MOR], "next_of_kin", "mor", "write_plan"),
+        ([IP, SHARE_HEALTH], "person", "self", "write_plan"),
+    ],
+)
+def test_r7_a_denied_verdict_has_no_parts(
+    consents: list, who_kind: str, who_id: str, action: str
+) -> None:
+    verdict = ask(consents, who_kind=who_kind, who_id=who_id, action=action, area=None, kind=None)
+    assert not verdict.allow
+    assert verdict.parts is None
+
+
+def test_r7_parts_cover_the_part_asked_about() -> None:
+    verdict = ask([IP, SHARE_HEALTH], area=HEALTH, kind="goals")
+    assert verdict.allow
+    assert (HEALTH, "goals") in verdict.parts
+
+
+def test_r7_parts_are_every_consent_in_force_even_when_one_part_is_asked_about() -> None:
+    verdict = ask([IP, SHARE_HEALTH, SHARE_LEISURE], area=HEALTH, kind="measures")
+    assert verdict.allow
+    assert verdict.parts == {
+        (HEALTH, "measures"),
+        (HEALTH, "goals"),
+        ("fritid", "contacts"),
+        ("bolig", "contacts"),
+    }

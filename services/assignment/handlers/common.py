@@ -21,7 +21,7 @@ from shared.contracts.assignment import (
     NeedCause,
 )
 from shared.contracts.envelope import Actor, Envelope
-from shared.contracts.replies import CommandRejected, FieldError
+from shared.contracts.replies import refuse
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -32,11 +32,6 @@ NEED_TEXT = {
     NeedCause.RELEASED: "the coordinator is released from the case; plan a handover (R11)",
     NeedCause.HANDOVER_CANCELLED: "the planned successor fell away; plan a new handover (R11)",
 }
-
-
-def refuse(code: str, message: str, field: str, reason: str) -> CommandRejected:
-    """A refusal naming the field and what was wrong with it."""
-    return CommandRejected(code, message, [FieldError(field=field, reason=reason)])
 
 
 async def lock_org(uow: UnitOfWork) -> None:

@@ -13,11 +13,14 @@ from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.contracts.consent import (
     ConsentHistory,
     ConsentView,
+    ContentKind,
     ExportFhir,
     FhirBundle,
     GateDecision,
+    LifeArea,
     ListConsents,
     MayQuery,
+    SharedPart,
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
@@ -89,7 +92,15 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             now=ctx.clock.now(),
         )
         return GateDecision(
-            allow=verdict.allow, reason=verdict.reason, consent_id=verdict.consent_id
+            allow=verdict.allow,
+            reason=verdict.reason,
+            consent_id=verdict.consent_id,
+            parts=None
+            if verdict.parts is None
+            else [
+                SharedPart(life_area=LifeArea(a), content_kind=ContentKind(k))
+                for a, k in sorted(verdict.parts)
+            ],
         )
 
     return may

@@ -1,0 +1,109 @@
+"""Planning's subscribers, and the sweep it runs by itself."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsRouter
+
+from shared.bus.handlers import command_responder, event_consumer, query_responder
+from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.consent import ConsentEnded, ConsentRecorded
+from shared.contracts.planning import (
+    AddMember,
+    CancelMeeting,
+    ChangePlanStatus,
+    ComparePlanVersions,
+    CompleteTask,
+    EndMember,
+    EvaluateItem,
+    ExportPlanFhir,
+    GetGroup,
+    GetPlan,
+    GetTool,
+    ListPlans,
+    ListPlanVersions,
+    PurgePlans,
+    RecordMinutes,
+    RenderPlanPdf,
+    SavePlan,
+    ScheduleMeeting,
+    SweepPlanning,
+    SwitchTool,
+    ViewPlan,
+)
+from shared.service import ServiceContext
+
+from .group import (
+    add_member,
+    cancel_meeting,
+    complete_task,
+    end_member,
+    get_group,
+    get_tool,
+    make_group_gates,
+    make_switch_tool,
+    record_minutes,
+    schedule_meeting,
+)
+from .lifecycle import on_appointed, on_consent, on_consent_ended
+from .plans import (
+    change_status,
+    compare_versions,
+    evaluate_item,
+    export_fhir,
+    get_plan,
+    list_plans,
+    list_versions,
+    make_gates,
+    render_pdf,
+    save_plan,
+    view_plan,
+)
+from .sweep import make_purge, start_sweeper, sweep_command
+
+__all__ = ["build_router", "start_sweeper"]
+
+
+def build_router(ctx: ServiceContext) -> NatsRouter:
+    """Planning's commands, queries and consumers."""
+    router = NatsRouter()
+    event_consumer(router, ctx, name="consent-recorded", event=ConsentRecorded, handler=on_consent)
+    event_consumer(
+        router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
+    )
+    event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+
+    may_read, may_write = make_gates(ctx)
+    command_responder(router, ctx, command=SavePlan, handler=save_plan, before=may_write)
+    command_responder(router, ctx, command=EvaluateItem, handler=evaluate_item, before=may_write)
+    command_responder(
+        router, ctx, command=ChangePlanStatus, handler=change_status, before=may_write
+    )
+    query_responder(router, ctx, query=GetPlan, handler=get_plan)
+    query_responder(router, ctx, query=ViewPlan, handler=view_plan, before=may_read)
+    query_responder(router, ctx, query=ListPlanVersions, handler=list_versions)
+    query_responder(
+        router, ctx, query=ComparePlanVersions, handler=compare_versions, before=may_read
+    )
+    query_responder(router, ctx, query=ListPlans, handler=list_plans, audited=False)
+    query_responder(router, ctx, query=ExportPlanFhir, handler=export_fhir, before=may_read)
+    query_responder(router, ctx, query=RenderPlanPdf, handler=render_pdf, before=may_read)
+
+    may_coordinate, may_choose, may_read_group = make_group_gates(ctx)
+    command_responder(
+        router, ctx, command=SwitchTool, handler=make_switch_tool(ctx), before=may_choose
+    )
+    query_responder(router, ctx, query=GetTool, handler=get_tool)
+    for command, handler in (
+        (AddMember, add_member),
+        (EndMember, end_member),
+        (ScheduleMeeting, schedule_meeting),
+        (RecordMinutes, record_minutes),
+        (CancelMeeting, cancel_meeting),
+        (CompleteTask, complete_task),
+    ):
+        command_responder(router, ctx, command=command, handler=handler, before=may_coordinate)
+    query_responder(router, ctx, query=GetGroup, handler=get_group, before=may_read_group)
+
+    command_responder(router, ctx, command=SweepPlanning, handler=sweep_command)
+    command_responder(router, ctx, command=PurgePlans, handler=make_purge(ctx))
+    return router

@@ -1,0 +1,85 @@
+"""``kenett planning ...`` against a running system: a coordinator's session, in bokmål."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.conftest import System
+from tests.integration.test_consent_flows import case_with_plan
+from tests.integration.test_planning_flows import full_content
+
+pytestmark = pytest.mark.nats
+KENETT = str(Path(sys.executable).parent / "kenett")
+
+
+async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": system.settings.nats_url,
+        "KENETT_ORG": "testorg",
+        "KENETT_ACTOR": "koordinator-ola",
+        "COLUMNS": "200",
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [KENETT, "planning", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan(
+    system: System, tmp_path: Path
+) -> None:
+    case_id = str(await case_with_plan(system))
+    plan_file = tmp_path / "plan.json"
+    done = await run(system, "export", case_id, "--out", str(plan_file))
+    assert done.returncode == 0, done.stderr
+    exported = json.loads(plan_file.read_text(encoding="utf-8"))
+    assert exported["version"] == 1
+    exported["content"] = full_content(date.today()).model_dump(mode="json")
+    plan_file.write_text(json.dumps(exported), encoding="utf-8")
+    done = await run(system, "save", case_id, str(plan_file), "--note", "Første utkast")
+    assert done.returncode == 0, done.stderr
+    assert "Lagret som versjon 2" in done.stdout
+
+    # The same file again: it was made against version 1, so it is refused, not overwritten.
+    done = await run(system, "save", case_id, str(plan_file))
+    assert done.returncode == 1
+    assert "conflict" in done.stderr and "version 2" in done.stderr
+
+    # A bad file: an unknown life area is named, nothing is sent.
+    exported["content"]["goals"][0]["life_area"] = "hobby"
+    plan_file.write_text(json.dumps(exported), encoding="utf-8")
+    done = await run(system, "save", case_id, str(plan_file))
+    assert done.returncode == 2 and "goals.0.life_area" in done.stderr
+
+    done = await run(system, "status", case_id, "active", "--version", "2")
+    assert done.returncode == 0 and "aktiv" in done.stdout
+    done = await run(system, "versions", case_id)
+    assert "Første utkast" in done.stdout and "tatt i bruk" in done.stdout
+    done = await run(system, "diff", case_id, "1", "2")
+    assert "Lagt til: mål G1" in done.stdout
+    done = await run(system, "list", "--status", "active", "--json")
+    listing = json.loads(done.stdout.strip().splitlines()[-1])
+    assert [p["case_id"] for p in listing["plans"]] == [case_id]
+    pdf = tmp_path / "plan.pdf"
+    done = await run(system, "pdf", case_id, "--out", str(pdf))
+    assert done.returncode == 0, done.stderr
+    text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+    assert "Tiltak" in text and "Hjemmesykepleie" in text
+    done = await run(system, "show", case_id, "--as", "provider:skolen")
+    assert done.returncode == 1 and "forbidden" in done.stderr
+    assert "Jeg vil" not in done.stderr
