@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -72,6 +72,32 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="Days from first appointment to each duty's due date, e.g. "
         '{"map_children": 21}; defaults: inform_rights 14, map_children 30, first_meeting 30.',
+    )
+    login_url: str = Field(
+        "https://kenett.example.no",
+        description="Where users log in; the only link an e-mail, SMS or webhook carries.",
+    )
+    channels: list[str] | None = Field(
+        None,
+        description='Notification channels to enable (JSON list, e.g. ["email", "sms"]); '
+        "default: every installed channel. The in-app inbox is always on.",
+    )
+    smtp_host: str = Field("", description="SMTP server for the e-mail channel; empty: no e-mail.")
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = Field("kenett@example.no", description="Sender address of notices.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_timeout_s: float = Field(10.0, gt=0)
+    webhook_secret: SecretStr = Field(
+        SecretStr(""),
+        description="Key for the HMAC-SHA256 signature of webhook posts; empty: no webhooks.",
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0)
+    sms_dev_log: Path | None = Field(
+        None,
+        description="The development SMS channel appends what it would send here (JSON lines); "
+        "default var_dir/sms-outbox.jsonl.",
     )
     max_deliver: int = Field(5, ge=1, le=100, description="Deliveries before a dead letter.")
     ack_wait_s: float = Field(30.0, gt=0, description="Seconds before JetStream redelivers.")

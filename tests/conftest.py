@@ -188,6 +188,13 @@ async def system(
             "ack_wait_s": 5,
             "auto_appoint": True,
             **(marker.kwargs if marker else {}),
+            # Settings known only at run time (a test server's port): an ``extra_settings``
+            # fixture in the test module.
+            **(
+                request.getfixturevalue("extra_settings")
+                if "extra_settings" in request.fixturenames
+                else {}
+            ),
         }
     )
     fixed = request.getfixturevalue("clock") if "clock" in request.fixturenames else None

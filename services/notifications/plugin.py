@@ -4,13 +4,18 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
-from .handlers import build_router
+from .cli import app as cli
+from .handlers import build_router, on_start, on_stop
 from .store import registry
 
 plugin = ServicePlugin(
     name="notifications",
-    description="The in-app inbox: notices that carry a case reference, never personal data",
+    description="Inbox, reminders on the clock and channels (e-mail, SMS, webhook): notices "
+    "carry a case reference, never personal data",
     build_router=build_router,
     migrations=Path(__file__).parent / "migrations" / "versions",
     metadata=registry.metadata,
+    on_start=on_start,
+    on_stop=on_stop,
+    cli=cli,
 )

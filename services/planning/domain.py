@@ -28,6 +28,7 @@ from shared.contracts.planning import (
     PlanContent,
     PlanPeriod,
     ResourceNeed,
+    ScheduledItem,
 )
 from shared.contracts.replies import FieldError
 
@@ -327,6 +328,30 @@ def due_evaluations(content: PlanContent) -> list[Due]:
         if m.id and m.evaluation_date is not None and m.status not in ("done", "stopped")
     ]
     return due
+
+
+def schedule(content: PlanContent) -> list[ScheduledItem]:
+    """The dated goals and measures, for reminders: evaluation dates still to come or passed,
+    and deadlines of measures not yet done or stopped, with the responsible party (R16)."""
+    items = [
+        ScheduledItem(item_id=g.id, item_kind="goal", evaluation_on=g.evaluation_date)
+        for g in content.goals
+        if g.id and g.evaluation_date is not None
+    ]
+    items += [
+        ScheduledItem(
+            item_id=m.id,
+            item_kind="measure",
+            evaluation_on=m.evaluation_date,
+            deadline=m.deadline,
+            responsible=m.responsible,
+        )
+        for m in content.measures
+        if m.id
+        and m.status not in ("done", "stopped")
+        and (m.evaluation_date is not None or m.deadline is not None)
+    ]
+    return items
 
 
 # --- The plan's life ----------------------------------------------------------------------

@@ -62,6 +62,9 @@ class Plan(PlanningBase, table=True):
     period_end: date | None = None
     next_evaluation_on: date | None = None
     status_reason: str | None = Field(default=None, max_length=300)
+    schedule_digest: str | None = Field(
+        default=None, max_length=64, description="Of the last schedule announced to reminders."
+    )
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     anonymised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

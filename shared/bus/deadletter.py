@@ -3,14 +3,18 @@ dead-letter stream and only then acknowledged: it never blocks its consumer and 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
 
-from shared.contracts.subjects import DEAD_LETTER_STREAM, dead_letter_subject
+from shared.contracts.envelope import Actor
+from shared.contracts.subjects import DEAD_LETTER_STREAM, command_subject, dead_letter_subject
 from shared.logging import redact_text
 
 H_REASON = "Kenett-Dlq-Reason"
@@ -19,6 +23,9 @@ H_STREAM_SEQ = "Kenett-Dlq-Stream-Seq"
 H_DELIVERIES = "Kenett-Dlq-Deliveries"
 H_CONSUMER = "Kenett-Dlq-Consumer"
 H_AT = "Kenett-Dlq-At"
+H_RESEND = "Kenett-Dlq-Resend"
+"""Optional: ``<service>.<command> <json body>``: how to send this dead letter again, for dead
+letters that are not events to replay (a notification's delivery, say)."""
 
 
 def describe_error(exc: BaseException) -> str:
@@ -116,3 +123,44 @@ async def read_dead_letters(
     finally:
         await sub.unsubscribe()
     return out
+
+
+class ResendFailed(RuntimeError):
+    """A dead letter could not be sent again; it stays in the dead-letter stream."""
+
+
+async def resend_dead_letter(nc: NatsClient, seq: int, actor: Actor, timeout: float = 10.0) -> str:
+    """Send the dead letter ``seq`` again, then remove it from the dead-letter stream.
+
+    A dead letter with a resend instruction (``Kenett-Dlq-Resend``) is handed to that command;
+    any other is published again on its original subject, so its consumers see it once more
+    (the others skip it: they applied it already, and their inbox remembers).
+    """
+    js = nc.jetstream()
+    try:
+        msg = await js.get_msg(DEAD_LETTER_STREAM, seq)
+    except Exception:
+        raise ResendFailed(f"no dead letter with sequence {seq}") from None
+    headers: dict[str, Any] = dict(msg.headers or {})
+    instruction = headers.get(H_RESEND)
+    if instruction:
+        target, _, body = str(instruction).partition(" ")
+        service, _, command = target.partition(".")
+        org = str(msg.subject or "").split(".")[1]
+        payload = {**json.loads(body), "actor": actor.model_dump(mode="json")}
+        reply = await nc.request(
+            command_subject(org, service, command), json.dumps(payload).encode(), timeout=timeout
+        )
+        answer = json.loads(reply.data)
+        if not answer.get("ok"):
+            error = answer.get("error") or {}
+            raise ResendFailed(f"{target} refused it: {error.get('message', 'no reason')}")
+        what = f"handed to {target}"
+    else:
+        subject = headers.get(H_SUBJECT)
+        if not subject:
+            raise ResendFailed("the dead letter does not say where it came from")
+        await js.publish(subject, msg.data or b"", headers={"Nats-Msg-Id": f"resend:{seq}"})
+        what = f"published again on {subject}"
+    await js.delete_msg(DEAD_LETTER_STREAM, seq)
+    return what

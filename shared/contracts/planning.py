@@ -769,6 +769,44 @@ class MeetingScheduled(Event):
     recipients: list[uuid.UUID]
 
 
+@event_contract
+class MeetingCancelled(Event):
+    """A called meeting will not take place; its reminders stop."""
+
+    TYPE = "planning.meeting_cancelled"
+    VERSION = 1
+
+    meeting_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+
+
+class ScheduledItem(BaseModel):
+    """A dated goal or measure of the plan, for reminders: ids, dates and who is responsible,
+    never a text (R16)."""
+
+    item_id: str
+    item_kind: Literal["goal", "measure"]
+    evaluation_on: date | None = None
+    deadline: date | None = None
+    responsible: Party | None = None
+
+
+@event_contract
+class PlanScheduleChanged(Event):
+    """The dates of a plan changed (a save, an evaluation, a status move, a freeze): the
+    whole schedule as it is now. Empty for a frozen or closed plan, which has no reminders."""
+
+    TYPE = "planning.schedule_changed"
+    VERSION = 1
+
+    plan_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+    coordinator_id: uuid.UUID
+    items: list[ScheduledItem]
+
+
 def party_inbox(org: str, party: Party) -> uuid.UUID | None:
     """The inbox of a party that is staff or a service (the coordinator's own id for a
     coordinator); None for the person and next of kin, who are told through their consent."""

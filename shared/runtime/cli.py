@@ -128,32 +128,45 @@ def run(
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List the installed service plugins (entry point group kenett.services)."""
+    """List the installed plugins: services (entry point group kenett.services) and
+    notification channels (kenett.channels)."""
+    from shared.channels import ChannelPluginError, discover_channels
+
     try:
         found = discover()
-    except PluginError as exc:
+        channels = discover_channels()
+    except (PluginError, ChannelPluginError) as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
+    rows = [
+        ("service", name, p.plugin.description, p.entry_point, p.distribution, p.version)
+        for name, p in found.items()
+    ]
+    rows += [
+        ("channel", name, c.plugin.description, c.entry_point, c.distribution, c.version)
+        for name, c in channels.items()
+    ]
     if as_json:
         import json
 
-        for name, p in found.items():
+        for kind, name, _, entry_point, distribution, version in rows:
             print(
                 json.dumps(
                     {
+                        "kind": kind,
                         "name": name,
-                        "entry_point": p.entry_point,
-                        "distribution": p.distribution,
-                        "version": p.version,
+                        "entry_point": entry_point,
+                        "distribution": distribution,
+                        "version": version,
                     }
                 )
             )
         return
-    table = Table(title="kenett services")
-    for col in ("service", "description", "entry point", "distribution"):
+    table = Table(title="kenett plugins")
+    for col in ("kind", "name", "description", "entry point", "distribution"):
         table.add_column(col)
-    for name, p in found.items():
-        table.add_row(name, p.plugin.description, p.entry_point, f"{p.distribution} {p.version}")
+    for kind, name, description, entry_point, distribution, version in rows:
+        table.add_row(kind, name, description, entry_point, f"{distribution} {version}")
     out.print(table)
 
 
@@ -207,12 +220,39 @@ def dlq(
         str | None, typer.Option("--nats", help="NATS URL (else KENETT_NATS_URL).")
     ] = None,
     org: Annotated[str | None, typer.Option(help="Only this organisation.")] = None,
+    resend: Annotated[
+        int | None,
+        typer.Option(
+            "--resend",
+            metavar="SEQ",
+            help="Send the dead letter with this sequence number again (an event goes back "
+            "to its consumers; a notification back to its channel), then remove it.",
+        ),
+    ] = None,
 ) -> None:
-    """List dead-lettered messages with their reasons."""
-    from shared.bus.deadletter import read_dead_letters
+    """List dead-lettered messages with their reasons, or send one again."""
+    from shared.bus.deadletter import read_dead_letters, resend_dead_letter
+    from shared.contracts.envelope import Actor
+    from shared.runtime.clitools import default_actor
 
     settings = _settings()
     url = nats_url or settings.nats_url or f"nats://127.0.0.1:{settings.nats_port}"
+    if resend is not None:
+
+        async def again() -> str:
+            nc = await connect_once(url, "kenett-cli")
+            try:
+                return await resend_dead_letter(nc, resend, Actor(kind="user", id=default_actor()))
+            finally:
+                await nc.close()
+
+        try:
+            what = asyncio.run(again())
+        except Exception as exc:
+            err.print(f"[red]dead letter {resend} was not sent again[/]: {exc}")
+            raise typer.Exit(1) from None
+        out.print(f"dead letter {resend}: {what}")
+        return
 
     async def read() -> list[object]:
         nc = await connect_once(url, "kenett-cli")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 
 from sqlmodel import col, delete, select
 
-from services.planning.domain import due_evaluations
+from services.planning.domain import due_evaluations, schedule
 from services.planning.store import ConsentNote, EvaluationDue, Plan, PlanningCase, PlanVersion
 from shared.contracts.consent import GateActor
 from shared.contracts.envelope import Actor, Envelope
@@ -14,6 +16,7 @@ from shared.contracts.planning import (
     ConsentRef,
     PlanContent,
     PlanDocument,
+    PlanScheduleChanged,
     PlanVersionSaved,
     PlanView,
 )
@@ -251,3 +254,28 @@ async def project_due(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None
             )
         )
     plan.next_evaluation_on = min((d.due_on for d in wanted.values()), default=None)
+    announce_schedule(uow, plan, content)
+
+
+def announce_schedule(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None:
+    """Tell reminders the plan's dates when they changed (R16): evaluation dates, deadlines
+    and who is responsible, never a text. A closed or frozen plan has none."""
+    items = schedule(content) if plan.status not in ("closed", "frozen") else []
+    digest = hashlib.sha256(
+        json.dumps([i.model_dump(mode="json") for i in items], sort_keys=True).encode()
+        + str(plan.coordinator_id).encode()
+    ).hexdigest()
+    if digest == plan.schedule_digest:
+        return
+    plan.schedule_digest = digest
+    uow.emit(
+        PlanScheduleChanged(
+            plan_id=plan.id,
+            case_id=plan.case_id,
+            case_ref=plan.case_ref,
+            coordinator_id=plan.coordinator_id,
+            items=items,
+        ),
+        actor=Actor(kind="service", id="planning"),
+        case_id=plan.case_id,
+    )

@@ -24,6 +24,7 @@ from shared.contracts.planning import (
     GetTool,
     GroupChanged,
     GroupView,
+    MeetingCancelled,
     MeetingScheduled,
     MeetingView,
     MemberView,
@@ -210,7 +211,6 @@ async def _meeting(uow: UnitOfWork, case_id: uuid.UUID, meeting_id: uuid.UUID) -
 
 async def record_minutes(uow: UnitOfWork, cmd: RecordMinutes) -> GroupChanged:
     """The minutes of a held meeting, with decisions and tasks for members with deadlines."""
-    await _case(uow, cmd.case_id)
     meeting = await _meeting(uow, cmd.case_id, cmd.meeting_id)
     if meeting.status != "scheduled":
         raise refuse(
@@ -266,7 +266,6 @@ async def record_minutes(uow: UnitOfWork, cmd: RecordMinutes) -> GroupChanged:
 
 async def cancel_meeting(uow: UnitOfWork, cmd: CancelMeeting) -> GroupChanged:
     """Cancel a scheduled meeting, with a reason."""
-    await _case(uow, cmd.case_id)
     meeting = await _meeting(uow, cmd.case_id, cmd.meeting_id)
     if meeting.status != "scheduled":
         raise refuse(
@@ -277,6 +276,12 @@ async def cancel_meeting(uow: UnitOfWork, cmd: CancelMeeting) -> GroupChanged:
         )
     meeting.status = "cancelled"
     meeting.cancel_reason = cmd.reason
+    case = await _case(uow, cmd.case_id)
+    uow.emit(
+        MeetingCancelled(meeting_id=meeting.id, case_id=case.case_id, case_ref=case.case_ref),
+        actor=cmd.actor,
+        case_id=case.case_id,
+    )
     return GroupChanged(case_id=cmd.case_id, id=meeting.id)
 
 

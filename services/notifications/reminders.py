@@ -1,0 +1,332 @@
+"""Reminders on the clock (R3, R6, R10-R12, R16): kept from other services' events, fired by
+the sweep when their time comes, each stage once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import date, datetime, timedelta
+
+from sqlmodel import col, select
+
+from shared.contracts.envelope import Actor
+from shared.contracts.notifications import Policy, ke_inbox, next_of_kin_inbox, person_inbox
+from shared.contracts.planning import Party, PartyKind, party_inbox
+from shared.db.uow import UnitOfWork
+
+from .domain import (
+    AUDIENCES,
+    Audience,
+    ReminderKind,
+    ReminderRule,
+    due_now,
+    local_date,
+    next_fire,
+)
+from .notify import Notifier, Target
+from .store import CaseCoordinator, ParentConsent, Recipient, Reminder
+
+REMINDER_NS = uuid.UUID("0b8e7d0e-5a0e-4f4b-8f3c-5c1d3c2b9a77")
+BATCH = 500
+
+# (case_id, relative) → may this relative be told (the gate's "notify", R8)?
+NokGate = Callable[[list[tuple[uuid.UUID, str]]], Awaitable[set[tuple[uuid.UUID, str]]]]
+
+
+def reminder_id(org: str, key: str) -> uuid.UUID:
+    return uuid.uuid5(REMINDER_NS, f"{org}:{key}")
+
+
+async def upsert(
+    uow: UnitOfWork,
+    policy: Policy,
+    *,
+    key: str,
+    kind: ReminderKind,
+    case_id: uuid.UUID | None,
+    case_ref: str,
+    due_at: datetime,
+    shown_on: date | None,
+    source: uuid.UUID | None = None,
+    item_id: str | None = None,
+    recipients: list[dict[str, str]] | None = None,
+    keep_due: bool = False,
+) -> Reminder:
+    """Keep a reminder; a changed date starts its stages again. ``keep_due``: an existing
+    active reminder keeps its date (a case still waiting keeps the day it started waiting)."""
+    rid = reminder_id(uow.org, key)
+    row = await uow.session.get(Reminder, rid, with_for_update=True)
+    now = uow.clock.now()
+    if row is None:
+        row = Reminder(
+            id=rid,
+            org=uow.org,
+            kind=kind.value,
+            case_id=case_id,
+            case_ref=case_ref,
+            source=source,
+            item_id=item_id,
+            due_at=due_at,
+            shown_on=shown_on,
+            updated_at=now,
+        )
+        uow.session.add(row)
+    elif row.active and keep_due:
+        pass
+    elif row.due_at != due_at or not row.active:
+        row.due_at, row.shown_on, row.fired = due_at, shown_on, ""
+    row.active = True
+    row.recipients = json.dumps(recipients or [], sort_keys=True)
+    row.case_ref = case_ref
+    row.updated_at = now
+    row.next_fire_at = next_fire(kind, row.due_at, _fired(row), policy.lead_times)
+    return row
+
+
+async def deactivate(uow: UnitOfWork, rows: Iterable[Reminder]) -> int:
+    n = 0
+    for row in rows:
+        if row.active:
+            row.active, row.next_fire_at, row.updated_at = False, None, uow.clock.now()
+            n += 1
+    return n
+
+
+async def by_key(uow: UnitOfWork, key: str) -> Reminder | None:
+    return await uow.session.get(Reminder, reminder_id(uow.org, key), with_for_update=True)
+
+
+async def of_source(uow: UnitOfWork, source: uuid.UUID, kinds: Iterable[str]) -> list[Reminder]:
+    rows = await uow.session.exec(
+        select(Reminder).where(
+            Reminder.org == uow.org,
+            Reminder.source == source,
+            col(Reminder.kind).in_(list(kinds)),
+        )
+    )
+    return list(rows)
+
+
+async def refresh_leads(uow: UnitOfWork, policy: Policy) -> int:
+    """New lead times apply to every active reminder."""
+    n = 0
+    rows = await uow.session.exec(
+        select(Reminder).where(Reminder.org == uow.org, col(Reminder.active).is_(True))
+    )
+    for row in rows:
+        row.next_fire_at = next_fire(
+            ReminderKind(row.kind), row.due_at, _fired(row), policy.lead_times
+        )
+        n += 1
+    return n
+
+
+def _fired(row: Reminder) -> frozenset[str]:
+    return frozenset(s for s in row.fired.split(",") if s)
+
+
+def party_target(org: str, case_id: uuid.UUID | None, party: Party) -> dict[str, str] | None:
+    """Whom a measure's responsible party is told as (R16)."""
+    if party.kind is PartyKind.PERSON:
+        return {"kind": "person"}
+    if party.kind is PartyKind.NEXT_OF_KIN and party.ref:
+        return {"kind": "next_of_kin", "relative": party.ref}
+    if party.kind is PartyKind.COORDINATOR:
+        return None  # the coordinator is told anyway
+    inbox = party_inbox(org, party)
+    return {"kind": "member", "id": str(inbox)} if inbox is not None else None
+
+
+async def next_of_kin_of(uow: UnitOfWork, case_ids: Iterable[uuid.UUID]) -> list[Recipient]:
+    """Relatives with a registered contact for these cases (only they can be told)."""
+    ids = list(set(case_ids))
+    if not ids:
+        return []
+    rows = await uow.session.exec(
+        select(Recipient).where(
+            Recipient.org == uow.org,
+            Recipient.kind == "next_of_kin",
+            col(Recipient.case_id).in_(ids),
+        )
+    )
+    return list(rows)
+
+
+def wanted_relatives(
+    reminders: Iterable[Reminder], registered: Iterable[Recipient]
+) -> list[tuple[uuid.UUID, str]]:
+    """The (case, relative) pairs the gate must be asked about before these reminders fire."""
+    by_case: dict[uuid.UUID, list[str]] = {}
+    for r in registered:
+        if r.case_id is not None and r.relative:
+            by_case.setdefault(r.case_id, []).append(r.relative)
+    out: set[tuple[uuid.UUID, str]] = set()
+    for row in reminders:
+        if row.case_id is None:
+            continue
+        audiences = {a for rule in _rules(row) for a in AUDIENCES[rule.notice]}
+        if Audience.NEXT_OF_KIN in audiences:
+            out.update((row.case_id, rel) for rel in by_case.get(row.case_id, []))
+        for named in json.loads(row.recipients):
+            if named.get("kind") == "next_of_kin" and named.get("relative"):
+                out.add((row.case_id, named["relative"]))
+    return sorted(out, key=str)
+
+
+def _rules(row: Reminder) -> tuple[ReminderRule, ...]:
+    from .domain import RULES
+
+    return RULES[ReminderKind(row.kind)]
+
+
+async def targets(
+    uow: UnitOfWork,
+    audiences: Iterable[Audience],
+    *,
+    case_id: uuid.UUID | None,
+    named: Iterable[dict[str, str]] = (),
+    relatives: Iterable[str] = (),
+    allowed: set[tuple[uuid.UUID, str]] | None = None,
+) -> tuple[list[Target], str | None]:
+    """Who is told, and a problem to record when someone could not be (e.g. the case has no
+    coordinator known: the KE is told instead)."""
+    out: list[Target] = []
+    problem = None
+    allowed = allowed or set()
+    for audience in audiences:
+        if audience is Audience.COORDINATOR:
+            row = await uow.session.get(CaseCoordinator, case_id) if case_id else None
+            if row is not None and row.coordinator_id is not None:
+                out.append(Target("coordinator", row.coordinator_id))
+            else:
+                out.append(Target("ke", ke_inbox(uow.org)))
+                problem = "the case has no coordinator known to notifications; the KE was told"
+        elif audience is Audience.KE:
+            out.append(Target("ke", ke_inbox(uow.org)))
+        elif audience is Audience.PERSON and case_id is not None:
+            out.append(Target("person", person_inbox(case_id)))
+        elif audience is Audience.NEXT_OF_KIN and case_id is not None:
+            for relative in relatives:
+                if (case_id, relative) in allowed:
+                    out.append(Target("next_of_kin", next_of_kin_inbox(uow.org, case_id, relative)))
+        elif audience in (Audience.MEMBERS, Audience.RESPONSIBLE, Audience.NAMED):
+            for n in named:
+                target = _named(uow.org, case_id, n, allowed)
+                if target is not None:
+                    out.append(target)
+    return out, problem
+
+
+def _named(
+    org: str,
+    case_id: uuid.UUID | None,
+    named: dict[str, str],
+    allowed: set[tuple[uuid.UUID, str]],
+) -> Target | None:
+    kind = named.get("kind")
+    if kind == "person" and case_id is not None:
+        return Target("person", person_inbox(case_id))
+    if kind == "next_of_kin" and case_id is not None:
+        relative = named.get("relative", "")
+        if (case_id, relative) in allowed:
+            return Target("next_of_kin", next_of_kin_inbox(org, case_id, relative))
+        return None
+    if named.get("id"):
+        return Target(kind or "member", uuid.UUID(named["id"]))
+    return None
+
+
+async def due_batch(uow: UnitOfWork, now: datetime, limit: int = BATCH) -> list[Reminder]:
+    rows = await uow.session.exec(
+        select(Reminder)
+        .where(
+            Reminder.org == uow.org,
+            col(Reminder.active).is_(True),
+            col(Reminder.next_fire_at) <= now,
+        )
+        .order_by(col(Reminder.next_fire_at))
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def fire(
+    uow: UnitOfWork,
+    notifier: Notifier,
+    policy: Policy,
+    rows: Iterable[Reminder],
+    allowed: set[tuple[uuid.UUID, str]],
+    actor: Actor,
+) -> int:
+    """Tell what these reminders have to tell now; mark each stage told. Runs in the caller's
+    write transaction, so a crash leaves the stage untold and it is told on the next sweep."""
+    now = uow.clock.now()
+    made = 0
+    rows = list(rows)
+    relatives: dict[uuid.UUID, list[str]] = {}
+    for r in await next_of_kin_of(uow, [row.case_id for row in rows if row.case_id]):
+        if r.case_id is not None and r.relative:
+            relatives.setdefault(r.case_id, []).append(r.relative)
+    for row in rows:
+        if not row.active or row.next_fire_at is None or row.next_fire_at > now:
+            continue  # another sweep got here first
+        kind = ReminderKind(row.kind)
+        fired = _fired(row)
+        tell, skip = due_now(kind, row.due_at, fired, now, policy.lead_times)
+        for rule in tell:
+            if not await _still_relevant(uow, kind, row):
+                continue
+            who, problem = await targets(
+                uow,
+                AUDIENCES[rule.notice],
+                case_id=row.case_id,
+                named=json.loads(row.recipients),
+                relatives=relatives.get(row.case_id, []) if row.case_id else [],
+                allowed=allowed,
+            )
+            made += await notifier.notify(
+                uow,
+                trigger=uuid.uuid5(row.id, rule.stage.value),
+                kind=rule.notice,
+                case_id=row.case_id,
+                case_ref=row.case_ref,
+                targets=who,
+                actor=actor,
+                on=row.shown_on or local_date(row.due_at),
+                problem=problem,
+                policy=policy,
+            )
+        fired = fired | {r.stage.value for r in tell} | {s.value for s in skip}
+        row.fired = ",".join(sorted(fired))
+        row.next_fire_at = next_fire(kind, row.due_at, fired, policy.lead_times)
+        row.active = row.next_fire_at is not None
+        row.updated_at = now
+    return made
+
+
+async def _still_relevant(uow: UnitOfWork, kind: ReminderKind, row: Reminder) -> bool:
+    """A renewal at 16 matters only while a parent's consent stands (R6); a case "still
+    without coordinator" only while it has none (R11)."""
+    if kind is ReminderKind.CONSENT_RENEWAL:
+        found = await uow.session.exec(
+            select(ParentConsent.consent_id).where(
+                ParentConsent.case_id == row.case_id, col(ParentConsent.active).is_(True)
+            )
+        )
+        return found.first() is not None
+    if kind is ReminderKind.WITHOUT_COORDINATOR:
+        coordinator = await uow.session.get(CaseCoordinator, row.case_id)
+        return coordinator is None or coordinator.coordinator_id is None
+    return True
+
+
+def sixteenth_birthday(birth: date) -> date:
+    try:
+        return birth.replace(year=birth.year + 16)
+    except ValueError:  # 29 February: health-legal majority on 1 March
+        return date(birth.year + 16, 3, 1)
+
+
+def day_after(on: date) -> date:
+    return on + timedelta(days=1)
