@@ -537,12 +537,11 @@ def make_event_handlers(
 
     async def on_duty_overdue(uow: UnitOfWork, env: Envelope, e: DutyOverdue) -> None:
         """The responsible coordinator hears of an overdue duty (R12, R19); the KE if nobody is."""
-        if e.coordinator_id is not None:
-            named = [{"kind": "coordinator", "id": str(e.coordinator_id)}]
-            who = [Target("coordinator", e.coordinator_id)]
-        else:
-            named, who = [], [Target("ke", ke_inbox(uow.org))]
-        del named
+        who = (
+            Target("coordinator", e.coordinator_id)
+            if e.coordinator_id is not None
+            else Target("ke", ke_inbox(uow.org))
+        )
         _after_commit(rt, uow)
         await notifier.notify(
             uow,
@@ -550,7 +549,7 @@ def make_event_handlers(
             kind=NoticeKind.DUTY_OVERDUE,
             case_id=e.case_id,
             case_ref=e.case_ref,
-            targets=who,
+            targets=[who],
             actor=env.actor,
             causation=env,
         )

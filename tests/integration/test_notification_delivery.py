@@ -24,6 +24,7 @@ from services.notifications.channels.sms import read_dev_log
 from services.notifications.channels.webhook import verify
 from services.notifications.handlers import runtime_of
 from shared.bus.deadletter import read_dead_letters, resend_dead_letter
+from shared.client import RequestFailed
 from shared.clock import OSLO, FixedClock
 from shared.contracts import assignment as a
 from shared.contracts import consent as c
@@ -410,3 +411,31 @@ async def test_a_third_party_channel_is_picked_up_without_changing_kenett(
     assert rows["pigeon"]["kind"] == "channel"
     assert rows["pigeon"]["distribution"] == "kenett-pigeon"
     assert rows["email"]["kind"] == "channel" and rows["planning"]["kind"] == "service"
+
+
+async def test_a_malformed_webhook_url_or_e_mail_address_is_refused_with_the_field(
+    extra_settings: dict[str, Any], system: System
+) -> None:
+    who = n.RecipientRef(kind="staff", id=uuid.uuid4())
+    for channel, address, hint in (
+        ("webhook", "ftp://hooks.example.no/x", "https"),
+        ("webhook", "https://bruker:hemmelig@hooks.example.no/x", "credentials"),
+        ("webhook", "http://hooks.example.no/x", "https"),
+        ("email", "ola.testesen@", ""),
+        ("email", "ikke en adresse", ""),
+    ):
+        with pytest.raises(RequestFailed) as info:
+            await system.client.command(
+                "notifications",
+                n.SetPreferences(actor=STAFF, recipient=who, addresses={channel: address}),
+            )
+        error = info.value.error
+        assert error.code == "validation_failed"
+        assert error.fields[0].field == f"addresses.{channel}"
+        assert hint in error.fields[0].reason
+        assert address not in error.message + error.fields[0].reason  # never echoed
+        assert "hemmelig" not in error.fields[0].reason and "testesen" not in error.fields[0].reason
+    stored = n.Preferences.model_validate(
+        await system.client.query("notifications", n.GetPreferences(actor=STAFF, recipient=who))
+    )
+    assert stored.addresses == {}  # nothing was stored

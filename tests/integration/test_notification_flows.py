@@ -426,3 +426,48 @@ async def test_preferences_refuse_bad_addresses_and_unknown_channels_and_keep_wh
         await system.client.query("notifications", n.GetPreferences(actor=STAFF, recipient=who))
     )
     assert kept == good
+
+
+@pytest.mark.kenett_settings(auto_appoint=False)
+async def test_r11_a_handover_tells_both_coordinators_and_the_person(
+    system: System, clock: FixedClock
+) -> None:
+    old, new = [
+        uuid.UUID(
+            (await system.client.command("assignment", register_coordinator()))["coordinator_id"]
+        )
+        for _ in range(2)
+    ]
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    await consent(system, report.case_id, c.ConsentKind.COORDINATOR, clock)
+    await handled(system, "assignment.case_awaiting_coordinator", report.case_id)
+    await system.client.command(
+        "assignment", a.AppointCoordinator(actor=STAFF, case_id=report.case_id, coordinator_id=old)
+    )
+    start = clock.now() + timedelta(days=1)
+    handover = a.HandoverResult.model_validate(
+        await system.client.command(
+            "assignment",
+            a.PlanHandover(
+                actor=STAFF,
+                case_id=report.case_id,
+                to_coordinator_id=new,
+                overlap_start=start,
+                overlap_end=start + timedelta(days=14),
+            ),
+        )
+    )
+    await handled(system, "assignment.handover_planned", report.case_id)
+    for who in (old, new):
+        told = [x for x in (await inbox(system, who)).notifications if x.kind == "handover_planned"]
+        assert len(told) == 1 and "overlapp fra" in told[0].text
+    person = await inbox(system, n.person_inbox(report.case_id))
+    assert kinds(person) == ["new_coordinator_for_person"]
+    assert handover.handover_id is not None
+    clock.advance(timedelta(days=16))  # the overlap ends
+    await system.client.command("assignment", a.SweepAssignment(actor=STAFF))
+    await handled(system, "assignment.handover_completed", report.case_id)
+    for who in (old, new):
+        assert "handover_completed" in kinds(await inbox(system, who))

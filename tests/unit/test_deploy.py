@@ -21,7 +21,8 @@ def installed_services() -> set[str]:
     out = subprocess.run([KENETT, "plugins", "--json"], capture_output=True, check=True, text=True)
     import json
 
-    return {json.loads(line)["name"] for line in out.stdout.splitlines() if line.strip()}
+    rows = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    return {r["name"] for r in rows if r["kind"] == "service"}
 
 
 def kenett_containers() -> dict[str, dict]:
