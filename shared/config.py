@@ -99,6 +99,9 @@ class Settings(BaseSettings):
         description="The development SMS channel appends what it would send here (JSON lines); "
         "default var_dir/sms-outbox.jsonl.",
     )
+    notify_sweep_s: float = Field(
+        30.0, gt=0, description="Seconds between notifications' sweeps (reminders, escalation)."
+    )
     max_deliver: int = Field(5, ge=1, le=100, description="Deliveries before a dead letter.")
     ack_wait_s: float = Field(30.0, gt=0, description="Seconds before JetStream redelivers.")
     relay_poll_s: float = Field(

@@ -187,6 +187,8 @@ async def system(
             "relay_poll_s": 0.5,
             "ack_wait_s": 5,
             "auto_appoint": True,
+            # Reminders fire when a test sweeps (after moving its clock), not in between.
+            "notify_sweep_s": 3600,
             **(marker.kwargs if marker else {}),
             # Settings known only at run time (a test server's port): an ``extra_settings``
             # fixture in the test module.

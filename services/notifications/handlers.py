@@ -107,7 +107,6 @@ from .store import (
 
 log = get_logger(__name__)
 
-SWEEP_EVERY_S = 30.0
 DISPATCH_EVERY_S = 1.0
 Pairs = set[tuple[uuid.UUID, str]]
 
@@ -139,6 +138,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.notifier = Notifier(self.channels)
         self.dispatcher = Dispatcher(self.ctx, self.channels)
+        self._sweeping = asyncio.Lock()  # the background sweep and the command take turns
 
     async def relatives_allowed(self, pairs: list[tuple[uuid.UUID, str]]) -> Pairs:
         """Which relatives may be told anything at all (the gate's "notify", R8)."""
@@ -168,6 +168,10 @@ class Runtime:
     # --- the sweep ------------------------------------------------------------------------
 
     async def sweep(self) -> SweepResult:
+        async with self._sweeping:
+            return await self._sweep()
+
+    async def _sweep(self) -> SweepResult:
         result = SweepResult()
         result.reminders = await self.fire_reminders()
         result.escalated = await self.escalate()
@@ -326,7 +330,7 @@ class Runtime:
                         )
                 except Exception as exc:  # the database or the gate is away: next time
                     log.warning("notifications sweep failed", error=type(exc).__name__)
-                await asyncio.sleep(SWEEP_EVERY_S)
+                await asyncio.sleep(self.ctx.settings.notify_sweep_s)
 
         async def dispatching() -> None:
             while True:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
+from sqlmodel import col, select
+
 from shared.channels import Channel
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.notifications import NotificationCreated, Policy, QuietHours
@@ -26,6 +28,23 @@ if TYPE_CHECKING:
 
 NOTICE_NS = uuid.UUID("6f1c7a52-3d4e-4b0a-9c55-0a4b7e2f9d11")
 FALLBACK_TEXT = "Du har et nytt varsel i kenett. Logg inn for å se det."
+
+
+def notice_id(trigger: uuid.UUID, recipient_id: uuid.UUID, kind: NoticeKind) -> uuid.UUID:
+    """A notice's id: one per (trigger, recipient, kind), so a repeated trigger finds it."""
+    return uuid.uuid5(NOTICE_NS, f"{trigger}:{recipient_id}:{kind.value}")
+
+
+@dataclass
+class Known:
+    """Read once for a batch of notices (a sweep's reminders), instead of once per notice:
+    the notices that already exist, and the recipients' own preferences."""
+
+    notices: set[uuid.UUID]
+    recipients: dict[uuid.UUID, Recipient]
+
+
+CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,26 @@ class Notifier:
 
     channels: Mapping[str, Channel]
     policy_cache: dict[str, Policy] = field(default_factory=dict)
+
+    async def known(
+        self, uow: UnitOfWork, notice_ids: Iterable[uuid.UUID], recipient_ids: Iterable[uuid.UUID]
+    ) -> Known:
+        """Which of these notices exist already, and these recipients' rows, in a few reads."""
+        notices, recipients = sorted(set(notice_ids)), sorted(set(recipient_ids))
+        found: set[uuid.UUID] = set()
+        rows: dict[uuid.UUID, Recipient] = {}
+        for i in range(0, len(notices), CHUNK):
+            found.update(
+                await uow.session.exec(
+                    select(Notification.id).where(col(Notification.id).in_(notices[i : i + CHUNK]))
+                )
+            )
+        for i in range(0, len(recipients), CHUNK):
+            for r in await uow.session.exec(
+                select(Recipient).where(col(Recipient.recipient_id).in_(recipients[i : i + CHUNK]))
+            ):
+                rows[r.recipient_id] = r
+        return Known(found, rows)
 
     async def policy(self, uow: UnitOfWork) -> Policy:
         row = await uow.session.get(OrgPolicy, uow.org)
@@ -99,6 +138,7 @@ class Notifier:
         count: int | None = None,
         problem: str | None = None,
         policy: Policy | None = None,
+        known: Known | None = None,
     ) -> int:
         """One notice per target (the same target twice counts once); returns how many were
         made now (0 when this trigger already told them)."""
@@ -109,13 +149,17 @@ class Notifier:
             if target.id in seen:
                 continue
             seen.add(target.id)
-            notice_id = uuid.uuid5(NOTICE_NS, f"{trigger}:{target.id}:{kind.value}")
-            if await uow.session.get(Notification, notice_id) is not None:
+            nid = notice_id(trigger, target.id, kind)
+            if known is not None:
+                if nid in known.notices:
+                    continue  # told already: a repeated trigger changes nothing
+                known.notices.add(nid)
+            elif await uow.session.get(Notification, nid) is not None:
                 continue  # told already: a repeated trigger changes nothing
             text, trouble = _text(kind, case_ref, on, count)
             now = uow.clock.now()
             notice = Notification(
-                id=notice_id,
+                id=nid,
                 org=uow.org,
                 recipient_kind=target.kind,
                 recipient_id=target.id,
@@ -129,7 +173,11 @@ class Notifier:
                 problem=_join(problem, trouble),
             )
             uow.session.add(notice)
-            recipient = await uow.session.get(Recipient, target.id)
+            recipient = (
+                known.recipients.get(target.id)
+                if known is not None
+                else await uow.session.get(Recipient, target.id)
+            )
             prefs = self.effective(recipient, policy)
             missing = self._deliveries(uow, notice, prefs, now)
             if missing:

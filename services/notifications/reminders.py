@@ -24,7 +24,7 @@ from .domain import (
     local_date,
     next_fire,
 )
-from .notify import Notifier, Target
+from .notify import Notifier, Target, notice_id
 from .store import CaseCoordinator, ParentConsent, Recipient, Reminder
 
 REMINDER_NS = uuid.UUID("0b8e7d0e-5a0e-4f4b-8f3c-5c1d3c2b9a77")
@@ -188,6 +188,7 @@ async def targets(
     named: Iterable[dict[str, str]] = (),
     relatives: Iterable[str] = (),
     allowed: set[tuple[uuid.UUID, str]] | None = None,
+    coordinators: dict[uuid.UUID, uuid.UUID | None] | None = None,
 ) -> tuple[list[Target], str | None]:
     """Who is told, and a problem to record when someone could not be (e.g. the case has no
     coordinator known: the KE is told instead)."""
@@ -196,9 +197,13 @@ async def targets(
     allowed = allowed or set()
     for audience in audiences:
         if audience is Audience.COORDINATOR:
-            row = await uow.session.get(CaseCoordinator, case_id) if case_id else None
-            if row is not None and row.coordinator_id is not None:
-                out.append(Target("coordinator", row.coordinator_id))
+            if coordinators is not None:
+                coordinator = coordinators.get(case_id) if case_id else None
+            else:
+                row = await uow.session.get(CaseCoordinator, case_id) if case_id else None
+                coordinator = row.coordinator_id if row is not None else None
+            if coordinator is not None:
+                out.append(Target("coordinator", coordinator))
             else:
                 out.append(Target("ke", ke_inbox(uow.org)))
                 problem = "the case has no coordinator known to notifications; the KE was told"
@@ -260,20 +265,33 @@ async def fire(
     actor: Actor,
 ) -> int:
     """Tell what these reminders have to tell now; mark each stage told. Runs in the caller's
-    write transaction, so a crash leaves the stage untold and it is told on the next sweep."""
+    write transaction, so a crash leaves the stage untold and it is told on the next sweep.
+
+    What the batch needs from the database (coordinators, notices already made, recipients'
+    preferences) is read in a few queries first, and nothing is flushed until the commit: a
+    read per notice cost ~4 ms of CPU each (ORM get + autoflush), 40 s for 10,000."""
     now = uow.clock.now()
     made = 0
     rows = list(rows)
+    case_ids = sorted({row.case_id for row in rows if row.case_id})
     relatives: dict[uuid.UUID, list[str]] = {}
-    for r in await next_of_kin_of(uow, [row.case_id for row in rows if row.case_id]):
+    for r in await next_of_kin_of(uow, case_ids):
         if r.case_id is not None and r.relative:
             relatives.setdefault(r.case_id, []).append(r.relative)
+    coordinators: dict[uuid.UUID, uuid.UUID | None] = {}
+    for i in range(0, len(case_ids), BATCH):
+        for c in await uow.session.exec(
+            select(CaseCoordinator).where(col(CaseCoordinator.case_id).in_(case_ids[i : i + BATCH]))
+        ):
+            coordinators[c.case_id] = c.coordinator_id
+    plans = []
     for row in rows:
         if not row.active or row.next_fire_at is None or row.next_fire_at > now:
             continue  # another sweep got here first
         kind = ReminderKind(row.kind)
         fired = _fired(row)
         tell, skip = due_now(kind, row.due_at, fired, now, policy.lead_times)
+        told = []
         for rule in tell:
             if not await _still_relevant(uow, kind, row):
                 continue
@@ -284,24 +302,41 @@ async def fire(
                 named=json.loads(row.recipients),
                 relatives=relatives.get(row.case_id, []) if row.case_id else [],
                 allowed=allowed,
+                coordinators=coordinators,
             )
-            made += await notifier.notify(
-                uow,
-                trigger=uuid.uuid5(row.id, rule.stage.value),
-                kind=rule.notice,
-                case_id=row.case_id,
-                case_ref=row.case_ref,
-                targets=who,
-                actor=actor,
-                on=row.shown_on or local_date(row.due_at),
-                problem=problem,
-                policy=policy,
-            )
-        fired = fired | {r.stage.value for r in tell} | {s.value for s in skip}
-        row.fired = ",".join(sorted(fired))
-        row.next_fire_at = next_fire(kind, row.due_at, fired, policy.lead_times)
-        row.active = row.next_fire_at is not None
-        row.updated_at = now
+            told.append((rule, uuid.uuid5(row.id, rule.stage.value), who, problem))
+        plans.append((row, kind, fired, tell, skip, told))
+    known = await notifier.known(
+        uow,
+        [
+            notice_id(trigger, t.id, rule.notice)
+            for *_, told in plans
+            for rule, trigger, who, _ in told
+            for t in who
+        ],
+        [t.id for *_, told in plans for _, _, who, _ in told for t in who],
+    )
+    with uow.session.no_autoflush:
+        for row, kind, fired, tell, skip, told in plans:
+            for rule, trigger, who, problem in told:
+                made += await notifier.notify(
+                    uow,
+                    trigger=trigger,
+                    kind=rule.notice,
+                    case_id=row.case_id,
+                    case_ref=row.case_ref,
+                    targets=who,
+                    actor=actor,
+                    on=row.shown_on or local_date(row.due_at),
+                    problem=problem,
+                    policy=policy,
+                    known=known,
+                )
+            fired = fired | {r.stage.value for r in tell} | {s.value for s in skip}
+            row.fired = ",".join(sorted(fired))
+            row.next_fire_at = next_fire(kind, row.due_at, fired, policy.lead_times)
+            row.active = row.next_fire_at is not None
+            row.updated_at = now
     return made
 
 

@@ -69,3 +69,29 @@ def test_bench_plans_prints_its_figures_as_one_json_line() -> None:
     for name in ("by_coordinator", "by_status", "overdue", "all"):
         assert 0 < figures["list"][name]["p50_ms"] <= figures["list"][name]["max_ms"]
     assert 0 < figures["list"]["overdue"]["total"] < figures["list"]["all"]["total"]
+
+
+def test_bench_reminders_prints_its_figures_as_one_json_line() -> None:
+    done = subprocess.run(
+        [
+            KENETT,
+            "bench",
+            "reminders",
+            "--reminders",
+            "500",
+            "--coordinators",
+            "50",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "reminders" and figures["database"] == "sqlite"
+    assert figures["reminders"] == figures["notices"] == 500
+    assert figures["duplicates"] == 0
+    assert figures["events"] == figures["events_in_stream"] == 500  # every event published
+    assert figures["second_sweep_notices"] == 0
+    assert figures["seconds"] > 0 and figures["events_seconds"] > 0

@@ -313,8 +313,8 @@ async def test_bad_input_is_recorded_against_its_notice_while_others_flow(
     fine = await coordinator_with(
         system, addresses={"email": "ok@testorg.example.no"}, channels=["email"]
     )
+    smtp.rcpt_reply = "550 5.1.1 no such mailbox"  # before: the dispatcher sends at once
     await appointed_case(system, clock, to=refused)
-    smtp.rcpt_reply = "550 5.1.1 no such mailbox"
     await sweep(system)
     smtp.rcpt_reply = None
     [dead] = await deliveries(system, recipient_id=refused)
