@@ -86,7 +86,7 @@ def _recipient(value: str) -> c.RecipientRef:
         if kind == "next_of_kin":
             case, _, relative = rest.partition(":")
             return c.RecipientRef(kind="next_of_kin", case_id=uuid.UUID(case), relative=relative)
-        return c.RecipientRef(kind=kind, id=uuid.UUID(rest))  # type: ignore[arg-type]
+        return c.RecipientRef(kind=kind, id=uuid.UUID(rest))
     except (ValueError, ValidationError):
         raise typer.BadParameter(
             "give ke, coordinator:<id>, staff:<id>, member:<id>, person:<case id> or "
@@ -338,7 +338,7 @@ def deliveries(
             actor=actor(staff),
             notification_id=notification,
             recipient_id=_recipient(recipient).recipient_id(org) if recipient else None,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             limit=limit,
         )
     except ValidationError:

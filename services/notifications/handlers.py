@@ -1015,6 +1015,23 @@ def make_preferences(rt: Runtime):  # type: ignore[no-untyped-def]
     return set_preferences, get_preferences, set_policy, get_policy, list_channels
 
 
+def _delivery_view(d: Delivery) -> DeliveryView:
+    return DeliveryView(
+        delivery_id=d.id,
+        notification_id=d.notification_id,
+        recipient_id=d.recipient_id,
+        channel=d.channel,
+        kind=d.kind,
+        status=d.status,
+        attempts=d.attempts,
+        next_attempt_at=d.next_attempt_at,
+        last_error=d.last_error,
+        sent_at=d.sent_at,
+        created_at=d.created_at,
+        count=d.count,
+    )
+
+
 async def list_deliveries(uow: UnitOfWork, q: ListDeliveries) -> Deliveries:
     statement = select(Delivery).where(Delivery.org == uow.org)
     if q.notification_id is not None:
@@ -1026,25 +1043,7 @@ async def list_deliveries(uow: UnitOfWork, q: ListDeliveries) -> Deliveries:
     rows = await uow.session.exec(
         statement.order_by(col(Delivery.created_at).desc(), col(Delivery.id)).limit(q.limit)
     )
-    return Deliveries(
-        deliveries=[
-            DeliveryView(
-                delivery_id=d.id,
-                notification_id=d.notification_id,
-                recipient_id=d.recipient_id,
-                channel=d.channel,
-                kind=d.kind,
-                status=d.status,
-                attempts=d.attempts,
-                next_attempt_at=d.next_attempt_at,
-                last_error=d.last_error,
-                sent_at=d.sent_at,
-                created_at=d.created_at,
-                count=d.count,
-            )
-            for d in rows
-        ]
-    )
+    return Deliveries(deliveries=[_delivery_view(d) for d in rows])
 
 
 def make_resend(rt: Runtime):  # type: ignore[no-untyped-def]
@@ -1055,20 +1054,7 @@ def make_resend(rt: Runtime):  # type: ignore[no-untyped-def]
             raise refuse("not_found", "no such delivery", "delivery_id", "unknown delivery")
         uow.on_commit(rt.dispatcher.wake.set)
         await uow.session.flush()
-        return DeliveryView(
-            delivery_id=d.id,
-            notification_id=d.notification_id,
-            recipient_id=d.recipient_id,
-            channel=d.channel,
-            kind=d.kind,
-            status=d.status,
-            attempts=d.attempts,
-            next_attempt_at=d.next_attempt_at,
-            last_error=d.last_error,
-            sent_at=d.sent_at,
-            created_at=d.created_at,
-            count=d.count,
-        )
+        return _delivery_view(d)
 
     return resend_delivery
 
