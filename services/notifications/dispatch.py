@@ -19,7 +19,6 @@ from datetime import timedelta
 
 from sqlmodel import col, or_, select
 
-from shared.bus.deadletter import describe_error
 from shared.channels import Channel, DeliveryError, OutgoingMessage
 from shared.contracts.envelope import Actor
 from shared.contracts.notifications import DeliveryDead
@@ -143,7 +142,10 @@ class Dispatcher:
             except DeliveryError as exc:
                 return Outcome(d.id, exc)
             except Exception as exc:  # a channel's own bug or a network error: try again
-                return Outcome(d.id, DeliveryError(describe_error(exc)))
+                # Only the class: a third-party channel's message may quote the address.
+                return Outcome(
+                    d.id, DeliveryError(f"the {d.channel} channel failed ({type(exc).__name__})")
+                )
         return Outcome(d.id, None)
 
     async def _record(self, outcomes: list[Outcome]) -> DispatchResult:
