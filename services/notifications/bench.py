@@ -12,8 +12,8 @@ over NATS, the moment the reminders fall due at once, and times how long until t
 answered and all N notices are in the inboxes, and until the outbox relay has published every
 ``notification_created`` event (counted on a NATS subscription, and in the events stream).
 It then checks that no notice was made twice, and that a second sweep makes none. The
-service's own sweeper runs as always (every 30 s from the start): should the sweep take longer,
-it joins in, as it would in production.
+service's own sweeper runs as always (every 30 s from the start); it takes turns with the
+command's sweep, as it would in production.
 
 On PostgreSQL the service gets a fresh schema (``bench<hex>_notifications``), dropped
 afterwards; the loaded tables are vacuumed and analysed first, as autovacuum would leave them.

@@ -16,7 +16,7 @@ from faststream.nats import NatsMessage, NatsRouter
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
-from shared.bus.handlers import Refused, command_responder, event_consumer, query_responder
+from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.channels import AddressInvalid, Channel, discover_channels
 from shared.contracts.assignment import (
     CaseAwaitingCoordinator,
@@ -1146,4 +1146,4 @@ async def on_stop(ctx: ServiceContext) -> None:
         await rt.close()
 
 
-__all__ = ["Refused", "build_router", "on_start", "on_stop", "runtime_of"]
+__all__ = ["build_router", "on_start", "on_stop", "runtime_of"]

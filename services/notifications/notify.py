@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 
@@ -71,7 +71,6 @@ class Notifier:
     """What a handler needs to tell people: the channels in use and the org's policy."""
 
     channels: Mapping[str, Channel]
-    policy_cache: dict[str, Policy] = field(default_factory=dict)
 
     async def known(
         self, uow: UnitOfWork, notice_ids: Iterable[uuid.UUID], recipient_ids: Iterable[uuid.UUID]

@@ -17,9 +17,9 @@ from shared.db.uow import UnitOfWork
 
 from .domain import (
     AUDIENCES,
+    RULES,
     Audience,
     ReminderKind,
-    ReminderRule,
     due_now,
     local_date,
     next_fire,
@@ -165,19 +165,13 @@ def wanted_relatives(
     for row in reminders:
         if row.case_id is None:
             continue
-        audiences = {a for rule in _rules(row) for a in AUDIENCES[rule.notice]}
+        audiences = {a for rule in RULES[ReminderKind(row.kind)] for a in AUDIENCES[rule.notice]}
         if Audience.NEXT_OF_KIN in audiences:
             out.update((row.case_id, rel) for rel in by_case.get(row.case_id, []))
         for named in json.loads(row.recipients):
             if named.get("kind") == "next_of_kin" and named.get("relative"):
                 out.add((row.case_id, named["relative"]))
     return sorted(out, key=str)
-
-
-def _rules(row: Reminder) -> tuple[ReminderRule, ...]:
-    from .domain import RULES
-
-    return RULES[ReminderKind(row.kind)]
 
 
 async def targets(
