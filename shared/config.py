@@ -102,6 +102,20 @@ class Settings(BaseSettings):
     notify_sweep_s: float = Field(
         30.0, gt=0, description="Seconds between notifications' sweeps (reminders, escalation)."
     )
+    federation_file: Path | None = Field(
+        None,
+        description="This organisation's federation file from `kenett federation config` (its key "
+        "and the directory of linked organisations); unset: not linked.",
+    )
+    xorg_receipt_timeout_s: float = Field(
+        900.0,
+        gt=0,
+        description="Seconds a cross-organisation message may wait for its receipt "
+        "before the KE is told.",
+    )
+    federation_sweep_s: float = Field(
+        30.0, gt=0, description="Seconds between federation's sweeps for overdue receipts."
+    )
     max_deliver: int = Field(5, ge=1, le=100, description="Deliveries before a dead letter.")
     ack_wait_s: float = Field(30.0, gt=0, description="Seconds before JetStream redelivers.")
     relay_poll_s: float = Field(

@@ -32,6 +32,8 @@ class ServicePlugin:
     migrations: Path
     metadata: Any
     streams: tuple[StreamSpec, ...] = ()
+    prepare: Hook | None = None
+    """Runs before the router is built (e.g. to declare streams that depend on settings)."""
     on_start: Hook | None = None
     on_stop: Hook | None = None
     cli: Any = None

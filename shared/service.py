@@ -33,6 +33,8 @@ class ServiceContext:
     js: JetStreamContext
     relay: OutboxRelay
     consumers: list[ConsumerConfig] = field(default_factory=list)
+    stream_consumers: list[tuple[str, ConsumerConfig]] = field(default_factory=list)
+    """Consumers on streams other than the events stream: (stream, config)."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     """Background tasks a service starts in on_start; cancel them in on_stop."""
     fast_responders: list[Any] = field(default_factory=list)

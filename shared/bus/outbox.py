@@ -15,7 +15,7 @@ from sqlalchemy import delete, text, update
 from sqlmodel import col, select
 
 from shared.clock import Clock
-from shared.contracts.subjects import EVENTS_STREAM
+from shared.contracts.subjects import EVENTS_STREAM, XORG_PREFIX
 from shared.db.engine import Database
 from shared.db.kernel import CommandReply, OutboxMessage, ProcessedMessage
 from shared.logging import get_logger
@@ -166,7 +166,8 @@ class OutboxRelay:
                 await self._js.publish(
                     subject,
                     body.encode(),
-                    stream=EVENTS_STREAM,
+                    # Cross-organisation messages go to the organisation's outbound stream.
+                    stream=None if subject.startswith(XORG_PREFIX) else EVENTS_STREAM,
                     headers={"Nats-Msg-Id": str(message_id)},
                 )
                 sent.append(seq)  # type: ignore[arg-type]

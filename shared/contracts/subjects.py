@@ -12,6 +12,8 @@ _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 EVENTS_STREAM = "KENETT_EVENTS"
 DEAD_LETTER_STREAM = "KENETT_DLQ"
+XORG_PREFIX = "kenett-xorg."
+"""Cross-organisation messages: ``kenett-xorg.<to>.<from>`` (shared.federation.topology)."""
 
 
 def _check(*tokens: str) -> None:

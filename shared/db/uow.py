@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.clock import Clock
 from shared.contracts.envelope import Actor, Envelope, Event
+from shared.contracts.subjects import XORG_PREFIX
 
 from .engine import Database
 from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
@@ -121,6 +122,22 @@ class UnitOfWork:
         )
         self.emitted.append(envelope)
         return envelope
+
+    def send_across(self, subject: str, body: bytes, message_id: uuid.UUID) -> None:
+        """Write a signed cross-organisation message to the outbox, in this transaction: it is
+        published to the organisation's outbound stream after commit, like an event."""
+        if not subject.startswith(XORG_PREFIX):
+            raise ValueError("not a cross-organisation subject")
+        self.session.add(
+            OutboxMessage(
+                message_id=message_id,
+                subject=subject,
+                body=body.decode(),
+                created_at=self.clock.now(),
+            )
+        )
+        if self._on_events is not None:
+            self._after_commit.append(self._on_events)
 
     def audit(
         self,

@@ -76,10 +76,14 @@ class ServiceHost:
                 ctx.on_handled.append(functools.partial(self.on_handled, plugin.name))
             self.contexts[plugin.name] = ctx  # registered first: stop() disposes it on failure
             await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
+            if plugin.prepare:
+                await plugin.prepare(ctx)
             broker.include_router(plugin.build_router(ctx))
             for config in ctx.consumers:
                 # Consumers are declared here, centrally, so their config follows the code.
                 await js.add_consumer(EVENTS_STREAM, config=config)
+            for stream, config in ctx.stream_consumers:
+                await js.add_consumer(stream, config=config)
         for ctx in self.contexts.values():
             ctx.relay.start()
         for plugin in self.plugins:

@@ -68,13 +68,16 @@ class NatsServer:
         log_file: Path | None = None,
         extra_args: tuple[str, ...] = (),
         config_file: Path | None = None,
+        jetstream: bool = True,
     ) -> None:
+        """``jetstream=False``: no ``-js``/``-sd`` flags (the config file decides)."""
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.store_dir = Path(store_dir)
         self.log_file = log_file
         self.extra_args = extra_args
         self.config_file = config_file
+        self.jetstream = jetstream
         self._proc: subprocess.Popen[bytes] | None = None
         self._drain: object = None
 
@@ -96,7 +99,9 @@ class NatsServer:
         args = [nats_server_binary()]
         if self.config_file:
             args += ["-c", str(self.config_file)]
-        args += ["-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
+        if self.jetstream:
+            args += ["-js", "-sd", str(self.store_dir)]
+        args += ["-a", self.host, "-p", str(self.port)]
         args += list(self.extra_args)
         self._proc = subprocess.Popen(
             args,

@@ -41,7 +41,14 @@ def test_all_in_one_default_is_one_sqlite_file_per_service(tmp_path) -> None:
 
 def test_the_core_services_are_registered_as_entry_point_plugins() -> None:
     found = discover()
-    assert set(found) == {"intake", "consent", "assignment", "planning", "notifications"}
+    assert set(found) == {
+        "intake",
+        "consent",
+        "assignment",
+        "planning",
+        "notifications",
+        "federation",
+    }
     for name, p in found.items():
         assert p.plugin.name == name
         assert p.entry_point == f"services.{name}.plugin:plugin"

@@ -1,0 +1,123 @@
+"""A federation on loopback for each test: a hub and three leaf-node nats-servers (a hospital
+and two municipalities), each organisation with its own JetStream domain, key, database and all
+its services in this process."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+
+from services.federation.handlers import Runtime, runtime
+from shared.client import KenettClient
+from shared.clock import FixedClock
+from shared.config import Settings
+from shared.contracts.envelope import Actor
+from shared.plugins import select
+from shared.runtime.federation import LocalFederation
+from shared.runtime.host import ServiceHost
+from shared.synthetic import synthetic_national_id
+from shared.watch import EventWatcher
+
+pytestmark = [pytest.mark.nats, pytest.mark.federation]
+
+HOSPITAL, LUND, IVELAND = "sykehuset", "lund", "iveland"
+
+
+@dataclass
+class Org:
+    code: str
+    settings: Settings
+    host: ServiceHost
+    nc: Any
+    client: KenettClient
+    events: EventWatcher
+    clock: FixedClock
+
+    @property
+    def rt(self) -> Runtime:
+        return runtime(self.host.contexts["federation"])
+
+    async def until(self, predicate: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
+        """Wait until the predicate holds, re-checked whenever a message is applied here."""
+        await self.rt.until(predicate, timeout)
+
+    async def cmd(self, service: str, command: Any) -> dict[str, Any]:
+        return await self.client.command(service, command)
+
+    async def query(self, service: str, q: Any) -> dict[str, Any]:
+        return await self.client.query(service, q)
+
+
+@dataclass
+class Federation:
+    servers: LocalFederation
+    orgs: dict[str, Org]
+
+    def __getitem__(self, code: str) -> Org:
+        return self.orgs[code]
+
+
+def staff(org: str) -> Actor:
+    return Actor(kind="user", id=f"ke-{org}")
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(20261123)
+
+
+@pytest.fixture
+def national_id(rng: random.Random) -> str:
+    return synthetic_national_id(rng)
+
+
+async def start_org(
+    servers: LocalFederation, code: str, kind: str, root: Path, **extra: Any
+) -> Org:
+    settings = Settings(
+        org=code,
+        org_kind=kind,  # type: ignore[arg-type]
+        org_name=next(o.name for o in servers.orgs if o.code == code),
+        nats_url=servers.leaf_url(code),
+        database_url=f"sqlite+aiosqlite:///{root}/{code}/db/{{service}}.db",
+        federation_file=servers.federation_file(code),
+        max_deliver=3,
+        relay_poll_s=0.5,
+        ack_wait_s=5,
+        notify_sweep_s=3600,
+        federation_sweep_s=3600,
+        **extra,
+    )
+    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    host = ServiceHost(settings, select(None), clock=clock)
+    await host.start()
+    nc = await nats.connect(servers.leaf_url(code))
+    events = EventWatcher()
+    await nc.subscribe(f"kenett.{code}.evt.>", cb=events.on_msg)
+    await nc.flush()
+    return Org(code, settings, host, nc, KenettClient(nc, code, timeout=15), events, clock)
+
+
+@pytest.fixture
+async def federation(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Federation]:
+    marker = request.node.get_closest_marker("kenett_settings")
+    extra = marker.kwargs if marker else {}
+    servers = LocalFederation(tmp_path / "fed").start()
+    orgs: dict[str, Org] = {}
+    try:
+        await servers.prepare_streams()
+        for spec in servers.orgs:
+            orgs[spec.code] = await start_org(servers, spec.code, spec.kind, tmp_path, **extra)
+        yield Federation(servers, orgs)
+    finally:
+        for org in orgs.values():
+            await org.nc.close()
+            await org.host.stop()
+        servers.stop()
