@@ -373,7 +373,8 @@ def make_propose_handover(rt: Runtime):  # type: ignore[no-untyped-def]
 
 
 def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
-    async def load(cmd: AnswerHandover) -> tuple[Incoming, Link]:
+    async def load(cmd: AnswerHandover) -> uuid.UUID | None:
+        """The local case of the proposal's link, after checking the proposal can be answered."""
         async with rt.ctx.uow(readonly=True) as uow:
             proposal = await uow.session.get(Incoming, cmd.proposal_id)
             if proposal is None or proposal.type != HandoverProposal.TYPE:
@@ -391,16 +392,16 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
                     f"it is {proposal.status}",
                 )
             link = await rt.link(uow, proposal.link_id)
-            return proposal, link
+            return link.case_id
 
     async def before(cmd: AnswerHandover) -> None:
         """Outside the transaction: make sure the case has the coordinator who takes over
         (appoint through assignment if it has none) and learn their staff id."""
         rt.linked()
-        _proposal, link = await load(cmd)
+        case_id = await load(cmd)
         if not cmd.accept:
             return
-        if link.case_id is None:
+        if case_id is None:
             raise refuse(
                 "conflict",
                 "the link has no case here yet",
@@ -411,7 +412,7 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
         try:
             coord = Coordination.model_validate(
                 await client.query(
-                    "assignment", GetCoordination(actor=cmd.actor, case_id=link.case_id)
+                    "assignment", GetCoordination(actor=cmd.actor, case_id=case_id)
                 )
             )
             coordinator_id = coord.primary_coordinator_id
@@ -429,7 +430,7 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
                         AppointCoordinator(
                             actor=cmd.actor,
                             request_id=uuid.uuid5(cmd.proposal_id, "appoint"),
-                            case_id=link.case_id,
+                            case_id=case_id,
                             coordinator_id=cmd.coordinator_id,
                         ),
                     )
@@ -706,13 +707,14 @@ class Inbound:
             if decision is not domain.Order.APPLY:
                 return decision
             link = await uow.session.get(Link, m.link)
+            parties = domain.parties(link.parties) if link is not None else None
         if payload is None:
             return domain.Order.APPLY  # refused below with the reason the payload gave
-        if link is None:
+        if parties is None:
             if m.type in domain.LINK_OPENING and m.seq == 1:
                 return domain.Order.APPLY
             return Outcome(False, "unknown_link", "no case link with this id here")
-        if m.sender not in domain.parties(link.parties):
+        if m.sender not in parties:
             return Outcome(False, "not_party", f"{m.sender} is not a party to this case link")
         return domain.Order.APPLY
 

@@ -5,9 +5,10 @@ its services in this process."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from services.federation.handlers import Runtime, runtime
 from shared.client import KenettClient
 from shared.clock import FixedClock
 from shared.config import Settings
-from shared.contracts.envelope import Actor
+from shared.contracts.envelope import Actor, Envelope
+from shared.contracts.federation import GetLink, SendNeedReport
 from shared.plugins import select
 from shared.runtime.federation import LocalFederation
 from shared.runtime.host import ServiceHost
@@ -39,6 +41,18 @@ class Org:
     client: KenettClient
     events: EventWatcher
     clock: FixedClock
+    handled: dict[str, EventWatcher]
+
+    async def settled(self, service: str, env: Envelope) -> None:
+        """Wait until ``service`` here has handled ``env``."""
+        seen = self.handled[service]
+        await seen.wait_until(lambda: any(e.id == env.id for e in seen.events), 15.0)
+
+    async def event(self, type_: str, case_id: uuid.UUID | None = None, **payload: Any) -> Envelope:
+        found = await self.events.wait_until(
+            lambda: self.events.matching(type_, case_id, **payload), 15.0
+        )
+        return found[0]  # type: ignore[no-any-return]
 
     @property
     def rt(self) -> Runtime:
@@ -96,13 +110,20 @@ async def start_org(
         **extra,
     )
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
-    host = ServiceHost(settings, select(None), clock=clock)
+    plugins = select(None)
+    handled = {plugin.name: EventWatcher() for plugin in plugins}
+    host = ServiceHost(
+        settings,
+        plugins,
+        clock=clock,
+        on_handled=lambda service, _consumer, env: handled[service].record(env),
+    )
     await host.start()
     nc = await nats.connect(servers.leaf_url(code))
     events = EventWatcher()
     await nc.subscribe(f"kenett.{code}.evt.>", cb=events.on_msg)
     await nc.flush()
-    return Org(code, settings, host, nc, KenettClient(nc, code, timeout=15), events, clock)
+    return Org(code, settings, host, nc, KenettClient(nc, code, timeout=15), events, clock, handled)
 
 
 @pytest.fixture
@@ -121,3 +142,46 @@ async def federation(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIte
             await org.nc.close()
             await org.host.stop()
         servers.stop()
+
+
+async def link_view(org: Org, link_id: uuid.UUID, on: date | None = None) -> dict[str, Any]:
+    return await org.query("federation", GetLink(actor=staff(org.code), link_id=link_id, on=on))
+
+
+async def until_receipt(org: Org, link_id: uuid.UUID, message_id: str) -> dict[str, Any]:
+    """Wait until the sender has the receipt of ``message_id``; returns the message's view."""
+    found: dict[str, Any] = {}
+
+    async def has_receipt() -> bool:
+        view = await link_view(org, link_id)
+        for m in view["messages"]:
+            if m["message_id"] == message_id and m["receipt_at"]:
+                found.update(m)
+                return True
+        return False
+
+    await org.until(has_receipt)
+    return found
+
+
+async def report_from_hospital(
+    federation: Federation, national_id: str, to: str = LUND, **extra: Any
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """The hospital reports a need to ``to``; returns (link id, the municipality's case id)."""
+    hospital = federation[HOSPITAL]
+    fields: dict[str, Any] = {
+        "needs": ["ip", "coordinator"],
+        "department": "Medisinsk avdeling",
+        "expected_discharge": date.today() + timedelta(days=10),
+        "hospital_coordinator": "hk-1",
+        **extra,
+    }
+    sent = await hospital.cmd(
+        "federation",
+        SendNeedReport(actor=staff(HOSPITAL), to=to, national_id=national_id, **fields),
+    )
+    link_id = uuid.UUID(sent["link_id"])
+    receipt = await until_receipt(hospital, link_id, sent["message_id"])
+    assert receipt["status"] == "accepted", receipt
+    there = await link_view(federation[to], link_id)
+    return link_id, uuid.UUID(there["case_id"])
