@@ -129,8 +129,9 @@ class Runtime:
         self._applied = asyncio.Event()
         self.observers: list[Any] = []
 
-    def applied(self, header: XHeader) -> None:
-        """An inbound message was committed and acknowledged (or refused with a receipt)."""
+    def applied(self, header: XHeader | None) -> None:
+        """An inbound message was committed and acknowledged (or refused with a receipt), or
+        dead-lettered (``header`` None when it could not be read)."""
         self._applied.set()
         self._applied = asyncio.Event()
         for observer in self.observers:
@@ -411,9 +412,7 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
         client = KenettClient(rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s)
         try:
             coord = Coordination.model_validate(
-                await client.query(
-                    "assignment", GetCoordination(actor=cmd.actor, case_id=case_id)
-                )
+                await client.query("assignment", GetCoordination(actor=cmd.actor, case_id=case_id))
             )
             coordinator_id = coord.primary_coordinator_id
             if coordinator_id is None:
@@ -965,6 +964,7 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
             return
         await msg.ack()
         log.warning("dead-lettered", consumer=CONSUMER, reason=reason)
+        rt.applied(None)
 
     @router.subscriber(
         subject,

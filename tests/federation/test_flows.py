@@ -96,15 +96,20 @@ async def test_r17_a_refused_handover_tells_the_hospital_why(
     await hospital.cmd(
         "federation",
         ProposeHandover(
-            actor=staff(HOSPITAL), link_id=link_id, coordinator="hk-1",
-            start=date.today() + timedelta(days=3), overlap_days=0,
+            actor=staff(HOSPITAL),
+            link_id=link_id,
+            coordinator="hk-1",
+            start=date.today() + timedelta(days=3),
+            overlap_days=0,
         ),
     )
     proposal_id = await pending_proposal(lund)
     await lund.cmd(
         "federation",
         AnswerHandover(
-            actor=staff(LUND), proposal_id=proposal_id, accept=False,
+            actor=staff(LUND),
+            proposal_id=proposal_id,
+            accept=False,
             reason="Personen flytter til Iveland før utskrivning",
         ),
     )
