@@ -54,6 +54,10 @@ def _status(m: dict[str, Any]) -> str:
         text += f": {m['reason']}"
     if m.get("reference"):
         text += f" (ref. {m['reference']})"
+    if m.get("answer"):
+        text += "; svar: " + ("godtatt" if m["answer"] == "accepted" else "avslått")
+        if m.get("answer_reason"):
+            text += f" ({m['answer_reason']})"
     return text
 
 

@@ -565,12 +565,14 @@ def _out_view(row: Outgoing) -> MessageView:
         title=title(row.type),
         seq=row.seq,
         at=row.created_at,
-        status=row.answer or row.status if row.status == "accepted" else row.status,
+        status=row.status,
         code=row.code,
         reason=row.reason,
         reference=row.reference,
         receipt_at=row.receipt_at,
         reply_to=row.reply_to,
+        answer=row.answer,  # type: ignore[arg-type]
+        answer_reason=row.answer_reason,
     )
 
 
@@ -898,8 +900,7 @@ class Inbound:
         proposal = await uow.session.get(Outgoing, answer.proposal)
         if proposal is not None and proposal.to_org == m.sender:
             proposal.answer = "accepted" if answer.accepted else "refused"
-            if not answer.accepted:
-                proposal.reason = answer.reason
+            proposal.answer_reason = answer.reason
             uow.session.add(proposal)
         if answer.accepted and answer.coordinator:
             await self.rt.add_coordinator(

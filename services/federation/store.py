@@ -71,6 +71,7 @@ class Outgoing(FederationBase, table=True):
     receipt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answer: str | None = Field(default=None, max_length=16)
+    answer_reason: str | None = Field(default=None, max_length=500)
     detail: str | None = Field(
         default=None,
         sa_column=sa.Column(sa.Text, nullable=True),

@@ -146,6 +146,9 @@ class MessageView(BaseModel):
     reference: str | None = None
     receipt_at: datetime | None = None
     reply_to: uuid.UUID | None = None
+    answer: Literal["accepted", "refused"] | None = None
+    """For a message that asks (a handover proposal): the answer, once it has come."""
+    answer_reason: str | None = None
 
 
 class LinkView(BaseModel):

@@ -84,7 +84,7 @@ async def test_r17_handover_at_discharge_both_listed_during_the_overlap(
 
     view = await link_view(hospital, link_id)
     proposal = next(m for m in view["messages"] if m["type"] == "handover_proposal")
-    assert proposal["status"] == "accepted"
+    assert (proposal["status"], proposal["answer"]) == ("accepted", "accepted")
     assert any(m["type"] == "handover_answer" and m["direction"] == "in" for m in view["messages"])
 
 
@@ -117,7 +117,7 @@ async def test_r17_a_refused_handover_tells_the_hospital_why(
     assert told.payload["by_org"] == LUND
     view = await link_view(hospital, link_id)
     proposal = next(m for m in view["messages"] if m["type"] == "handover_proposal")
-    assert proposal["status"] == "refused"
-    assert proposal["reason"] == "Personen flytter til Iveland før utskrivning"
+    assert (proposal["status"], proposal["answer"]) == ("accepted", "refused")
+    assert proposal["answer_reason"] == "Personen flytter til Iveland før utskrivning"
     listed = {(c["org"], c["staff_id"]) for c in view["coordinators"] if c["active"]}
     assert listed == {(HOSPITAL, "hk-1")}

@@ -2,12 +2,11 @@
 
 Revision ID: f0001
 Revises:
-Create Date: 2026-11-23 05:54:24.840249
+Create Date: 2026-11-23 06:04:23.269964
 """
 
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 from shared.db.types import UTCDateTime
 
 revision = "f0001"
@@ -108,6 +107,7 @@ def upgrade() -> None:
         sa.Column("receipt_at", UTCDateTime(), nullable=True),
         sa.Column("overdue_at", UTCDateTime(), nullable=True),
         sa.Column("answer", sa.String(length=16), nullable=True),
+        sa.Column("answer_reason", sa.String(length=500), nullable=True),
         sa.Column("detail", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_federation_outgoing")),
     )

@@ -1,0 +1,98 @@
+"""Cross-organisation messages survive an outage of the hub: they queue in the sender's
+outbound stream and arrive after reconnection, once, in order."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from services.federation.store import Incoming
+from shared.contracts.federation import AnswerHandover, ProposeHandover
+from shared.federation.topology import out_stream, xorg_subject
+from sqlmodel import select
+
+from .conftest import HOSPITAL, LUND, Federation, Org, link_view, report_from_hospital, staff
+from .test_flows import pending_proposal, ready_for_a_coordinator
+
+pytestmark = pytest.mark.slow
+
+
+async def published(org: Org, subject: str, count: int) -> None:
+    """Wait until the organisation's outbound stream holds ``count`` messages on ``subject``:
+    they are queued on its own server whatever the hub's state."""
+    js = org.nc.jetstream()
+    sub = await org.nc.subscribe(subject)
+    try:
+        while (
+            await js.stream_info(out_stream(org.code), subjects_filter=subject)
+        ).state.messages < count:
+            await sub.next_msg(timeout=10)
+    finally:
+        await sub.unsubscribe()
+
+
+async def incoming_of(org: Org, type_: str) -> list[dict[str, Any]]:
+    async with org.host.contexts["federation"].uow(readonly=True) as uow:
+        rows = await uow.session.exec(select(Incoming).where(Incoming.type == type_))
+        return [row.model_dump() for row in rows]
+
+
+async def test_a_handover_sent_while_the_hub_is_down_arrives_once_after_it_returns(
+    federation: Federation, national_id: str
+) -> None:
+    hospital, lund = federation[HOSPITAL], federation[LUND]
+    link_id, case_id = await report_from_hospital(federation, national_id)
+    coordinator_id = await ready_for_a_coordinator(lund, case_id, "lund-k9")
+    to_lund = xorg_subject(LUND, HOSPITAL)
+
+    federation.servers.stop_hub()
+    start = date.today() + timedelta(days=7)
+    sent = await hospital.cmd(
+        "federation",
+        ProposeHandover(
+            actor=staff(HOSPITAL), link_id=link_id, coordinator="hk-1", start=start, overlap_days=3
+        ),
+    )
+    await published(hospital, to_lund, 2)  # the report and the proposal, queued at home
+    assert await incoming_of(lund, "handover_proposal") == []
+
+    # The relay publishes the same message again (as after a crash before marking it sent):
+    # the stream's de-duplication drops it.
+    js = hospital.nc.jetstream()
+    raw = await js.get_last_msg(out_stream(HOSPITAL), to_lund)
+    again = await js.publish(to_lund, raw.data, headers={"Nats-Msg-Id": sent["message_id"]})
+    assert again.duplicate
+
+    federation.servers.start_hub()
+    proposal_id = await pending_proposal(lund)
+    assert proposal_id == sent["message_id"]
+
+    # The answer crosses the other way through a second outage.
+    federation.servers.stop_hub()
+    await lund.cmd(
+        "federation",
+        AnswerHandover(
+            actor=staff(LUND), proposal_id=proposal_id, accept=True, coordinator_id=coordinator_id
+        ),
+    )
+    await published(lund, xorg_subject(HOSPITAL, LUND), 3)  # 2 receipts and the answer
+    federation.servers.start_hub()
+
+    async def answered() -> bool:
+        view = await link_view(hospital, link_id)
+        return any(
+            m["type"] == "handover_proposal" and m["answer"] == "accepted" for m in view["messages"]
+        )
+
+    await hospital.until(answered, timeout=120)
+    assert len(await incoming_of(lund, "handover_proposal")) == 1
+    assert len(await incoming_of(hospital, "handover_answer")) == 1
+    # Every message got exactly one receipt.
+    view = await link_view(hospital, link_id)
+    outs = [m for m in view["messages"] if m["direction"] == "out"]
+    assert [m["status"] for m in outs] == ["accepted", "accepted"]
+    receipts = await incoming_of(hospital, "receipt")
+    assert sorted(str(r["reply_to"]) for r in receipts) == sorted(m["message_id"] for m in outs)
+    assert len(await incoming_of(lund, "receipt")) == 1  # of the answer
