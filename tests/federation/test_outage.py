@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from services.federation.store import Incoming
 from shared.contracts.federation import AnswerHandover, ProposeHandover
 from shared.federation.topology import out_stream, xorg_subject
-from sqlmodel import select
 
 from .conftest import HOSPITAL, LUND, Federation, Org, link_view, report_from_hospital, staff
 from .test_flows import pending_proposal, ready_for_a_coordinator

@@ -5,8 +5,9 @@ Revises:
 Create Date: 2026-11-23 06:04:23.269964
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
+
 from shared.db.types import UTCDateTime
 
 revision = "f0001"
