@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from stdnum.no import fodselsnummer
 
-LINK_OPENING = frozenset({"need_report"})
+LINK_OPENING = frozenset({"need_report", "case_transfer"})
 """Message types that may start a case link at the receiver (sequence number 1)."""
 
 WAIT_FOR_PREDECESSOR_S = 1.0
@@ -89,3 +89,9 @@ STATUS_TEXT = {
     "pending": "venter på svar her",
     "answered": "besvart",
 }
+
+
+def responsible_for(party_kind: str | None, party_ref: str | None, org: str) -> bool:
+    """Is organisation ``org`` the responsible party of a measure? A plan names a linked
+    organisation as a service by its code (e.g. ``sykehuset``), any case."""
+    return party_kind == "service" and (party_ref or "").strip().casefold() == org.casefold()

@@ -25,7 +25,13 @@ from nats.js.api import DeliverPolicy
 from sqlmodel import col, select
 
 from shared.bus.deadletter import dead_letter, describe_error
-from shared.bus.handlers import BACKOFF, DEAD_LETTER_TRIES, command_responder, query_responder
+from shared.bus.handlers import (
+    BACKOFF,
+    DEAD_LETTER_TRIES,
+    command_responder,
+    event_consumer,
+    query_responder,
+)
 from shared.client import KenettClient, RequestFailed
 from shared.clock import local_today
 from shared.contracts.assignment import (
@@ -36,6 +42,7 @@ from shared.contracts.assignment import (
     GetCoordination,
     ListCoordinators,
 )
+from shared.contracts.consent import ConsentEnded, ConsentRecorded, GateActor
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import (
     AnswerHandover,
@@ -45,6 +52,7 @@ from shared.contracts.federation import (
     DirectoryEntry,
     GetDirectory,
     GetLink,
+    GetSharedPlan,
     HandoverAnswered,
     HandoverProposed,
     Links,
@@ -58,16 +66,32 @@ from shared.contracts.federation import (
     ReceiptOverdue,
     SendNeedReport,
     SentResult,
+    SharedPlanView,
     SweepFederation,
     SweepResult,
+    TransferCase,
+    UpdateMeasure,
 )
-from shared.contracts.intake import Reporter, ReporterKind, ReportNeed, ReportNeedResult
+from shared.contracts.intake import (
+    CloseCase,
+    ExportForTransfer,
+    Reporter,
+    ReporterKind,
+    ReportNeed,
+    ReportNeedResult,
+    TransferExport,
+)
+from shared.contracts.planning import PlanContent, PlanVersionSaved, RecordMeasureStatus
 from shared.contracts.replies import CommandRejected, refuse
 from shared.contracts.xorg import (
+    CaseTransfer,
     HandoverAnswer,
     HandoverProposal,
+    MeasureUpdate,
     NeedReport,
+    PlanShare,
     Receipt,
+    SharedMeasure,
     XHeader,
     XMessage,
     XorgError,
@@ -84,8 +108,8 @@ from shared.federation.topology import OrgFederation, in_stream, load_org_file, 
 from shared.logging import get_logger
 from shared.service import ServiceContext
 
-from . import domain
-from .store import Incoming, Link, LinkCoordinator, LinkSequence, Outgoing
+from . import domain, sharing
+from .store import Incoming, Link, LinkCoordinator, LinkSequence, Outgoing, SharedPlan
 
 log = get_logger(__name__)
 
@@ -125,6 +149,7 @@ class Runtime:
                     f"{ctx.org} (KENETT_ORG)"
                 )
         self.answers: dict[int, str] = {}
+        self.transfers: dict[int, tuple[str, CaseTransfer]] = {}
         self.sweep_lock = asyncio.Lock()
         self._applied = asyncio.Event()
         self.observers: list[Any] = []
@@ -507,6 +532,149 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
     return answer, before
 
 
+def make_update_measure(rt: Runtime):  # type: ignore[no-untyped-def]
+    async def update(uow: UnitOfWork, cmd: UpdateMeasure) -> SentResult:
+        link = await rt.link(uow, cmd.link_id)
+        rows = await uow.session.exec(
+            select(SharedPlan).where(SharedPlan.link_id == link.id, SharedPlan.kind == "measures")
+        )
+        for row in rows:
+            measures = json.loads(row.content).get("measures", [])
+            if any(m["id"] == cmd.measure_id for m in measures):
+                payload = MeasureUpdate(
+                    measure_id=cmd.measure_id,
+                    status=cmd.status,
+                    seen_version=row.plan_version or 1,
+                    note=cmd.note,
+                )
+                message_id = await rt.send(
+                    uow, link_id=link.id, to=row.from_org, payload=payload, actor_id=cmd.actor.id
+                )
+                return SentResult(link_id=link.id, message_id=message_id, to=row.from_org)
+        raise refuse(
+            "not_found",
+            "no such measure shared with this organisation",
+            "measure_id",
+            "only measures shared with you (your own, as far as the consent allows) can be updated",
+        )
+
+    return update
+
+
+def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
+    async def before(cmd: TransferCase) -> None:
+        """Outside the transaction: the consent gate, intake's export and the plan as the new
+        municipality may see it (R7)."""
+        to = rt.partner(cmd.to)
+        try:
+            decision = await sharing.transfer_gate(rt, cmd.case_id, to)
+            if not decision.allow:
+                raise refuse(
+                    "forbidden",
+                    "the person's consent to share with the new municipality is needed (R7)",
+                    "to",
+                    f"record a sharing consent naming {to} first ({decision.reason})",
+                )
+            export = TransferExport.model_validate(
+                await KenettClient(
+                    rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s
+                ).query(
+                    "intake", ExportForTransfer(actor=cmd.actor, case_id=cmd.case_id, to_org=to)
+                )
+            )
+            access, _allowed = await sharing.read_plan_as(rt, cmd.case_id, to)
+        except RequestFailed as exc:
+            raise CommandRejected(exc.error.code, str(exc), exc.error.fields) from None
+        plan, version, withheld = sharing.plan_of(access)
+        rt.transfers[id(cmd)] = (
+            export.case_ref,
+            CaseTransfer(
+                national_id=export.national_id,
+                needs=export.needs,
+                services=export.services,
+                case_ref=export.case_ref,
+                moving_on=cmd.moving_on,
+                plan=plan,
+                plan_version=version,
+                withheld=withheld,
+            ),
+        )
+
+    async def transfer(uow: UnitOfWork, cmd: TransferCase) -> SentResult:
+        fed = rt.linked()
+        prepared = rt.transfers.pop(id(cmd), None)
+        if prepared is None:
+            raise CommandRejected("unavailable", "the transfer could not be prepared; try again")
+        case_ref, payload = prepared
+        pending = await uow.session.exec(
+            select(Outgoing)
+            .join(Link, col(Link.id) == col(Outgoing.link_id))
+            .where(
+                Link.case_id == cmd.case_id,
+                Outgoing.type == CaseTransfer.TYPE,
+                col(Outgoing.status).in_(["sent", "accepted"]),
+            )
+        )
+        if pending.first() is not None:
+            raise refuse(
+                "conflict",
+                "the case is already being moved",
+                "case_id",
+                "a transfer of this case was sent and not refused",
+            )
+        link_id = uuid.uuid4()
+        uow.session.add(
+            Link(
+                id=link_id,
+                org=fed.org,
+                case_id=cmd.case_id,
+                case_ref=case_ref,
+                parties=domain.parties_text([fed.org, payload_to(cmd)]),
+                created_at=uow.clock.now(),
+            )
+        )
+        message_id = await rt.send(
+            uow, link_id=link_id, to=cmd.to, payload=payload, actor_id=cmd.actor.id
+        )
+        return SentResult(link_id=link_id, message_id=message_id, to=cmd.to)
+
+    def payload_to(cmd: TransferCase) -> str:
+        return cmd.to
+
+    return transfer, before
+
+
+def make_shared_plan(rt: Runtime):  # type: ignore[no-untyped-def]
+    async def shared_plan(uow: UnitOfWork, q: GetSharedPlan) -> SharedPlanView:
+        link = await rt.link(uow, q.link_id)
+        row = (
+            await uow.session.exec(select(SharedPlan).where(SharedPlan.link_id == link.id))
+        ).first()
+        if row is None:
+            return SharedPlanView(
+                link_id=link.id,
+                from_org=None,
+                kind=None,
+                case_ref=None,
+                plan_version=None,
+                received_at=None,
+            )
+        content = json.loads(row.content)
+        return SharedPlanView(
+            link_id=link.id,
+            from_org=row.from_org,
+            kind=row.kind,  # type: ignore[arg-type]
+            case_ref=row.case_ref,
+            plan_version=row.plan_version,
+            received_at=row.received_at,
+            measures=[SharedMeasure.model_validate(m) for m in content.get("measures", [])],
+            plan=PlanContent.model_validate(content["plan"]) if content.get("plan") else None,
+            withheld=content.get("withheld", []),
+        )
+
+    return shared_plan
+
+
 async def sweep(rt: Runtime) -> int:
     """Tell the KE (an event notifications turns into a notice) of each message that has waited
     longer than the receipt timeout; once per message."""
@@ -719,11 +887,53 @@ class Inbound:
             return Outcome(False, "not_party", f"{m.sender} is not a party to this case link")
         return domain.Order.APPLY
 
+    def client(self) -> KenettClient:
+        return KenettClient(self.ctx.nc, self.ctx.org, timeout=self.ctx.settings.command_timeout_s)
+
+    async def report_need(
+        self,
+        m: XMessage,
+        reporter: Reporter,
+        national_id: str,
+        needs: Any,
+        services: list[str],
+        form: str,
+    ) -> Outcome:
+        """Intake registers the report (the message id is the idempotency key)."""
+        try:
+            result = ReportNeedResult.model_validate(
+                await self.client().command(
+                    "intake",
+                    ReportNeed(
+                        actor=self.service_actor(m.sender),
+                        request_id=m.id,
+                        national_id=national_id,
+                        reporter=reporter,
+                        needs=needs,
+                        services=services,
+                        form=form,  # type: ignore[arg-type]
+                        received_at=m.sent_at,
+                    ),
+                )
+            )
+        except RequestFailed as exc:
+            if exc.error.code == "unavailable":
+                raise  # transient: redelivered
+            return Outcome(False, "refused", f"intake: {exc}")
+        return Outcome(
+            True, reference=result.case_ref, case_id=result.case_id, case_ref=result.case_ref
+        )
+
+    async def local_case(self, link_id: uuid.UUID) -> uuid.UUID | None:
+        async with self.ctx.uow(readonly=True) as uow:
+            link = await uow.session.get(Link, link_id)
+            return link.case_id if link is not None else None
+
     async def act(self, m: XMessage, payload: XPayload) -> Outcome:
         """Effects on other services of this organisation, before the transaction; each is
         idempotent (the message id is the request id), so a redelivery repeats them safely."""
+        sender = self.rt.linked().directory[m.sender]
         if isinstance(payload, NeedReport):
-            sender = self.rt.linked().directory[m.sender]
             kind = ReporterKind.HOSPITAL if sender.kind == "hospital" else ReporterKind.KE
             hospital = kind is ReporterKind.HOSPITAL
             reporter = Reporter(
@@ -732,35 +942,77 @@ class Inbound:
                 department=f"{payload.department} ({sender.name})"[:120] if hospital else None,
                 expected_discharge=payload.expected_discharge if hospital else None,
             )
-            client = KenettClient(
-                self.ctx.nc, self.ctx.org, timeout=self.ctx.settings.command_timeout_s
+            return await self.report_need(
+                m, reporter, payload.national_id, payload.needs, payload.services, payload.form
             )
-            try:
-                result = ReportNeedResult.model_validate(
-                    await client.command(
-                        "intake",
-                        ReportNeed(
-                            actor=self.service_actor(m.sender),
-                            request_id=m.id,
-                            national_id=payload.national_id,
-                            reporter=reporter,
-                            needs=payload.needs,
-                            services=payload.services,
-                            form=payload.form,
-                            received_at=m.sent_at,
-                        ),
-                    )
-                )
-            except RequestFailed as exc:
-                if exc.error.code == "unavailable":
-                    raise  # transient: redelivered
-                return Outcome(False, "refused", f"intake: {exc}")
-            return Outcome(
-                True, reference=result.case_ref, case_id=result.case_id, case_ref=result.case_ref
+        if isinstance(payload, CaseTransfer):
+            return await self.report_need(
+                m,
+                Reporter(kind=ReporterKind.KE),
+                payload.national_id,
+                payload.needs,
+                payload.services,
+                "written",
             )
         if isinstance(payload, HandoverProposal):
             return Outcome(True, status="pending", payload_kept=payload.model_dump_json())
+        if isinstance(payload, MeasureUpdate):
+            return await self.measure_update(m, payload)
+        if isinstance(payload, Receipt) and payload.accepted and m.reply_to is not None:
+            await self.after_transfer(m)
         return Outcome(True)
+
+    async def measure_update(self, m: XMessage, payload: MeasureUpdate) -> Outcome:
+        """Planning records the responsible service's report, if the measure is its own and
+        the consent covers it (R7, R16)."""
+        case_id = await self.local_case(m.link)
+        if case_id is None:
+            return Outcome(False, "refused", "there is no plan for this case here")
+        try:
+            written = await self.client().command(
+                "planning",
+                RecordMeasureStatus(
+                    actor=self.service_actor(m.sender),
+                    request_id=m.id,
+                    case_id=case_id,
+                    measure_id=payload.measure_id,
+                    status=payload.status,
+                    by=GateActor(kind="provider", id=m.sender),
+                    note=payload.note,
+                ),
+            )
+        except RequestFailed as exc:
+            if exc.error.code == "unavailable":
+                raise
+            return Outcome(False, "refused", f"planning: {exc}")
+        return Outcome(True, reference=f"versjon {written['version']}")
+
+    async def after_transfer(self, m: XMessage) -> None:
+        """The new municipality confirmed a transfer: close the case here, reason moved."""
+        async with self.ctx.uow(readonly=True) as uow:
+            sent = await uow.session.get(Outgoing, m.reply_to)
+            if sent is None or sent.type != CaseTransfer.TYPE or sent.to_org != m.sender:
+                return
+            sent_id = sent.id
+            link = await uow.session.get(Link, sent.link_id)
+            case_id = link.case_id if link is not None else None
+        if case_id is None:
+            return
+        try:
+            await self.client().command(
+                "intake",
+                CloseCase(
+                    actor=self.service_actor(m.sender),
+                    request_id=uuid.uuid5(sent_id, "close-moved"),
+                    case_id=case_id,
+                    reason="moved",
+                ),
+            )
+        except RequestFailed as exc:
+            if exc.error.code == "unavailable":
+                raise
+            # Already closed (or not closable): the receipt is recorded all the same.
+            log.warning("case not closed after transfer", code=exc.error.code)
 
     async def apply(self, m: XMessage, payload: XPayload | None, problem: XorgError | None) -> None:
         decision = await self.check(m, payload)
@@ -793,7 +1045,8 @@ class Inbound:
                 seq.last = m.seq
                 uow.session.add(seq)
             link = await uow.session.get(Link, m.link)
-            if outcome.accepted and link is None and isinstance(payload, NeedReport):
+            opening = isinstance(payload, (NeedReport, CaseTransfer))
+            if outcome.accepted and link is None and opening:
                 link = Link(
                     id=m.link,
                     org=ctx.org,
@@ -803,7 +1056,7 @@ class Inbound:
                     case_ref=outcome.case_ref,
                 )
                 uow.session.add(link)
-                if payload.hospital_coordinator:
+                if isinstance(payload, NeedReport) and payload.hospital_coordinator:
                     await rt.add_coordinator(
                         uow, link.id, m.sender, payload.hospital_coordinator, role=rt.role(m.sender)
                     )
@@ -823,6 +1076,32 @@ class Inbound:
                 )
             elif outcome.accepted and isinstance(payload, HandoverAnswer) and link is not None:
                 await self.on_answer(uow, m, payload, link)
+            elif outcome.accepted and isinstance(payload, PlanShare):
+                measures = [x.model_dump(mode="json") for x in payload.measures]
+                await self.keep_shared(
+                    uow,
+                    m,
+                    "measures",
+                    payload.case_ref,
+                    payload.plan_version,
+                    {"measures": measures},
+                    keep=bool(measures),
+                )
+            elif outcome.accepted and isinstance(payload, CaseTransfer):
+                plan = payload.plan.model_dump(mode="json") if payload.plan else None
+                await self.keep_shared(
+                    uow,
+                    m,
+                    "transfer",
+                    payload.case_ref,
+                    payload.plan_version,
+                    {"plan": plan, "withheld": payload.withheld},
+                    keep=True,
+                )
+                outcome.payload_kept = None
+            if link is not None and isinstance(payload, (PlanShare, CaseTransfer)):
+                link.references = domain.with_reference(link.references, m.sender, payload.case_ref)
+                uow.session.add(link)
             uow.session.add(
                 Incoming(
                     id=m.id,
@@ -862,6 +1141,36 @@ class Inbound:
                 outcome="ok" if outcome.accepted else f"refused:{outcome.code}",
             )
             await uow.commit()
+
+    async def keep_shared(
+        self,
+        uow: UnitOfWork,
+        m: XMessage,
+        kind: str,
+        case_ref: str,
+        version: int | None,
+        content: dict[str, Any],
+        *,
+        keep: bool,
+    ) -> None:
+        """Replace what ``m.sender`` shared on the link; ``keep`` False removes it."""
+        row = await uow.session.get(SharedPlan, (m.link, m.sender))
+        if not keep:
+            if row is not None:
+                await uow.session.delete(row)
+            return
+        if row is None:
+            row = SharedPlan(
+                link_id=m.link,
+                from_org=m.sender,
+                kind=kind,
+                content="{}",
+                received_at=uow.clock.now(),
+            )
+        row.kind, row.case_ref, row.plan_version = kind, case_ref, version
+        row.content = json.dumps(content)
+        row.received_at = uow.clock.now()
+        uow.session.add(row)
 
     async def on_receipt(
         self, uow: UnitOfWork, m: XMessage, receipt: Receipt, link: Link | None
@@ -1067,6 +1376,17 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     query_responder(router, ctx, query=GetLink, handler=get_link)
     query_responder(router, ctx, query=ListMessages, handler=list_messages)
     query_responder(router, ctx, query=GetDirectory, handler=directory, audited=False)
+    command_responder(router, ctx, command=UpdateMeasure, handler=make_update_measure(rt))
+    transfer, before_transfer = make_transfer_case(rt)
+    command_responder(router, ctx, command=TransferCase, handler=transfer, before=before_transfer)
+    query_responder(router, ctx, query=GetSharedPlan, handler=make_shared_plan(rt))
+    before_share, on_share = sharing.share_consumer(rt)
+    for name, event in (
+        ("plan-version-saved", PlanVersionSaved),
+        ("consent-recorded", ConsentRecorded),
+        ("consent-ended", ConsentEnded),
+    ):
+        event_consumer(router, ctx, name=name, event=event, handler=on_share, before=before_share)
     inbound_consumer(router, rt)
     return router
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from shared.plugins import ServicePlugin
 
+from .bench import handover
 from .cli import app as cli
 from .handlers import build_router, on_start, on_stop, prepare
 from .store import registry
@@ -19,4 +20,5 @@ plugin = ServicePlugin(
     on_start=on_start,
     on_stop=on_stop,
     cli=cli,
+    benchmarks={"handover": handover},
 )

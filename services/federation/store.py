@@ -121,3 +121,33 @@ class LinkCoordinator(FederationBase, table=True):
     role: str = Field(max_length=32)
     since: date | None = None
     until: date | None = None
+
+
+class SharedPlan(FederationBase, table=True):
+    """What another organisation shared with this one on a link (receiving side): the measures
+    this organisation is responsible for (kind measures), or a moving person's plan (transfer).
+    Replaced by each new share; an empty share removes what was shared."""
+
+    __tablename__ = "federation_shared_plan"
+
+    link_id: uuid.UUID = Field(primary_key=True)
+    from_org: str = Field(primary_key=True, max_length=63)
+    kind: str = Field(max_length=16)
+    case_ref: str | None = Field(default=None, max_length=32)
+    plan_version: int | None = None
+    content: str = Field(sa_column=sa.Column(sa.Text, nullable=False), description="JSON.")
+    received_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ShareState(FederationBase, table=True):
+    """What this organisation last shared with a partner on a link (sending side), so that a
+    new plan version or a changed consent sends a share only when what may be seen changed."""
+
+    __tablename__ = "federation_share_state"
+
+    link_id: uuid.UUID = Field(primary_key=True)
+    partner: str = Field(primary_key=True, max_length=63)
+    digest: str = Field(max_length=64)
+    count: int = 0
+    plan_version: int = 0
+    shared_at: datetime = Field(sa_type=UTCDateTime)

@@ -61,6 +61,10 @@ KIND = {
     "handover_completed": "Overføring fullført",
     "new_coordinator_for_person": "Ny koordinator",
     "unread_escalation": "Uleste viktige varsler",
+    "xorg_message_refused": "Melding til annen virksomhet avvist",
+    "xorg_receipt_overdue": "Kvittering fra annen virksomhet mangler",
+    "xorg_handover_proposed": "Forslag om å overta koordineringen",
+    "xorg_handover_answered": "Svar på forslag om overføring",
 }
 STATUS = {
     "pending": "venter",

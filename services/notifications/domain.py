@@ -49,6 +49,10 @@ class NoticeKind(StrEnum):
     HANDOVER_COMPLETED = "handover_completed"
     NEW_COORDINATOR_FOR_PERSON = "new_coordinator_for_person"
     UNREAD_ESCALATION = "unread_escalation"
+    XORG_MESSAGE_REFUSED = "xorg_message_refused"
+    XORG_RECEIPT_OVERDUE = "xorg_receipt_overdue"
+    XORG_HANDOVER_PROPOSED = "xorg_handover_proposed"
+    XORG_HANDOVER_ANSWERED = "xorg_handover_answered"
 
 
 class Audience(StrEnum):
@@ -88,6 +92,12 @@ AUDIENCES: dict[NoticeKind, tuple[Audience, ...]] = {
     NoticeKind.HANDOVER_COMPLETED: (Audience.NAMED,),
     NoticeKind.NEW_COORDINATOR_FOR_PERSON: (Audience.PERSON,),
     NoticeKind.UNREAD_ESCALATION: (Audience.NAMED,),
+    # Federation (R17): what another organisation did with what was sent from here. The KE
+    # handles the case links; this side's coordinator is known there only by staff id.
+    NoticeKind.XORG_MESSAGE_REFUSED: (Audience.KE,),
+    NoticeKind.XORG_RECEIPT_OVERDUE: (Audience.KE,),
+    NoticeKind.XORG_HANDOVER_PROPOSED: (Audience.KE,),
+    NoticeKind.XORG_HANDOVER_ANSWERED: (Audience.KE,),
 }
 
 # Notices that must not lie unread: the KE sees them in "unread important", and they
@@ -100,6 +110,9 @@ IMPORTANT: frozenset[NoticeKind] = frozenset(
         NoticeKind.DUTY_OVERDUE,
         NoticeKind.APPEAL_REGISTERED,
         NoticeKind.CONSENT_RENEWAL_COORDINATOR,
+        NoticeKind.XORG_MESSAGE_REFUSED,
+        NoticeKind.XORG_RECEIPT_OVERDUE,
+        NoticeKind.XORG_HANDOVER_PROPOSED,
     }
 )
 
@@ -192,6 +205,24 @@ TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.UNREAD_ESCALATION: (
         "Et viktig varsel i sak {case_ref} er ikke lest etter {count} timer. "
         "Logg inn i kenett og se uleste viktige varsler."
+    ),
+    # Federation's events name no case reference, and the other organisation's code is not a
+    # parameter a notice may carry: these say what happened, and where to look.
+    NoticeKind.XORG_MESSAGE_REFUSED: (
+        "En melding til en annen virksomhet ble avvist. Logg inn i kenett for å se årsaken "
+        "(kenett federation messages)."
+    ),
+    NoticeKind.XORG_RECEIPT_OVERDUE: (
+        "En melding sendt til en annen virksomhet {on} har ikke fått kvittering i tide. "
+        "Logg inn i kenett for å se meldingen (kenett federation messages)."
+    ),
+    NoticeKind.XORG_HANDOVER_PROPOSED: (
+        "En annen virksomhet foreslår at dere overtar koordineringen i en sak fra {on}. "
+        "Logg inn i kenett for å svare på forslaget (kenett federation messages)."
+    ),
+    NoticeKind.XORG_HANDOVER_ANSWERED: (
+        "En annen virksomhet har svart på forslaget om å overføre koordineringen i en sak. "
+        "Logg inn i kenett for å se svaret (kenett federation links)."
     ),
 }
 

@@ -37,6 +37,12 @@ from shared.contracts.consent import (
     MayQuery,
 )
 from shared.contracts.envelope import Envelope
+from shared.contracts.federation import (
+    HandoverAnswered,
+    HandoverProposed,
+    MessageRefused,
+    ReceiptOverdue,
+)
 from shared.contracts.intake import AppealRegistered, CaseOpened, DecisionMade
 from shared.contracts.notifications import (
     ChannelInfo,
@@ -724,6 +730,39 @@ def make_event_handlers(
             ],
         )
 
+    # Federation (R17): the KE hears what another organisation did with what was sent from
+    # here. The events name the local case (if any) in the envelope, never its reference.
+
+    async def on_message_refused(uow: UnitOfWork, env: Envelope, e: MessageRefused) -> None:
+        """Another organisation refused a message sent from here; the reason is in the link."""
+        await tell(uow, env, NoticeKind.XORG_MESSAGE_REFUSED, case_id=env.case_id, case_ref=None)
+
+    async def on_receipt_overdue(uow: UnitOfWork, env: Envelope, e: ReceiptOverdue) -> None:
+        """A message sent from here has had no receipt in time."""
+        await tell(
+            uow,
+            env,
+            NoticeKind.XORG_RECEIPT_OVERDUE,
+            case_id=env.case_id,
+            case_ref=None,
+            on=local_date(e.sent_at),
+        )
+
+    async def on_handover_proposed(uow: UnitOfWork, env: Envelope, e: HandoverProposed) -> None:
+        """Another organisation proposes that this one takes over coordination (R11, R17)."""
+        await tell(
+            uow,
+            env,
+            NoticeKind.XORG_HANDOVER_PROPOSED,
+            case_id=env.case_id,
+            case_ref=None,
+            on=e.start,
+        )
+
+    async def on_handover_answered(uow: UnitOfWork, env: Envelope, e: HandoverAnswered) -> None:
+        """The other organisation accepted or refused the handover proposed from here."""
+        await tell(uow, env, NoticeKind.XORG_HANDOVER_ANSWERED, case_id=env.case_id, case_ref=None)
+
     async def on_delivery_dead(uow: UnitOfWork, env: Envelope, e: DeliveryDead) -> None:
         """A delivery that gave up is copied to the dead-letter stream, where ``kenett dlq``
         shows it with the reason and ``kenett dlq resend`` sends it again."""
@@ -769,6 +808,10 @@ def make_event_handlers(
         ("appeal-registered", AppealRegistered, on_appeal, None),
         ("handover-planned", HandoverPlanned, on_handover_planned, None),
         ("handover-completed", HandoverCompleted, on_handover_completed, None),
+        ("xorg-message-refused", MessageRefused, on_message_refused, None),
+        ("xorg-receipt-overdue", ReceiptOverdue, on_receipt_overdue, None),
+        ("xorg-handover-proposed", HandoverProposed, on_handover_proposed, None),
+        ("xorg-handover-answered", HandoverAnswered, on_handover_answered, None),
         ("delivery-dead", DeliveryDead, on_delivery_dead, None),
     ]
 

@@ -537,3 +537,39 @@ def anonymise(content: PlanContent) -> PlanContent:
             Cooperation(id=c.id, agency=ANONYMISED, purpose=ANONYMISED) for c in content.cooperation
         ],
     )
+
+
+def measure_of(content: PlanContent, measure_id: str) -> Measure | None:
+    return next((m for m in content.measures if m.id == measure_id), None)
+
+
+def is_responsible(measure: Measure, service: str) -> bool:
+    """Is ``service`` (an organisation or service name, any case) the measure's responsible?"""
+    party = measure.responsible
+    return (
+        party is not None
+        and party.kind == "service"
+        and (party.ref or "").strip().casefold() == service.strip().casefold()
+    )
+
+
+def set_measure_status(
+    content: PlanContent, measure_id: str, status: str, service: str
+) -> tuple[PlanContent, list[FieldError]]:
+    """The responsible service reports a measure's status (R16); nobody else may this way."""
+    measure = measure_of(content, measure_id)
+    if measure is None:
+        return content, [FieldError(field="measure_id", reason="no measure with this id")]
+    if not is_responsible(measure, service):
+        return content, [
+            FieldError(
+                field="measure_id",
+                reason="the measure is not this service's responsibility; the coordinator "
+                "edits the rest of the plan (R9)",
+            )
+        ]
+    measures = [
+        m.model_copy(update={"status": status}) if m.id == measure_id else m
+        for m in content.measures
+    ]
+    return content.model_copy(update={"measures": measures}), []

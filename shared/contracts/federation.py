@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from .commands import Command, Query
 from .envelope import Event, event_contract
 from .intake import Need
-from .xorg import no_identity_number
+from .planning import MeasureStatus, PlanContent
+from .xorg import SharedMeasure, no_identity_number
 
 SERVICE = "federation"
 
@@ -96,6 +97,56 @@ class AnswerResult(BaseModel):
     message_id: uuid.UUID
     accepted: bool
     coordinator: str | None = None
+
+
+class UpdateMeasure(Command):
+    """The service responsible for a shared measure (e.g. the hospital) reports its status back
+    to the organisation that keeps the plan (R16)."""
+
+    COMMAND: ClassVar[str] = "update_measure"
+
+    link_id: uuid.UUID
+    measure_id: str = Field(min_length=1, max_length=16)
+    status: MeasureStatus
+    note: str | None = Field(None, max_length=300)
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str | None) -> str | None:
+        return no_identity_number(value)
+
+
+class TransferCase(Command):
+    """The person moves: send the case and the plan (as far as the person's sharing consent
+    naming the new municipality covers it, R7) to the new municipality. When it confirms, this
+    organisation's case closes with the reason "moved"."""
+
+    COMMAND: ClassVar[str] = "transfer_case"
+
+    case_id: uuid.UUID
+    to: str = OrgCode
+    moving_on: date | None = None
+
+
+class GetSharedPlan(Query):
+    """What another organisation has shared with this one on a link: the measures this
+    organisation is responsible for, or a transferred case's plan."""
+
+    QUERY: ClassVar[str] = "shared_plan"
+
+    link_id: uuid.UUID
+
+
+class SharedPlanView(BaseModel):
+    link_id: uuid.UUID
+    from_org: str | None
+    kind: Literal["measures", "transfer"] | None
+    case_ref: str | None
+    plan_version: int | None
+    received_at: datetime | None
+    measures: list[SharedMeasure] = []
+    plan: PlanContent | None = None
+    withheld: list[str] = []
 
 
 class SweepFederation(Command):

@@ -93,6 +93,26 @@ class GetCase(Query):
     case_id: uuid.UUID
 
 
+class ExportForTransfer(Query):
+    """What a case transfer to another municipality carries from intake: the identity number
+    (to find the person there), the needs and the services reported. Audited; asked only by
+    federation when the person moves and consents (R7)."""
+
+    QUERY: ClassVar[str] = "export_for_transfer"
+
+    case_id: uuid.UUID
+    to_org: str = Field(max_length=63)
+
+
+class TransferExport(BaseModel):
+    case_id: uuid.UUID
+    case_ref: str
+    status: str
+    national_id: str
+    needs: list[Need]
+    services: list[str]
+
+
 class CaseView(BaseModel):
     """A case as other services may see it: no identity number, no name."""
 

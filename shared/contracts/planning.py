@@ -368,6 +368,21 @@ class EvaluateItem(_PlanWrite):
     next_evaluation_date: date | None = None
 
 
+class RecordMeasureStatus(Command):
+    """The service responsible for a measure reports where it stands (R16), e.g. the hospital
+    taking part in a municipal plan: a new version with that measure's status changed. Only the
+    measure's own responsible service may, and only as far as the person's sharing consent
+    covers measures in its life area (R7). Everything else still goes through the coordinator."""
+
+    COMMAND: ClassVar[str] = "measure_status"
+
+    case_id: uuid.UUID
+    measure_id: ItemId = Field(min_length=1, max_length=16)
+    status: MeasureStatus
+    by: GateActor = Field(description="The responsible service (kind provider).")
+    note: str | None = Field(None, max_length=_SHORT, description="Shown in the version history.")
+
+
 class CloseReason(StrEnum):
     """Why a plan closes."""
 

@@ -23,8 +23,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from shared.contracts.consent import LifeArea
 from shared.contracts.envelope import describe_validation_error
 from shared.contracts.intake import Need
+from shared.contracts.planning import MeasureStatus, PlanContent
 from shared.federation.keys import FederationKeyError, OrgKey, seal, verify
 
 _ELEVEN_DIGITS = re.compile(r"\d{11}")
@@ -137,6 +139,77 @@ class HandoverAnswer(XPayload):
     @classmethod
     def _reason(cls, value: str | None) -> str | None:
         return no_identity_number(value)
+
+
+class SharedMeasure(BaseModel):
+    """A measure as shared with the service responsible for it: no other part of the plan."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(max_length=16)
+    title: str = Field(max_length=300)
+    life_area: LifeArea
+    scope: str = Field("", max_length=4000)
+    how: str = Field("", max_length=4000)
+    where: str = Field("", max_length=300)
+    start: date | None = None
+    deadline: date | None = None
+    evaluation_date: date | None = None
+    status: MeasureStatus
+
+
+@xorg_contract
+class PlanShare(XPayload):
+    """The municipality shares, with a service taking part in the plan (the hospital), the
+    measures that service is responsible for, as far as the person's sharing consent covers them
+    (R7, R17). It replaces what was shared before; an empty list takes it all back (e.g. after
+    the consent was withdrawn)."""
+
+    TYPE: ClassVar[str] = "plan_share"
+    TITLE: ClassVar[str] = "Tiltak dere har ansvar for i individuell plan"
+
+    case_ref: str = Field(max_length=32, description="The sharing organisation's case ref.")
+    plan_version: int = Field(ge=1)
+    measures: list[SharedMeasure] = Field(default_factory=list, max_length=500)
+
+
+@xorg_contract
+class MeasureUpdate(XPayload):
+    """The responsible service reports where one of its measures stands (R16)."""
+
+    TYPE: ClassVar[str] = "measure_update"
+    TITLE: ClassVar[str] = "Status for tiltak"
+
+    measure_id: str = Field(min_length=1, max_length=16)
+    status: MeasureStatus
+    seen_version: int = Field(ge=1, description="The plan version the sender was looking at.")
+    note: str | None = Field(None, max_length=300)
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str | None) -> str | None:
+        return no_identity_number(value)
+
+
+@xorg_contract
+class CaseTransfer(XPayload):
+    """A person moves: the old municipality passes the case and the plan, as far as the
+    person's consent to share with the new municipality covers it (R7), to the new one."""
+
+    TYPE: ClassVar[str] = "case_transfer"
+    TITLE: ClassVar[str] = "Overføring av sak ved flytting"
+
+    national_id: str = Field(description="Fødselsnummer or D-nummer: needed to find the person.")
+    needs: list[Need] = Field(min_length=1, max_length=2)
+    services: list[str] = Field(default_factory=list, max_length=50)
+    case_ref: str = Field(max_length=32, description="The old municipality's case ref.")
+    moving_on: date | None = None
+    plan: PlanContent | None = Field(None, description="Cut to what the consent covers.")
+    plan_version: int | None = None
+    withheld: list[str] = Field(
+        default_factory=list,
+        description="Parts of the plan left out: the consent does not cover them.",
+    )
 
 
 ReceiptCode = Literal[

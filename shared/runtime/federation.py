@@ -6,11 +6,16 @@ tests, one ``kenett run`` process per organisation in ``up``."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shared.federation.topology import OrgSpec, Topology
 from shared.runtime.natsserver import NatsServer, free_port
+from shared.runtime.process import await_output, drain_to
 
 DEMO_ORGS = (
     OrgSpec("sykehuset", "hospital", "Sykehuset Innlandet"),
@@ -117,3 +122,55 @@ class LocalFederation:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+KENETT = str(Path(sys.executable).parent / "kenett")
+
+
+class OrgProcess:
+    """One organisation's services: ``kenett run <every service>`` against its leaf server."""
+
+    def __init__(self, federation: LocalFederation, org: OrgSpec, services: list[str]) -> None:
+        self.org = org
+        self.log = federation.root / org.code / "kenett.log"
+        self.env = {
+            **os.environ,
+            "KENETT_ORG": org.code,
+            "KENETT_ORG_KIND": org.kind,
+            "KENETT_ORG_NAME": org.name,
+            "KENETT_NATS_URL": federation.leaf_url(org.code),
+            "KENETT_DATABASE_URL": (
+                f"sqlite+aiosqlite:///{federation.root / org.code / 'db'}/{{service}}.db"
+            ),
+            "KENETT_FEDERATION_FILE": str(federation.federation_file(org.code)),
+            "KENETT_VAR_DIR": str(federation.root / org.code),
+            "KENETT_LOG_FORMAT": "json",
+        }
+        self.services = services
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 90) -> OrgProcess:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [KENETT, "run", *self.services],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C goes to `kenett federation up`, which stops us
+        )
+        assert self.proc.stdout is not None
+        seen = await_output(self.proc, self.proc.stdout, b"services started", timeout)
+        drain_to(self.proc.stdout, self.log, seen)
+        return self
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -9,6 +9,7 @@ from shared.contracts.intake import (
     ActivateCase,
     AssessEligibility,
     CloseCase,
+    ExportForTransfer,
     GetCase,
     GetCaseDetail,
     ListAppealDeadlines,
@@ -27,7 +28,7 @@ from .assessment import assess_eligibility
 from .decisions import appeal_deadlines, decide, make_letter, register_appeal
 from .lifecycle import activate, close
 from .offers import list_offers, register_offer, service_types
-from .reports import get_case, get_case_detail, make_report_need
+from .reports import export_for_transfer, get_case, get_case_detail, make_report_need
 from .stats import waiting_times
 
 
@@ -43,6 +44,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     command_responder(router, ctx, command=RegisterOffer, handler=register_offer)
     query_responder(router, ctx, query=GetCase, handler=get_case)
     query_responder(router, ctx, query=GetCaseDetail, handler=get_case_detail)
+    query_responder(router, ctx, query=ExportForTransfer, handler=export_for_transfer)
     query_responder(router, ctx, query=RenderLetter, handler=make_letter(ctx.settings))
     query_responder(router, ctx, query=ListAppealDeadlines, handler=appeal_deadlines)
     query_responder(router, ctx, query=ListOffers, handler=list_offers, audited=False)

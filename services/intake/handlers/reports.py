@@ -22,14 +22,16 @@ from shared.contracts.intake import (
     CaseDetail,
     CaseOpened,
     CaseView,
+    ExportForTransfer,
     GetCase,
     GetCaseDetail,
     Need,
     ReportAttached,
     ReportNeed,
     ReportNeedResult,
+    TransferExport,
 )
-from shared.contracts.replies import CommandRejected, FieldError
+from shared.contracts.replies import CommandRejected, FieldError, refuse
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -266,4 +268,33 @@ async def get_case_detail(uow: UnitOfWork, q: GetCaseDetail) -> CaseDetail:
             for d in decisions
         ],
         closed_reason=case.closed_reason,
+    )
+
+
+async def export_for_transfer(uow: UnitOfWork, q: ExportForTransfer) -> TransferExport:
+    """The identity number, needs and services of a case, for its transfer to ``q.to_org``
+    when the person moves (federation asks, after the consent gate allowed it)."""
+    case = await load_case(uow, q.case_id)
+    if case.status == "closed":
+        raise refuse(
+            "rule_violation", "the case is closed", "case_id", "a closed case is not moved"
+        )
+    person = await uow.session.get(Person, case.person_id)
+    assert person is not None
+    services: list[str] = []
+    for r in await uow.session.exec(select(Report).where(Report.case_id == case.id)):
+        services += [s for s in loads(r.services) if s not in services]
+    uow.audit(
+        actor=q.actor,
+        action="intake.export_for_transfer",
+        case_id=case.id,
+        detail=f"to {q.to_org}",
+    )
+    return TransferExport(
+        case_id=case.id,
+        case_ref=case.ref,
+        status=case.status,
+        national_id=person.national_id,
+        needs=[Need(n) for n in case.needs.split(",")],
+        services=services,
     )

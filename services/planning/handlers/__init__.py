@@ -22,6 +22,7 @@ from shared.contracts.planning import (
     ListPlans,
     ListPlanVersions,
     PurgePlans,
+    RecordMeasureStatus,
     RecordMinutes,
     RenderPlanPdf,
     SavePlan,
@@ -54,6 +55,7 @@ from .plans import (
     list_plans,
     list_versions,
     make_gates,
+    record_measure_status,
     render_pdf,
     save_plan,
     view_plan,
@@ -72,7 +74,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
 
-    may_read, may_write = make_gates(ctx)
+    may_read, may_write, may_report_measure = make_gates(ctx)
+    command_responder(
+        router,
+        ctx,
+        command=RecordMeasureStatus,
+        handler=record_measure_status,
+        before=may_report_measure,
+    )
     command_responder(router, ctx, command=SavePlan, handler=save_plan, before=may_write)
     command_responder(router, ctx, command=EvaluateItem, handler=evaluate_item, before=may_write)
     command_responder(

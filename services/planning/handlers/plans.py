@@ -36,6 +36,7 @@ from shared.contracts.planning import (
     PlanStatusChanged,
     PlanVersions,
     PlanWritten,
+    RecordMeasureStatus,
     RenderPlanPdf,
     SavePlan,
     VersionInfo,
@@ -129,7 +130,27 @@ def make_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             return  # closing ends processing: it needs no consent, so a frozen plan can close
         await may(cmd.case_id, cmd.by, "write_plan")
 
-    return may_read, may_write
+    async def may_report_measure(cmd: RecordMeasureStatus) -> None:
+        """A provider reports on its own measure as far as the sharing consent covers measures
+        in the measure's life area (R7); read the life area first, outside the transaction."""
+        if cmd.by.kind != "provider":
+            raise refuse(
+                "forbidden",
+                "only the measure's responsible service reports its status this way",
+                "by",
+                "the coordinator saves the plan instead",
+            )
+        async with ctx.uow(readonly=True) as uow:
+            plan = await head(uow, cmd.case_id)
+            measure = domain.measure_of(
+                content_of(await version_row(uow, plan, None)), cmd.measure_id
+            )
+            life_area = measure.life_area.value if measure is not None else None
+        if life_area is None:
+            raise refuse("not_found", "no such measure", "measure_id", "no measure with this id")
+        await may(cmd.case_id, cmd.by, "write_plan", life_area=life_area, content_kind="measures")
+
+    return may_read, may_write, may_report_measure
 
 
 # --- Writes -------------------------------------------------------------------------------
@@ -194,6 +215,26 @@ async def evaluate_item(uow: UnitOfWork, cmd: EvaluateItem) -> PlanWritten:
     await write_version(
         uow, plan, content, actor=cmd.actor, by=cmd.by, change="evaluated", note=cmd.item_id
     )
+    return PlanWritten(
+        plan_id=plan.id, case_id=plan.case_id, version=plan.version, status=plan.status
+    )
+
+
+async def record_measure_status(uow: UnitOfWork, cmd: RecordMeasureStatus) -> PlanWritten:
+    """The responsible service's report on its measure, as a new version (R16)."""
+    plan = await head(uow, cmd.case_id, lock=True)
+    refusal = domain.edit_refusal(plan.status)
+    if refusal is not None:
+        raise refuse("rule_violation", refusal, "case_id", refusal)
+    old = content_of(await version_row(uow, plan, None))
+    content, problems = domain.set_measure_status(old, cmd.measure_id, cmd.status, cmd.by.id)
+    if problems:
+        raise CommandRejected("rule_violation", "the status cannot be recorded", problems)
+    if content != old:
+        note = f"{cmd.measure_id}: {cmd.status.value}" + (f" ({cmd.note})" if cmd.note else "")
+        await write_version(
+            uow, plan, content, actor=cmd.actor, by=cmd.by, change="measure_status", note=note
+        )
     return PlanWritten(
         plan_id=plan.id, case_id=plan.case_id, version=plan.version, status=plan.status
     )
