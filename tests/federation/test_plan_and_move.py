@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from shared.client import RequestFailed
 from shared.contracts import consent as c
 from shared.contracts import planning as p
 from shared.contracts.federation import (
@@ -204,9 +205,12 @@ async def test_r17_a_person_moves_and_the_case_follows_with_consent(
     await municipal_plan(lund, case_id)
 
     # Without a consent naming Iveland, nothing is sent.
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(RequestFailed) as refused:
         await lund.cmd("federation", TransferCase(actor=staff(LUND), case_id=case_id, to=IVELAND))
-    assert "consent" in str(refused.value)
+    assert refused.value.error.code == "forbidden"
+    assert refused.value.error.fields[0].field == "to"
+    links = await lund.query("federation", ListLinks(actor=staff(LUND), case_id=case_id))
+    assert len(links["links"]) == 1  # only the hospital's
 
     await share_consent(
         lund,
