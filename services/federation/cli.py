@@ -10,7 +10,9 @@ since they run no service (shared/runtime/federation_cli.py).
 from __future__ import annotations
 
 import sys
+import tomllib
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -18,6 +20,7 @@ from rich.table import Table
 
 from shared.contracts import federation as c
 from shared.contracts.intake import Need
+from shared.federation.topology import OrgSpec, Topology
 from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
@@ -27,6 +30,7 @@ from shared.runtime.clitools import (
     OrgOpt,
     actor,
     day,
+    err,
     out,
     request,
     show,
@@ -319,3 +323,168 @@ def sweep(
     """Tell the KE now of messages without a receipt in time (the service does this itself)."""
     result = request(nats, org, "federation", c.SweepFederation(actor=actor(staff)))
     show(result, as_json, lambda r: out.print(f"Meldinger uten kvittering i tide: {r['overdue']}"))
+
+
+# --- the topology: configuration and a local federation --------------------------------------
+
+
+def _org_spec(value: str) -> OrgSpec:
+    code, _, rest = value.partition(":")
+    kind, _, name = rest.partition(":")
+    if kind not in ("municipality", "hospital"):
+        raise typer.BadParameter(
+            f"{value!r}: use CODE:KIND[:NAME], KIND municipality or hospital", param_hint="--org"
+        )
+    return OrgSpec(code, kind, name or code)  # type: ignore[arg-type]
+
+
+@app.command()
+def config(
+    org: Annotated[
+        list[str] | None,
+        typer.Option(help="CODE:KIND[:NAME], e.g. lund:municipality:'Lund kommune'; repeat."),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="A TOML file with [[org]] code, kind, name tables.")
+    ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where to write.")] = Path(
+        "deploy/federation/generated"
+    ),
+    hub_url: Annotated[
+        str, typer.Option(help="How leaf servers reach the hub's leaf-node port.")
+    ] = "nats-leaf://hub:7422",
+    hub_port: Annotated[int, typer.Option(help="The hub's client port.")] = 4222,
+    hub_leaf_port: Annotated[int, typer.Option(help="The hub's leaf-node port.")] = 7422,
+    store_dir: Annotated[
+        str, typer.Option(help="A leaf's JetStream directory ({org} is replaced).")
+    ] = "/data",
+) -> None:
+    """Write the hub's configuration (one account per organisation) and, per organisation, its
+    leaf-node configuration and federation file with a new key, into --out."""
+    specs = [_org_spec(v) for v in org or []]
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise typer.BadParameter(f"{file}: {exc}", param_hint="--file") from None
+        for n, entry in enumerate(data.get("org", [])):
+            try:
+                specs.append(
+                    OrgSpec(entry["code"], entry["kind"], entry.get("name", entry["code"]))
+                )
+            except KeyError as exc:
+                raise typer.BadParameter(
+                    f"{file}: org {n + 1} has no {exc}", param_hint="--file"
+                ) from None
+    try:
+        topology = Topology(
+            orgs=specs,
+            hub_url=hub_url,
+            hub_port=hub_port,
+            hub_leaf_port=hub_leaf_port,
+            store_dir=store_dir,
+        )
+        written = topology.write(out_dir)
+    except ValueError as exc:
+        err.print(f"[red]cannot write the federation[/]: {exc}")
+        raise typer.Exit(2) from None
+    for path in written:
+        secret = path.name in ("nats-leaf.conf", "federation.json")
+        out.print(f"{path}" + ("  (hemmelig: organisasjonens nøkkel, mode 0600)" if secret else ""))
+    out.print(
+        f"Hub: nats-server -c {out_dir / 'hub.conf'}; per organisasjon: nats-server -c "
+        f"{out_dir}/<org>/nats-leaf.conf, og kenett med KENETT_FEDERATION_FILE="
+        f"{out_dir}/<org>/federation.json."
+    )
+
+
+@app.command()
+def up(
+    root: Annotated[Path, typer.Option(help="Where the federation keeps its data.")] = Path(
+        "var/federation"
+    ),
+    demo: Annotated[bool, typer.Option(help="Run the four flows once it is up.")] = False,
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="Stop after the demo instead of running on.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """A hub, a hospital and two municipalities on this machine (loopback), each with its own
+    nats-server (a leaf node in its own JetStream domain), services and SQLite databases.
+    Ctrl-C stops everything. Each start is a fresh federation under --root."""
+    import asyncio
+    import json
+    import shutil
+    import signal
+
+    from shared.runtime.federation import DEMO_ORGS, LocalFederation, OrgProcess
+
+    if root.exists():
+        shutil.rmtree(root)
+    servers = LocalFederation(root.resolve(), DEMO_ORGS)
+    procs: list[OrgProcess] = []
+    stopping = {"now": False}
+
+    def on_signal(*_: object) -> None:
+        stopping["now"] = True
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        servers.start()
+        asyncio.run(servers.prepare_streams())
+        for spec in servers.orgs:
+            proc = OrgProcess(
+                servers,
+                spec,
+                ["intake", "consent", "assignment", "planning", "notifications", "federation"],
+            )
+            proc.env["KENETT_AUTO_APPOINT"] = "1"
+            procs.append(proc.start())
+        table = Table(title=f"kenett federation ({root})")
+        for col in ("organisasjon", "type", "NATS", "logg"):
+            table.add_column(col)
+        table.add_row("hub", "", servers.hub.url, str(root / "hub" / "nats-server.log"))
+        for proc in procs:
+            kind = "sykehus" if proc.org.kind == "hospital" else "kommune"
+            table.add_row(
+                f"{proc.org.code} ({proc.org.name})",
+                kind,
+                servers.leaf_url(proc.org.code),
+                str(proc.log),
+            )
+        (out if not as_json else err).print(table)
+        hospital, home, new_home = (o.code for o in servers.orgs)
+        (out if not as_json else err).print(
+            f"Prøv: kenett federation links --org {home} --nats {servers.leaf_url(home)}"
+        )
+        if demo:
+            from .demo import run_flows
+
+            say = (lambda line: err.print(line)) if as_json else (lambda line: out.print(line))
+            result = asyncio.run(
+                run_flows(
+                    {o.code: servers.leaf_url(o.code) for o in servers.orgs},
+                    hospital,
+                    home,
+                    new_home,
+                    say,
+                )
+            )
+            if as_json:
+                print(json.dumps(result.__dict__))
+        if exit_after:
+            return
+        err.print("Ctrl-C stopper alt.")
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    except Exception as exc:
+        err.print(f"[red]federation up failed[/]: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        for proc in procs:
+            proc.stop()
+        servers.stop()
+        signal.signal(signal.SIGTERM, previous)
+        err.print("kenett federation stopped.")

@@ -60,6 +60,7 @@ from shared.contracts.federation import (
     ListLinks,
     ListMessages,
     MessageList,
+    MessageReceived,
     MessageRefused,
     MessageView,
     ProposeHandover,
@@ -1134,6 +1135,18 @@ class Inbound:
                         reference=outcome.reference,
                     ),
                 )
+            uow.emit(
+                MessageReceived(
+                    link_id=m.link,
+                    message_id=m.id,
+                    from_org=m.sender,
+                    message_type=m.type,
+                    status=outcome.status or ("accepted" if outcome.accepted else "refused"),
+                    reply_to=m.reply_to,
+                ),
+                actor=self.service_actor(m.sender),
+                case_id=case_id,
+            )
             uow.audit(
                 actor=self.service_actor(m.sender),
                 action=f"federation.receive.{m.type}",

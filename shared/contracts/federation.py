@@ -317,3 +317,19 @@ class HandoverAnswered(Event):
     accepted: bool
     start: date | None = None
     overlap_until: date | None = None
+
+
+@event_contract
+class MessageReceived(Event):
+    """A message from another organisation was applied here (accepted or refused: ``status``).
+    A receipt for one this organisation sent is one too (``message_type`` receipt)."""
+
+    TYPE = "federation.message_received"
+    VERSION = 1
+
+    link_id: uuid.UUID
+    message_id: uuid.UUID
+    from_org: str
+    message_type: str
+    status: str
+    reply_to: uuid.UUID | None = None
