@@ -332,9 +332,7 @@ def _org_spec(value: str) -> OrgSpec:
     code, _, rest = value.partition(":")
     kind, _, name = rest.partition(":")
     if kind not in ("municipality", "hospital"):
-        raise typer.BadParameter(
-            f"{value!r}: use CODE:KIND[:NAME], KIND municipality or hospital", param_hint="--org"
-        )
+        raise ValueError(f"--org {value!r}: use CODE:KIND[:NAME], KIND municipality or hospital")
     return OrgSpec(code, kind, name or code)  # type: ignore[arg-type]
 
 
@@ -361,7 +359,11 @@ def config(
 ) -> None:
     """Write the hub's configuration (one account per organisation) and, per organisation, its
     leaf-node configuration and federation file with a new key, into --out."""
-    specs = [_org_spec(v) for v in org or []]
+    try:
+        specs = [_org_spec(v) for v in org or []]
+    except ValueError as exc:
+        err.print(f"[red]cannot write the federation[/]: {exc}")
+        raise typer.Exit(2) from None
     if file is not None:
         try:
             data = tomllib.loads(file.read_text())
