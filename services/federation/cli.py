@@ -20,6 +20,7 @@ from rich.table import Table
 
 from shared.contracts import federation as c
 from shared.contracts.intake import Need
+from shared.contracts.planning import MeasureStatus
 from shared.federation.topology import OrgSpec, Topology
 from shared.runtime.clitools import (
     DEFAULT_NATS,
@@ -181,6 +182,110 @@ def answer_handover(
             out.print("Overføring avslått. Svar med begrunnelse sendt.")
 
     show(result, as_json, render)
+
+
+@app.command("shared-plan")
+def shared_plan(
+    link_id: Annotated[uuid.UUID, typer.Argument(help="The case link.")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """What another organisation shared here: your measures in its plan, or a moved case's plan."""
+    result = request(nats, org, "federation", c.GetSharedPlan(actor=actor(staff), link_id=link_id))
+
+    def render(r: dict[str, Any]) -> None:
+        if r["kind"] is None:
+            out.print(
+                "Ingenting er delt med dere på denne lenken (eller delingen er trukket tilbake)."
+            )
+            return
+        out.print(f"Fra {r['from_org']} (sak {r['case_ref']}, planversjon {r['plan_version']})")
+        if r["kind"] == "measures":
+            table = Table(title="Tiltak dere har ansvar for")
+            for col in ("id", "tiltak", "omfang", "start", "frist", "status"):
+                table.add_column(col)
+            for m in r["measures"]:
+                table.add_row(
+                    m["id"],
+                    m["title"],
+                    m["scope"],
+                    m["start"] or "",
+                    m["deadline"] or "",
+                    m["status"],
+                )
+            out.print(table)
+        else:
+            plan = r["plan"] or {}
+            out.print(
+                f"Overført plan: {len(plan.get('goals', []))} mål, "
+                f"{len(plan.get('measures', []))} tiltak"
+            )
+            if r["withheld"]:
+                out.print("Ikke delt (samtykket dekker det ikke): " + ", ".join(r["withheld"]))
+
+    show(result, as_json, render)
+
+
+@app.command("update-measure")
+def update_measure(
+    link_id: Annotated[uuid.UUID, typer.Argument(help="The case link.")],
+    measure_id: Annotated[str, typer.Argument(help="The measure, e.g. M1.")],
+    status: Annotated[MeasureStatus, typer.Option(help="planned, ongoing, done or stopped.")],
+    note: Annotated[str | None, typer.Option(help="A short note for the version history.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Report the status of a measure you are responsible for back to the plan's owner (R16)."""
+    result = request(
+        nats,
+        org,
+        "federation",
+        c.UpdateMeasure(
+            actor=actor(staff), link_id=link_id, measure_id=measure_id, status=status, note=note
+        ),
+    )
+    show(
+        result,
+        as_json,
+        lambda r: out.print(
+            f"Status sendt til {r['to']} (melding {r['message_id']}); "
+            "kvittering i `kenett federation link`."
+        ),
+    )
+
+
+@app.command()
+def transfer(
+    case_id: Annotated[uuid.UUID, typer.Argument(help="The case here.")],
+    to: Annotated[str, typer.Option(help="The new home municipality (organisation code).")],
+    moving_on: Annotated[str | None, typer.Option(help="Moving date, YYYY-MM-DD.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The person moves: send the case and the consented part of the plan; the case here closes
+    ("moved") when the new municipality confirms."""
+    result = request(
+        nats,
+        org,
+        "federation",
+        c.TransferCase(
+            actor=actor(staff), case_id=case_id, to=to, moving_on=day(moving_on, "--moving-on")
+        ),
+    )
+    show(
+        result,
+        as_json,
+        lambda r: out.print(
+            f"Saken er sendt til {r['to']} (lenke {r['link_id']}). Den avsluttes her når {r['to']} "
+            "har bekreftet."
+        ),
+    )
 
 
 @app.command()
