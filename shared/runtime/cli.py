@@ -292,7 +292,15 @@ def streams(
     async def declare() -> list[str]:
         nc = await connect_once(url, "kenett-cli")
         try:
-            return await ensure_streams(nc.jetstream())
+            names = await ensure_streams(nc.jetstream())
+            if settings.federation_file is not None:
+                # Linked: the organisation's two cross-organisation streams too.
+                from shared.federation.streams import ensure_federation_streams
+                from shared.federation.topology import load_org_file
+
+                fed = load_org_file(settings.federation_file)
+                names += await ensure_federation_streams(nc.jetstream(), fed)
+            return names
         finally:
             await nc.close()
 

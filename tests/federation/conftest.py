@@ -30,6 +30,11 @@ from shared.watch import EventWatcher
 pytestmark = [pytest.mark.nats, pytest.mark.federation]
 
 HOSPITAL, LUND, IVELAND = "sykehuset", "lund", "iveland"
+BOTH_DATABASES = pytest.mark.parametrize(
+    "federation_database",
+    ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 
 
 @dataclass
@@ -93,14 +98,21 @@ def national_id(rng: random.Random) -> str:
 
 
 async def start_org(
-    servers: LocalFederation, code: str, kind: str, root: Path, **extra: Any
+    servers: LocalFederation,
+    code: str,
+    kind: str,
+    root: Path,
+    database_url: str | None = None,
+    **extra: Any,
 ) -> Org:
     settings = Settings(
         org=code,
         org_kind=kind,  # type: ignore[arg-type]
         org_name=next(o.name for o in servers.orgs if o.code == code),
         nats_url=servers.leaf_url(code),
-        database_url=f"sqlite+aiosqlite:///{root}/{code}/db/{{service}}.db",
+        database_url=database_url or f"sqlite+aiosqlite:///{root}/{code}/db/{{service}}.db",
+        # On PostgreSQL the organisations share a database, each in schemas of its own.
+        database_schema_prefix=f"{code}_" if database_url else "",
         federation_file=servers.federation_file(code),
         max_deliver=3,
         relay_poll_s=0.5,
@@ -127,15 +139,29 @@ async def start_org(
 
 
 @pytest.fixture
-async def federation(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Federation]:
+def federation_database(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite files per organisation. ``BOTH_DATABASES`` runs a test on PostgreSQL too,
+    the organisations sharing one database, each in schemas of its own."""
+    if getattr(request, "param", "sqlite") == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return None
+
+
+@pytest.fixture
+async def federation(
+    tmp_path: Path, request: pytest.FixtureRequest, federation_database: str | None
+) -> AsyncIterator[Federation]:
     marker = request.node.get_closest_marker("kenett_settings")
     extra = marker.kwargs if marker else {}
+    database_url = federation_database
     servers = LocalFederation(tmp_path / "fed").start()
     orgs: dict[str, Org] = {}
     try:
         await servers.prepare_streams()
         for spec in servers.orgs:
-            orgs[spec.code] = await start_org(servers, spec.code, spec.kind, tmp_path, **extra)
+            orgs[spec.code] = await start_org(
+                servers, spec.code, spec.kind, tmp_path, database_url, **extra
+            )
         yield Federation(servers, orgs)
     finally:
         for org in orgs.values():

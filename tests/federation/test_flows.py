@@ -10,7 +10,16 @@ from shared.contracts.consent import ConsentKind
 from shared.contracts.federation import AnswerHandover, ListMessages, ProposeHandover
 from tests.helpers import record_consent, register_coordinator
 
-from .conftest import HOSPITAL, LUND, Federation, Org, link_view, report_from_hospital, staff
+from .conftest import (
+    BOTH_DATABASES,
+    HOSPITAL,
+    LUND,
+    Federation,
+    Org,
+    link_view,
+    report_from_hospital,
+    staff,
+)
 
 
 async def ready_for_a_coordinator(lund: Org, case_id: uuid.UUID, staff_id: str) -> uuid.UUID:
@@ -37,6 +46,7 @@ async def pending_proposal(lund: Org) -> str:
     return found[0]
 
 
+@BOTH_DATABASES
 async def test_r17_handover_at_discharge_both_listed_during_the_overlap(
     federation: Federation, national_id: str
 ) -> None:

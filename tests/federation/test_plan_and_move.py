@@ -25,6 +25,7 @@ from shared.federation.topology import load_org_file, out_stream
 from tests.helpers import read_stream, record_consent, register_coordinator
 
 from .conftest import (
+    BOTH_DATABASES,
     HOSPITAL,
     IVELAND,
     LUND,
@@ -130,6 +131,7 @@ async def everything_sent_by(federation: Federation, sender: str) -> list[dict[s
     return opened
 
 
+@BOTH_DATABASES
 async def test_r7_r17_the_hospital_sees_its_own_measures_as_far_as_consent_allows_and_reports_back(
     federation: Federation, national_id: str
 ) -> None:
@@ -197,6 +199,7 @@ async def test_r7_r17_the_hospital_sees_its_own_measures_as_far_as_consent_allow
     assert "Opptrening etter utskrivning" in sent_by_lund  # the check can see the allowed one
 
 
+@BOTH_DATABASES
 async def test_r17_a_person_moves_and_the_case_follows_with_consent(
     federation: Federation, national_id: str
 ) -> None:
