@@ -83,6 +83,7 @@ def test_up_serves_the_demo_and_stops_everything_on_a_signal(tmp_path: Path, sig
         "assignment.db",
         "planning.db",
         "notifications.db",
+        "federation.db",
     }
     proc.send_signal(sig)
     assert proc.wait(30) == 0
