@@ -144,6 +144,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("federation_file")
+    @classmethod
+    def _federation_file_is_there(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("no such file (make it with `kenett federation config`)")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url_is_async(cls, value: str) -> str:

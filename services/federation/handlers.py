@@ -107,6 +107,7 @@ from shared.db.uow import UnitOfWork
 from shared.federation.streams import ensure_federation_streams
 from shared.federation.topology import OrgFederation, in_stream, load_org_file, xorg_subject
 from shared.logging import get_logger
+from shared.plugins import PluginError
 from shared.service import ServiceContext
 
 from . import domain, sharing
@@ -1365,7 +1366,10 @@ _RUNTIMES: dict[int, Runtime] = {}
 def runtime(ctx: ServiceContext) -> Runtime:
     rt = _RUNTIMES.get(id(ctx))
     if rt is None:
-        rt = _RUNTIMES[id(ctx)] = Runtime(ctx)
+        try:
+            rt = _RUNTIMES[id(ctx)] = Runtime(ctx)
+        except ValueError as exc:  # the federation file: which one, and what is wrong
+            raise PluginError(f"federation: {exc}") from None
     return rt
 
 
