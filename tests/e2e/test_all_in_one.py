@@ -67,29 +67,34 @@ def start_up(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
 def test_up_serves_the_demo_and_stops_everything_on_a_signal(tmp_path: Path, sig) -> None:
     port = free_port()
     proc = start_up(tmp_path, port)
-    var = tmp_path / "var"
-    servers = nats_children(var)
-    assert len(servers) == 1
-    done = subprocess.run(
-        [KENETT, "demo", "--json", "--nats", f"nats://127.0.0.1:{port}"],
-        capture_output=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr.decode()
-    assert json.loads(done.stdout.splitlines()[-1])["plan_id"]
-    assert {p.name for p in var.glob("*.db")} == {
-        "intake.db",
-        "consent.db",
-        "assignment.db",
-        "planning.db",
-        "notifications.db",
-        "federation.db",
-    }
-    proc.send_signal(sig)
-    assert proc.wait(30) == 0
-    await_exit(servers[0], 10)
-    assert nats_children(var) == []
-    assert port_is_free("127.0.0.1", port)
+    try:
+        var = tmp_path / "var"
+        servers = nats_children(var)
+        assert len(servers) == 1
+        done = subprocess.run(
+            [KENETT, "demo", "--json", "--nats", f"nats://127.0.0.1:{port}"],
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr.decode()
+        assert json.loads(done.stdout.splitlines()[-1])["plan_id"]
+        assert {p.name for p in var.glob("*.db")} == {
+            "intake.db",
+            "consent.db",
+            "assignment.db",
+            "planning.db",
+            "notifications.db",
+            "federation.db",
+        }
+        proc.send_signal(sig)
+        assert proc.wait(30) == 0
+        await_exit(servers[0], 10)
+        assert nats_children(var) == []
+        assert port_is_free("127.0.0.1", port)
+    finally:
+        if proc.poll() is None:  # a failed check must not leave kenett running
+            proc.kill()
+            proc.wait()
 
 
 def test_up_refuses_a_port_that_is_taken_with_a_clear_message(tmp_path: Path) -> None:
