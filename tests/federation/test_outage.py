@@ -3,7 +3,8 @@ outbound stream and arrive after reconnection, once, in order."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from sqlmodel import select
 
 from services.federation.store import Incoming
 from shared.contracts.federation import AnswerHandover, ProposeHandover
-from shared.federation.topology import out_stream, xorg_subject
+from shared.contracts.xorg import HandoverProposal, XHeader, build_message
+from shared.federation.topology import load_org_file, out_stream, xorg_subject
 
 from .conftest import HOSPITAL, LUND, Federation, Org, link_view, report_from_hospital, staff
 from .test_flows import pending_proposal, ready_for_a_coordinator
@@ -96,3 +98,45 @@ async def test_a_handover_sent_while_the_hub_is_down_arrives_once_after_it_retur
     receipts = await incoming_of(hospital, "receipt")
     assert sorted(str(r["reply_to"]) for r in receipts) == sorted(m["message_id"] for m in outs)
     assert len(await incoming_of(lund, "receipt")) == 1  # of the answer
+
+
+async def test_messages_on_a_case_are_applied_in_order_whatever_order_they_arrive_in(
+    federation: Federation, national_id: str
+) -> None:
+    """Sequence numbers per (sender, receiver, case link): a message that arrives before its
+    predecessor waits for it (here: seq 3 is in the stream before seq 2)."""
+    hospital, lund = federation[HOSPITAL], federation[LUND]
+    link_id, _ = await report_from_hospital(federation, national_id)
+    fed = load_org_file(federation.servers.federation_file(HOSPITAL))
+    lund_key = fed.directory[LUND].public_key
+    applied: list[int] = []
+    lund.rt.observers.append(lambda h: applied.append(h.seq) if h and h.link == link_id else None)
+
+    def proposal(seq: int) -> tuple[str, bytes]:
+        header = XHeader(
+            id=uuid.uuid4(),
+            type=HandoverProposal.TYPE,
+            version=1,
+            sender=HOSPITAL,
+            recipient=LUND,
+            link=link_id,
+            seq=seq,
+            sent_at=datetime.now(UTC),
+        )
+        body = HandoverProposal(
+            coordinator=f"hk-{seq}", start=date.today() + timedelta(days=seq), overlap_days=1
+        )
+        return str(header.id), build_message(header, body, fed.key(), lund_key)
+
+    (id2, second), (id3, third) = proposal(2), proposal(3)
+    js = hospital.nc.jetstream()
+    await js.publish(xorg_subject(LUND, HOSPITAL), third, headers={"Nats-Msg-Id": id3})
+    await js.publish(xorg_subject(LUND, HOSPITAL), second, headers={"Nats-Msg-Id": id2})
+
+    async def both() -> bool:
+        return {2, 3} <= set(applied)
+
+    await lund.until(both)
+    assert [s for s in applied if s in (2, 3)] == [2, 3]
+    pending = await incoming_of(lund, "handover_proposal")
+    assert sorted(r["seq"] for r in pending) == [2, 3]
