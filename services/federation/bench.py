@@ -23,6 +23,10 @@ CPU, as in the federation tests.
    Lund has applied every queued proposal (not answered in this phase), and until every
    receipt is back at the hospital. Then it checks each arrived exactly once.
 
+``cpu_util`` is this process's CPU time over a phase as a share of one core: near 1.0 the one
+event loop that runs both organisations is saturated and latency is mostly queueing (lower
+``--rate``); ``cpu_ms_per_handover`` is what one handover costs both organisations together.
+
 Arrivals are timed by the federation runtime's observers, called as each inbound message is
 committed and acknowledged: no polling. Lund's inbound stream sources the hospital's outbound
 stream through the hub; after an outage the server retries a source with a backoff (10 s, 20 s,
@@ -70,7 +74,7 @@ from shared.runtime.federation import LocalFederation
 from shared.runtime.host import ServiceHost
 from shared.synthetic import synthetic_national_id
 
-from .handlers import Runtime, runtime
+from .handlers import CONSUMER, Runtime, runtime
 from .store import Incoming, Outgoing
 
 HOSPITAL, LUND = "sykehuset", "lund"
@@ -89,6 +93,21 @@ def _staff(org: str) -> Actor:
 
 def _ms(seconds: float) -> float:
     return seconds * 1000.0
+
+
+class _Cpu:
+    """This process's CPU time over a phase, as a share of one core (both organisations'
+    services and the benchmark share one event loop: near 1.0 means saturated)."""
+
+    def __init__(self) -> None:
+        self.cpu0, self.wall0 = time.process_time(), time.perf_counter()
+
+    def seconds(self) -> float:
+        return time.process_time() - self.cpu0
+
+    def util(self) -> float:
+        wall = time.perf_counter() - self.wall0
+        return round(self.seconds() / wall, 2) if wall > 0 else 0.0
 
 
 def _percentiles(prefix: str, samples_s: list[float]) -> dict[str, float | None]:
@@ -274,7 +293,7 @@ class _Bench:
         if not await self.receipts.wait_for(sent, PHASE_TIMEOUT_S):
             raise RuntimeError(
                 f"setup: {len(self.receipts._missing)} of {links} reports of need had no "
-                f"receipt after {PHASE_TIMEOUT_S:.0f} s"
+                f"receipt after {PHASE_TIMEOUT_S:.0f} s ({await self.diagnose()})"
             )
         refused = await self._not_accepted(sent)
         if refused:
@@ -312,6 +331,7 @@ class _Bench:
         # Open loop: proposals go out on schedule whether or not earlier ones have arrived, so
         # a slow path shows as latency instead of quietly lowering the offered rate.
         self.answering = True
+        cpu = _Cpu()
         loop = asyncio.get_running_loop()
         interval = 1.0 / rate
         tasks = []
@@ -333,12 +353,14 @@ class _Bench:
         if not answered:
             raise RuntimeError(
                 f"handovers: {len(self.answers._missing)} of {len(sent)} proposals had no answer "
-                f"after {PHASE_TIMEOUT_S:.0f} s"
+                f"after {PHASE_TIMEOUT_S:.0f} s ({await self.diagnose()})"
             )
         oneway = [self.proposals.first[i] - t for i, t in sent.items()]
         roundtrip = [self.answers.first[i] - t for i, t in sent.items()]
         return {
             "achieved_rate": round(len(sent) / offered_s, 1) if offered_s > 0 else None,
+            "cpu_util": cpu.util(),
+            "cpu_ms_per_handover": round(_ms(cpu.seconds()) / len(sent), 1),
             **_percentiles("propose", command_s),
             **_percentiles("oneway", oneway),
             **_percentiles("roundtrip", roundtrip),
@@ -355,6 +377,7 @@ class _Bench:
                 await self._propose(link_id, sent)
 
         self.answering = True
+        cpu = _Cpu()
         t0 = time.perf_counter()
         await asyncio.gather(*(one(link_id) for link_id in self.links))
         sending_s = time.perf_counter() - t0
@@ -364,15 +387,38 @@ class _Bench:
         if self.answer_errors:
             raise RuntimeError(f"Lund's answers failed: {self.answer_errors[0]}")
         if not answered:
-            raise RuntimeError(f"burst: {len(self.answers._missing)} proposals had no answer")
+            raise RuntimeError(
+                f"burst: {len(self.answers._missing)} proposals had no answer "
+                f"({await self.diagnose()})"
+            )
         seconds = max(self.answers.first[i] for i in sent) - t0
         return {
             "burst_handovers": len(sent),
             "burst_sending_s": round(sending_s, 2),
             "burst_s": round(seconds, 2),
             "burst_per_s": round(len(sent) / seconds, 1) if seconds > 0 else None,
+            "burst_cpu_util": cpu.util(),
             **_percentiles("burst_roundtrip", [self.answers.first[i] - t for i, t in sent.items()]),
         }
+
+    async def diagnose(self) -> str:
+        """Where messages are stuck, for an error message."""
+        parts = []
+        with contextlib.suppress(Exception):
+            parts.append(
+                f"{out_stream(HOSPITAL)} holds {await self._outbound_count()} for {LUND}, "
+                f"{in_stream(LUND)} {await self._inbound_count()}"
+            )
+        for org in (self.lund, self.hospital):
+            with contextlib.suppress(Exception):
+                info = await org.nc.jetstream().consumer_info(in_stream(org.code), CONSUMER)
+                parts.append(
+                    f"{org.code}'s {CONSUMER}: {info.num_pending} pending, "
+                    f"{info.num_ack_pending} unacknowledged, {info.num_redelivered} redelivered"
+                )
+        dead = self.proposals.dead_lettered + self.answers.dead_lettered
+        parts.append(f"{dead} dead-lettered")
+        return "; ".join(parts)
 
     async def _outbound_count(self) -> int:
         subject = xorg_subject(LUND, HOSPITAL)
@@ -432,6 +478,7 @@ class _Bench:
         remaining = outage_s - (time.perf_counter() - t_down)
         if remaining > 0:
             await asyncio.sleep(remaining)  # the outage itself: what this phase is about
+        cpu = _Cpu()
         t_up = time.perf_counter()
         self.servers.start_hub()
         hub_start_s = time.perf_counter() - t_up
@@ -441,6 +488,7 @@ class _Bench:
         arrivals = [self.proposals.first[i] for i in ids if i in self.proposals.first]
         all_receipts = await self.receipts.wait_for(ids, CATCHUP_TIMEOUT_S if all_arrived else 10.0)
         receipts = [self.receipts.first[i] for i in ids if i in self.receipts.first]
+        catchup_cpu = cpu.util()
         first = min(arrivals) - t_up if arrivals else None
         last = max(arrivals) - t_up if all_arrived and arrivals else None
 
@@ -466,6 +514,7 @@ class _Bench:
                 if row_id in wanted
             }
         out_count, in_count = await self._outbound_count(), await self._inbound_count()
+        stuck = {} if all_arrived and all_receipts else {"stuck": await self.diagnose()}
         return {
             "queued": queued,
             "outage_s": outage_s,
@@ -481,6 +530,7 @@ class _Bench:
                 if last is not None and first is not None and last > first
                 else None
             ),
+            "catchup_cpu_util": catchup_cpu,
             "receipts_s": (round(max(receipts) - t_up, 2) if all_receipts and receipts else None),
             "arrived": len(arrivals),
             "duplicates": len(rows) - len(set(rows)),
@@ -488,6 +538,7 @@ class _Bench:
             "receipts_missing": queued - len(accepted),
             "stream_duplicates": max(0, in_count - out_count),
             "redeliveries": self.proposals.redeliveries(ids),
+            **stuck,
         }
 
     async def _not_accepted(self, ids: Collection[uuid.UUID]) -> int:
