@@ -625,7 +625,7 @@ def handover(
     handovers: Annotated[
         int, typer.Option(help="Case links, and handovers measured (one per link).")
     ] = 200,
-    rate: Annotated[float, typer.Option(help="Offered handovers per second (open loop).")] = 20.0,
+    rate: Annotated[float, typer.Option(help="Offered handovers per second (open loop).")] = 5.0,
     burst: Annotated[
         bool, typer.Option(help="Also send one more handover per link unpaced: throughput.")
     ] = True,
