@@ -9,7 +9,6 @@ since they run no service (shared/runtime/federation_cli.py).
 
 from __future__ import annotations
 
-import sys
 import tomllib
 import uuid
 from pathlib import Path
@@ -33,6 +32,7 @@ from shared.runtime.clitools import (
     day,
     err,
     out,
+    read_national_id,
     request,
     show,
 )
@@ -45,12 +45,6 @@ app = typer.Typer(
 )
 
 ROLE = {"hospital_coordinator": "koordinator i sykehuset", "coordinator": "koordinator"}
-
-
-def _national_id() -> str:
-    if sys.stdin.isatty():
-        return str(typer.prompt("Fødselsnummer eller D-nummer", hide_input=True))
-    return sys.stdin.readline().strip()
 
 
 def _status(m: dict[str, Any]) -> str:
@@ -93,7 +87,7 @@ def report_need(
         c.SendNeedReport(
             actor=actor(staff),
             to=to,
-            national_id=_national_id(),
+            national_id=read_national_id(),
             needs=need,
             department=department,
             expected_discharge=day(expected_discharge, "--expected-discharge"),

@@ -10,7 +10,6 @@ sequence number and the receipt (also through the outbox), and acknowledged only
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from sqlmodel import col, select
 
-from shared.bus.deadletter import dead_letter, describe_error
+from shared.bus.deadletter import describe_error
 from shared.bus.handlers import (
     BACKOFF,
     DEAD_LETTER_TRIES,
     command_responder,
+    dead_letter_and_ack,
     event_consumer,
     query_responder,
 )
@@ -108,7 +108,7 @@ from shared.federation.streams import ensure_federation_streams
 from shared.federation.topology import OrgFederation, in_stream, load_org_file, xorg_subject
 from shared.logging import get_logger
 from shared.plugins import PluginError
-from shared.service import ServiceContext
+from shared.service import ServiceContext, stop_tasks
 
 from . import domain, sharing
 from .store import Incoming, Link, LinkCoordinator, LinkSequence, Outgoing, SharedPlan
@@ -150,8 +150,6 @@ class Runtime:
                     f"{path}: the federation file is {self.fed.org}'s, this instance is "
                     f"{ctx.org} (KENETT_ORG)"
                 )
-        self.answers: dict[int, str] = {}
-        self.transfers: dict[int, tuple[str, CaseTransfer]] = {}
         self.sweep_lock = asyncio.Lock()
         self._applied = asyncio.Event()
         self.observers: list[Any] = []
@@ -175,6 +173,10 @@ class Runtime:
                 await event.wait()
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def client(self) -> KenettClient:
+        """Commands and queries to this organisation's other services."""
+        return KenettClient(self.ctx.nc, self.ctx.org, timeout=self.ctx.settings.command_timeout_s)
 
     def linked(self) -> OrgFederation:
         if self.fed is None:
@@ -422,13 +424,13 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
             link = await rt.link(uow, proposal.link_id)
             return link.case_id
 
-    async def before(cmd: AnswerHandover) -> None:
+    async def before(cmd: AnswerHandover) -> str | None:
         """Outside the transaction: make sure the case has the coordinator who takes over
-        (appoint through assignment if it has none) and learn their staff id."""
+        (appoint through assignment if it has none); their staff id goes to the handler."""
         rt.linked()
         case_id = await load(cmd)
         if not cmd.accept:
-            return
+            return None
         if case_id is None:
             raise refuse(
                 "conflict",
@@ -436,7 +438,7 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
                 "proposal_id",
                 "the report of need was not accepted here",
             )
-        client = KenettClient(rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s)
+        client = rt.client()
         try:
             coord = Coordination.model_validate(
                 await client.query("assignment", GetCoordination(actor=cmd.actor, case_id=case_id))
@@ -481,15 +483,12 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
         )
         if staff is None:
             raise CommandRejected("unavailable", "the coordinator is not in the registry")
-        rt.answers[id(cmd)] = staff
+        return staff
 
-    async def answer(uow: UnitOfWork, cmd: AnswerHandover) -> AnswerResult:
+    async def answer(
+        uow: UnitOfWork, cmd: AnswerHandover, staff: str | None = None
+    ) -> AnswerResult:
         fed = rt.linked()
-        staff = rt.answers.pop(id(cmd), None)
-        if cmd.accept and staff is None:
-            raise CommandRejected(
-                "unavailable", "the coordinator could not be confirmed; try again"
-            )
         proposal = await uow.session.get(Incoming, cmd.proposal_id, with_for_update=True)
         if proposal is None or proposal.status != "pending":
             raise refuse(
@@ -564,7 +563,7 @@ def make_update_measure(rt: Runtime):  # type: ignore[no-untyped-def]
 
 
 def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
-    async def before(cmd: TransferCase) -> None:
+    async def before(cmd: TransferCase) -> CaseTransfer:
         """Outside the transaction: the consent gate, intake's export and the plan as the new
         municipality may see it (R7)."""
         to = rt.partner(cmd.to)
@@ -578,9 +577,7 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
                     f"record a sharing consent naming {to} first ({decision.reason})",
                 )
             export = TransferExport.model_validate(
-                await KenettClient(
-                    rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s
-                ).query(
+                await rt.client().query(
                     "intake", ExportForTransfer(actor=cmd.actor, case_id=cmd.case_id, to_org=to)
                 )
             )
@@ -588,26 +585,19 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
         except RequestFailed as exc:
             raise CommandRejected(exc.error.code, str(exc), exc.error.fields) from None
         plan, version, withheld = sharing.plan_of(access)
-        rt.transfers[id(cmd)] = (
-            export.case_ref,
-            CaseTransfer(
-                national_id=export.national_id,
-                needs=export.needs,
-                services=export.services,
-                case_ref=export.case_ref,
-                moving_on=cmd.moving_on,
-                plan=plan,
-                plan_version=version,
-                withheld=withheld,
-            ),
+        return CaseTransfer(
+            national_id=export.national_id,
+            needs=export.needs,
+            services=export.services,
+            case_ref=export.case_ref,
+            moving_on=cmd.moving_on,
+            plan=plan,
+            plan_version=version,
+            withheld=withheld,
         )
 
-    async def transfer(uow: UnitOfWork, cmd: TransferCase) -> SentResult:
+    async def transfer(uow: UnitOfWork, cmd: TransferCase, payload: CaseTransfer) -> SentResult:
         fed = rt.linked()
-        prepared = rt.transfers.pop(id(cmd), None)
-        if prepared is None:
-            raise CommandRejected("unavailable", "the transfer could not be prepared; try again")
-        case_ref, payload = prepared
         pending = await uow.session.exec(
             select(Outgoing)
             .join(Link, col(Link.id) == col(Outgoing.link_id))
@@ -630,8 +620,8 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
                 id=link_id,
                 org=fed.org,
                 case_id=cmd.case_id,
-                case_ref=case_ref,
-                parties=domain.parties_text([fed.org, payload_to(cmd)]),
+                case_ref=payload.case_ref,
+                parties=domain.parties_text([fed.org, cmd.to]),
                 created_at=uow.clock.now(),
             )
         )
@@ -639,9 +629,6 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
             uow, link_id=link_id, to=cmd.to, payload=payload, actor_id=cmd.actor.id
         )
         return SentResult(link_id=link_id, message_id=message_id, to=cmd.to)
-
-    def payload_to(cmd: TransferCase) -> str:
-        return cmd.to
 
     return transfer, before
 
@@ -890,7 +877,7 @@ class Inbound:
         return domain.Order.APPLY
 
     def client(self) -> KenettClient:
-        return KenettClient(self.ctx.nc, self.ctx.org, timeout=self.ctx.settings.command_timeout_s)
+        return self.rt.client()
 
     async def report_need(
         self,
@@ -1100,7 +1087,6 @@ class Inbound:
                     {"plan": plan, "withheld": payload.withheld},
                     keep=True,
                 )
-                outcome.payload_kept = None
             if link is not None and isinstance(payload, (PlanShare, CaseTransfer)):
                 link.references = domain.with_reference(link.references, m.sender, payload.case_ref)
                 uow.session.add(link)
@@ -1272,23 +1258,8 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
     ctx.stream_consumers.append((in_stream(fed.org), config))
 
     async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
-        try:
-            await dead_letter(
-                ctx.js,
-                msg.raw_message,
-                org=ctx.org,
-                service=ctx.name,
-                consumer=CONSUMER,
-                reason=reason,
-                at=ctx.clock.now(),
-            )
-        except Exception as exc:
-            log.error("dead-lettering failed", consumer=CONSUMER, error=describe_error(exc))
-            await msg.nack(delay=BACKOFF[-1])
-            return
-        await msg.ack()
-        log.warning("dead-lettered", consumer=CONSUMER, reason=reason)
-        rt.applied(None)
+        if await dead_letter_and_ack(ctx, msg, CONSUMER, reason):
+            rt.applied(None)
 
     @router.subscriber(
         subject,
@@ -1427,9 +1398,5 @@ async def on_start(ctx: ServiceContext) -> None:
 
 
 async def on_stop(ctx: ServiceContext) -> None:
-    for task in ctx.tasks:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-    ctx.tasks.clear()
+    await stop_tasks(ctx)
     _RUNTIMES.pop(id(ctx), None)

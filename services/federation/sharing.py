@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
-from shared.client import KenettClient, RequestFailed
+from shared.client import RequestFailed
 from shared.contracts.consent import GateActor, GateDecision, MayQuery
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.planning import PlanAccess, PlanContent, ViewPlan
 from shared.contracts.xorg import PlanShare, SharedMeasure
 from shared.db.uow import UnitOfWork
+from shared.gate import ask_gate
 
 from . import domain
 from .store import Link, ShareState
@@ -40,9 +41,8 @@ async def read_plan_as(
 ) -> tuple[PlanAccess | None, bool]:
     """The plan as ``partner`` may see it (the gate cuts it, R7): (access, allowed). No plan
     yet: (None, True); not allowed: (None, False)."""
-    client = KenettClient(rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s)
     try:
-        result = await client.query(
+        result = await rt.client().query(
             "planning",
             ViewPlan(
                 actor=rt.ctx.actor, case_id=case_id, who=GateActor(kind="provider", id=partner)
@@ -157,18 +157,19 @@ def share_consumer(rt: Runtime):  # type: ignore[no-untyped-def]
 
 
 async def transfer_gate(rt: Runtime, case_id: uuid.UUID, to: str) -> GateDecision:
-    """May the case go to ``to``? Only with a sharing consent naming it (R7)."""
-    client = KenettClient(rt.ctx.nc, rt.ctx.org, timeout=rt.ctx.settings.command_timeout_s)
-    result = await client.query(
-        "consent",
+    """May the case go to ``to``? Only with a sharing consent naming it (R7); no answer from
+    the gate is a refusal (it fails closed)."""
+    return await ask_gate(
+        rt.ctx.nc,
+        rt.ctx.org,
         MayQuery(
             actor=rt.ctx.actor,
             case_id=case_id,
             who=GateActor(kind="provider", id=to),
             action="read_plan",
         ),
+        timeout=rt.ctx.settings.command_timeout_s,
     )
-    return GateDecision.model_validate(result)
 
 
 def plan_of(access: PlanAccess | None) -> tuple[PlanContent | None, int | None, list[str]]:

@@ -28,6 +28,7 @@ from shared.runtime.clitools import (
     actor,
     day,
     out,
+    read_national_id,
     request,
     show,
 )
@@ -87,12 +88,6 @@ STATUS = {
 }
 
 
-def _national_id() -> str:
-    if sys.stdin.isatty():
-        return str(typer.prompt("Fødselsnummer eller D-nummer", hide_input=True))
-    return sys.stdin.readline().strip()
-
-
 @app.command()
 def report(
     reporter: Annotated[c.ReporterKind, typer.Option(help="Who reports (R2).")],
@@ -113,7 +108,7 @@ def report(
     command = c.ReportNeed(
         actor=actor(staff),
         request_id=uuid.uuid4(),
-        national_id=_national_id(),
+        national_id=read_national_id(),
         reporter=c.Reporter(
             kind=reporter,
             relation=relation,

@@ -34,7 +34,6 @@ from shared.contracts.envelope import (
 )
 from shared.contracts.replies import CommandRejected, Reply, field_errors
 from shared.contracts.subjects import EVENTS_STREAM, command_subject, query_subject
-from shared.db.uow import UnitOfWork
 from shared.logging import get_logger
 from shared.service import ServiceContext
 
@@ -56,6 +55,31 @@ class Refused(Exception):
 
 def durable_name(service: str, name: str) -> str:
     return f"{service}-{name}"
+
+
+async def dead_letter_and_ack(
+    ctx: ServiceContext, msg: NatsMessage, consumer: str, reason: str
+) -> bool:
+    """Copy a message no handler can accept to the dead-letter stream with the reason, then
+    ack it so it never blocks the consumer. If the copy fails it is nacked and comes back (it is
+    never dropped); returns whether it was dead-lettered."""
+    try:
+        await dead_letter(
+            ctx.js,
+            msg.raw_message,
+            org=ctx.org,
+            service=ctx.name,
+            consumer=consumer,
+            reason=reason,
+            at=ctx.clock.now(),
+        )
+    except Exception as exc:
+        log.error("dead-lettering failed", consumer=consumer, error=describe_error(exc))
+        await msg.nack(delay=BACKOFF[-1])
+        return False
+    await msg.ack()
+    log.warning("dead-lettered", consumer=consumer, reason=reason)
+    return True
 
 
 def event_consumer(
@@ -98,23 +122,7 @@ def event_consumer(
     ctx.catalog.append(("consume", subject, event))
 
     async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
-        try:
-            await dead_letter(
-                ctx.js,
-                msg.raw_message,
-                org=ctx.org,
-                service=ctx.name,
-                consumer=durable,
-                reason=reason,
-                at=ctx.clock.now(),
-            )
-        except Exception as exc:
-            # Not acked: it comes back and dead-lettering is tried again.
-            log.error("dead-lettering failed", consumer=durable, error=describe_error(exc))
-            await msg.nack(delay=BACKOFF[-1])
-            return
-        await msg.ack()
-        log.warning("dead-lettered", consumer=durable, reason=reason)
+        await dead_letter_and_ack(ctx, msg, durable, reason)
 
     @router.subscriber(
         subject,
@@ -214,8 +222,8 @@ class CommandProcessor(Generic[C]):
 
     ctx: ServiceContext
     command: type[C]
-    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]]
-    before: Callable[[C], Awaitable[None]] | None = None
+    handler: Callable[..., Awaitable[BaseModel]]
+    before: Callable[[C], Awaitable[Any]] | None = None
 
     @property
     def action(self) -> str:
@@ -247,14 +255,15 @@ class CommandProcessor(Generic[C]):
     async def _attempt(self, cmd: C) -> Reply:
         ctx, action = self.ctx, self.action
         try:
-            if self.before is not None:
-                await self.before(cmd)
+            # What ``before`` found out (if anything) is handed to the handler.
+            prepared = await self.before(cmd) if self.before is not None else None
+            extra = () if prepared is None else (prepared,)
             async with ctx.uow() as uow:
                 if cmd.request_id is not None:
                     stored = await uow.stored_reply(action, cmd.request_id)
                     if stored is not None:
                         return Reply.model_validate_json(stored)
-                result = await self.handler(uow, cmd)
+                result = await self.handler(uow, cmd, *extra)
                 reply = Reply.success(result)
                 uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
                 if cmd.request_id is not None:
@@ -280,12 +289,13 @@ def command_responder(
     ctx: ServiceContext,
     *,
     command: type[C],
-    handler: Callable[[UnitOfWork, C], Awaitable[BaseModel]],
-    before: Callable[[C], Awaitable[None]] | None = None,
+    handler: Callable[..., Awaitable[BaseModel]],
+    before: Callable[[C], Awaitable[Any]] | None = None,
 ) -> None:
     """Answer ``command`` over request/reply (one instance per request: queue group).
 
-    ``before`` runs outside any transaction (e.g. to ask another service), and may refuse.
+    ``before`` runs outside any transaction (e.g. to ask another service), and may refuse; a
+    result other than None is passed to the handler as a third argument.
     Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
     """
     processor = CommandProcessor(ctx, command, handler, before)

@@ -85,6 +85,14 @@ def request(nats: str, org: str, service: str, message: Command | Query) -> dict
         raise typer.Exit(2) from None
 
 
+def read_national_id() -> str:
+    """The identity number is never an argument (it would stay in shell history and process
+    lists): asked for, hidden, on a terminal, else read from standard input."""
+    if sys.stdin.isatty():
+        return str(typer.prompt("Fødselsnummer eller D-nummer", hide_input=True))
+    return sys.stdin.readline().strip()
+
+
 def show(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
     """One JSON object on stdout with --json, else the readable form."""
     if as_json:

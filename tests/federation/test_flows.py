@@ -47,7 +47,7 @@ async def pending_proposal(lund: Org) -> str:
 
 
 @BOTH_DATABASES
-async def test_r17_handover_at_discharge_both_listed_during_the_overlap(
+async def test_r11_r17_handover_at_discharge_both_listed_during_the_overlap(
     federation: Federation, national_id: str
 ) -> None:
     hospital, lund = federation[HOSPITAL], federation[LUND]
@@ -98,7 +98,7 @@ async def test_r17_handover_at_discharge_both_listed_during_the_overlap(
     assert any(m["type"] == "handover_answer" and m["direction"] == "in" for m in view["messages"])
 
 
-async def test_r17_a_refused_handover_tells_the_hospital_why(
+async def test_r11_r17_a_refused_handover_tells_the_hospital_why(
     federation: Federation, national_id: str
 ) -> None:
     hospital, lund = federation[HOSPITAL], federation[LUND]

@@ -132,7 +132,7 @@ async def everything_sent_by(federation: Federation, sender: str) -> list[dict[s
 
 
 @BOTH_DATABASES
-async def test_r7_r17_the_hospital_sees_its_own_measures_as_far_as_consent_allows_and_reports_back(
+async def test_r7_r16_r17_the_hospital_sees_its_measures_as_consent_allows_and_reports_back(
     federation: Federation, national_id: str
 ) -> None:
     hospital, lund = federation[HOSPITAL], federation[LUND]
@@ -200,7 +200,7 @@ async def test_r7_r17_the_hospital_sees_its_own_measures_as_far_as_consent_allow
 
 
 @BOTH_DATABASES
-async def test_r17_a_person_moves_and_the_case_follows_with_consent(
+async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
     federation: Federation, national_id: str
 ) -> None:
     lund, iveland = federation[LUND], federation[IVELAND]

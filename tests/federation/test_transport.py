@@ -12,7 +12,7 @@ from shared.contracts.intake import GetCaseDetail
 from .conftest import HOSPITAL, LUND, Federation, staff
 
 
-async def test_need_report_reaches_the_home_municipality_and_a_receipt_comes_back(
+async def test_r2_r17_need_report_reaches_the_home_municipality_and_a_receipt_comes_back(
     federation: Federation, national_id: str
 ) -> None:
     hospital, lund = federation[HOSPITAL], federation[LUND]
@@ -43,4 +43,14 @@ async def test_need_report_reaches_the_home_municipality_and_a_receipt_comes_bac
     there = await lund.query("federation", GetLink(actor=staff(LUND), link_id=link_id))
     assert there["case_ref"] == ref
     case = await lund.query("intake", GetCaseDetail(actor=staff(LUND), case_id=there["case_id"]))
-    print(case)
+    assert case["case_ref"] == ref and case["needs"] == ["ip", "coordinator"]
+    (report,) = case["reports"]
+    assert report["reporter_kind"] == "hospital"
+    assert report["department"] == "Medisinsk avdeling (Sykehuset Innlandet)"
+    assert report["expected_discharge"] == "2026-12-04"
+    assert report["services"] == ["hjemmesykepleie"]
+    assert report["recorded_by"] == f"federation:{HOSPITAL}"
+    # The hospital coordinator is listed on the link at both organisations (R17).
+    for org in (hospital, lund):
+        view = await org.query("federation", GetLink(actor=staff(org.code), link_id=link_id))
+        assert [(c["org"], c["staff_id"]) for c in view["coordinators"]] == [(HOSPITAL, "hk-1")]
