@@ -176,13 +176,20 @@ def coordinators(
 @app.command()
 def caseload(
     unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    limit: Annotated[int, typer.Option(help="Coordinators per page (1-500).")] = 100,
+    offset: Annotated[int, typer.Option(help="Coordinators to skip (the next page's).")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Caseloads per coordinator and per unit; over the limit first, in red (R10)."""
-    result = request(nats, org, "assignment", c.CaseloadOverview(actor=actor(staff), unit=unit))
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.CaseloadOverview(actor=actor(staff), unit=unit, limit=limit, offset=offset),
+    )
 
     def render(r: dict[str, Any]) -> None:
         t = Table(title=f"Saksmengde per enhet (grense {r['default_limit']} hvis ikke annet satt)")
@@ -200,6 +207,9 @@ def caseload(
             )
         out.print(t)
         out.print(_coordinator_table(r["coordinators"], "Saksmengde per koordinator"))
+        if r.get("next_offset") is not None:
+            shown = f"{offset + 1}–{offset + len(r['coordinators'])} av {r['total']}"
+            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
 
     show(result, as_json, render)
 

@@ -492,3 +492,72 @@ def waiting(
         as_json,
         render,
     )
+
+
+class CaseStatusOpt(StrEnum):
+    RECEIVED = "received"
+    UNDER_ASSESSMENT = "under_assessment"
+    DECIDED = "decided"
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+@app.command()
+def overview(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The KE's overview: how many cases are in each status (counts only)."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title="Saker etter status")
+        table.add_column("status")
+        table.add_column("saker", justify="right")
+        for s in r["by_status"]:
+            table.add_row(STATUS[s["status"]], str(s["cases"]))
+        table.add_section()
+        table.add_row("i alt", str(r["total"]))
+        out.print(table)
+
+    show(request(nats, org, "intake", c.CountCases(actor=actor(staff))), as_json, render)
+
+
+@app.command()
+def cases(
+    status: Annotated[
+        list[CaseStatusOpt] | None, typer.Option(help="Only cases in this status (repeat).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Cases per page (1-500).")] = 50,
+    after: Annotated[str | None, typer.Option(help="The `next` cursor of the page before.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The cases in a status, longest waiting first, a page at a time (the read is audited)."""
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title=f"Saker ({r['total']} treff)")
+        for col in ("sak", "status", "kommune", "behov", "mottatt"):
+            table.add_column(col)
+        for row in r["cases"]:
+            table.add_row(
+                row["case_ref"],
+                STATUS[row["status"]],
+                row["served_org"],
+                ", ".join(row["needs"]),
+                row["received_at"][:10],
+            )
+        out.print(table)
+        if r["next"]:
+            out.print(f"Neste side: --after '{r['next']}'")
+
+    query = c.ListCases(
+        actor=actor(staff),
+        status=[s.value for s in status] if status else None,
+        limit=limit,
+        after=after,
+    )
+    show(request(nats, org, "intake", query), as_json, render)

@@ -43,6 +43,8 @@ class Case(IntakeBase, table=True):
             sqlite_where=text("status <> 'closed'"),
             postgresql_where=text("status <> 'closed'"),
         ),
+        # The KE's overview: counts per status, and each status's cases longest waiting first.
+        Index("ix_intake_case_org_status_received", "org", "status", "received_at", "id"),
     )
 
     id: uuid.UUID = Field(primary_key=True)

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import logging
 
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsMessage
 
 from shared.config import Settings
+
+
+async def _the_message(msg: NatsMessage) -> NatsMessage:
+    """The "decoder": every kenett subscriber takes the message itself and parses its body
+    with the contract's own model (so a bad body gets a reason naming the field)."""
+    return msg
 
 
 def make_broker(settings: Settings, url: str | None = None) -> NatsBroker:
@@ -27,4 +33,10 @@ def make_broker(settings: Settings, url: str | None = None) -> NatsBroker:
         reconnect_time_wait=1,
         graceful_timeout=15.0,  # on stop, let handlers in flight finish (and commit) first
         name=f"kenett-{settings.org}",
+        # No dependency injection per message: FastStream resolves a ``NatsMessage`` parameter
+        # through its context on a worker thread, which cost a thread hand-off per message
+        # (py-spy; docs/benchmarks.md "pipeline"). Subscribers get the message as their one
+        # argument instead, from the decoder above.
+        apply_types=False,
+        decoder=_the_message,
     )

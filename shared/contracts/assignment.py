@@ -481,11 +481,16 @@ class CasesNeeding(BaseModel):
 
 
 class CaseloadOverview(Query):
-    """Caseloads per coordinator and per unit, with those over the limit marked (R10)."""
+    """Caseloads per coordinator and per unit, with those over the limit marked (R10).
+
+    The units' totals cover every coordinator (of ``unit`` when given); the coordinators come a
+    page at a time, those over their limit first, then by unit and staff id."""
 
     QUERY: ClassVar[str] = "caseload"
 
     unit: str | None = None
+    limit: int = Field(100, ge=1, le=500, description="Coordinators per page.")
+    offset: int = Field(0, ge=0, description="Coordinators to skip: the next_offset of a page.")
 
 
 class UnitLoad(BaseModel):
@@ -500,11 +505,13 @@ class UnitLoad(BaseModel):
 
 
 class Caseload(BaseModel):
-    """Reply to CaseloadOverview."""
+    """Reply to CaseloadOverview: one page of coordinators, and the totals of all."""
 
     default_limit: int
     coordinators: list[CoordinatorView]
     units: list[UnitLoad]
+    total: int = Field(0, description="Coordinators in the overview (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 class ExportCareTeam(Query):

@@ -480,6 +480,69 @@ class WaitingTimeStats(BaseModel):
     p90_days: float | None
 
 
+# --- the KE's overview of cases ----------------------------------------------------------------
+
+CaseStatusValue = Literal["received", "under_assessment", "decided", "active", "closed"]
+CASE_STATUSES: tuple[CaseStatusValue, ...] = (
+    "received",
+    "under_assessment",
+    "decided",
+    "active",
+    "closed",
+)
+
+
+class CountCases(Query):
+    """How many cases are in each status: the KE's overview. Counts only, no case is shown,
+    so the read is not audited."""
+
+    QUERY: ClassVar[str] = "case_counts"
+
+
+class StatusCount(BaseModel):
+    """The cases in one status."""
+
+    status: CaseStatusValue
+    cases: int
+
+
+class CaseCounts(BaseModel):
+    """Reply to CountCases: every status in lifecycle order, zeros included."""
+
+    total: int
+    by_status: list[StatusCount]
+
+
+class ListCases(Query):
+    """The cases in the given statuses (all when absent), longest waiting first (oldest first
+    report), a page at a time. Case references only, no identity number; audited."""
+
+    QUERY: ClassVar[str] = "cases"
+
+    status: list[CaseStatusValue] | None = Field(None, min_length=1, max_length=5)
+    limit: int = Field(50, ge=1, le=500)
+    after: str | None = Field(None, max_length=100, description="Cursor from the last page.")
+
+
+class CaseRow(BaseModel):
+    """One case in the overview."""
+
+    case_id: uuid.UUID
+    case_ref: str
+    status: CaseStatusValue
+    served_org: str
+    needs: list[Need]
+    received_at: datetime
+
+
+class CaseListing(BaseModel):
+    """Reply to ListCases: the matching total, one page, and the cursor of the next page."""
+
+    total: int
+    cases: list[CaseRow]
+    next: str | None
+
+
 class CaseDetail(BaseModel):
     """A case as the KE sees it: status, reports, assessments, decisions. No identity number."""
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .migrate import upgrade
+from .sqlite_inline import INLINE_DRIVER
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -25,6 +26,7 @@ class Database:
         self.schema: str | None = None
         if self.is_sqlite:
             self.engine = self._sqlite_engine()
+            self.read_engine = self._sqlite_engine(readonly=True)
         else:
             schema = f"{schema_prefix}{service}".replace("-", "_")
             if not _SCHEMA.match(schema):
@@ -37,19 +39,27 @@ class Database:
                 pool_pre_ping=True,
                 connect_args={"server_settings": {"search_path": schema}},
             )
+            self.read_engine = self.engine.execution_options(kenett_readonly=True)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
-        self.read_engine = self.engine.execution_options(kenett_readonly=True)
         self.read_sessions = async_sessionmaker(
             self.read_engine,
             class_=AsyncSession,
             expire_on_commit=False,
         )
 
-    def _sqlite_engine(self, foreign_keys: bool = True) -> AsyncEngine:
+    def _sqlite_engine(self, foreign_keys: bool = True, readonly: bool = False) -> AsyncEngine:
+        """SQLite on the loop's thread (``shared.db.sqlite_inline``): one connection for all
+        writers, so they queue in the pool, never in SQLite's busy handler; a few for readers."""
         path = self.url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(self.url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            INLINE_DRIVER + self.url[self.url.index(":///") :],
+            connect_args={"timeout": 30},
+            pool_size=4 if readonly else 1,
+            max_overflow=0,
+            pool_timeout=120,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -61,12 +71,13 @@ class Database:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.execute("PRAGMA busy_timeout=30000")
+            if readonly:
+                cur.execute("PRAGMA query_only=ON")  # a write here is a bug: fail, never wait
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
             # Reads take no write lock; writes take it at BEGIN (see above).
-            readonly = conn.get_execution_options().get("kenett_readonly", False)
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
@@ -109,3 +120,5 @@ class Database:
     async def dispose(self) -> None:
         """Close all connections."""
         await self.engine.dispose()
+        if self.read_engine is not self.engine and self.is_sqlite:
+            await self.read_engine.dispose()

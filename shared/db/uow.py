@@ -8,10 +8,11 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import select
+from sqlmodel import col
+from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.clock import Clock
@@ -22,6 +23,12 @@ from .engine import Database
 from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
 
 T = TypeVar("T")
+
+# The inbox check, built once (the unit of work runs it for every event a consumer takes).
+_INBOX_CHECK = select(col(ProcessedMessage.consumer)).where(
+    col(ProcessedMessage.consumer) == bindparam("consumer"),
+    col(ProcessedMessage.message_id) == bindparam("message_id"),
+)
 
 
 class UnitOfWork:
@@ -45,6 +52,10 @@ class UnitOfWork:
         self.emitted: list[Envelope] = []
         self._committed = False
         self._after_commit: list[Callable[[], None]] = []
+        # Kernel rows (outbox, inbox mark, audit, stored reply) are written with one plain
+        # INSERT per table at commit, not as ORM objects: they are never read back in the
+        # transaction, and building a mapped object per row was a tenth of a consumer's time.
+        self._kernel_rows: dict[Table, list[dict[str, Any]]] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -76,8 +87,16 @@ class UnitOfWork:
             await self._session.close()
             self._session = None
 
+    def _add_row(self, model: Any, **values: Any) -> None:
+        self._kernel_rows.setdefault(model.__table__, []).append(values)
+
     async def commit(self) -> None:
         """Commit, then wake the outbox relay if events were written."""
+        if self._kernel_rows:
+            conn = await self.session.connection()
+            for table, rows in self._kernel_rows.items():
+                await conn.execute(insert(table), rows)
+            self._kernel_rows.clear()
         await self.session.commit()
         self._committed = True
         if self.emitted and self._on_events is not None:
@@ -87,6 +106,7 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         """Give up this unit of work's changes now (it cannot be committed afterwards)."""
+        self._kernel_rows.clear()
         await self.session.rollback()
 
     def on_commit(self, callback: Callable[[], None]) -> None:
@@ -112,13 +132,13 @@ class UnitOfWork:
             causation=causation,
             correlation_id=correlation_id,
         )
-        self.session.add(
-            OutboxMessage(
-                message_id=envelope.id,
-                subject=envelope.subject,
-                body=envelope.model_dump_json(),
-                created_at=envelope.occurred_at,
-            )
+        self._add_row(
+            OutboxMessage,
+            message_id=envelope.id,
+            subject=envelope.subject,
+            body=envelope.model_dump_json(),
+            created_at=envelope.occurred_at,
+            published_at=None,
         )
         self.emitted.append(envelope)
         return envelope
@@ -128,13 +148,13 @@ class UnitOfWork:
         published to the organisation's outbound stream after commit, like an event."""
         if not subject.startswith(XORG_PREFIX):
             raise ValueError("not a cross-organisation subject")
-        self.session.add(
-            OutboxMessage(
-                message_id=message_id,
-                subject=subject,
-                body=body.decode(),
-                created_at=self.clock.now(),
-            )
+        self._add_row(
+            OutboxMessage,
+            message_id=message_id,
+            subject=subject,
+            body=body.decode(),
+            created_at=self.clock.now(),
+            published_at=None,
         )
         if self._on_events is not None:
             self._after_commit.append(self._on_events)
@@ -149,17 +169,16 @@ class UnitOfWork:
         detail: str | None = None,
     ) -> None:
         """Append an audit record (who, what, when, which case); never personal data in detail."""
-        self.session.add(
-            AuditRecord(
-                at=self.clock.now(),
-                org=self.org,
-                actor_kind=actor.kind,
-                actor_id=actor.id,
-                action=action,
-                case_id=case_id,
-                outcome=outcome,
-                detail=detail,
-            )
+        self._add_row(
+            AuditRecord,
+            at=self.clock.now(),
+            org=self.org,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            action=action,
+            case_id=case_id,
+            outcome=outcome,
+            detail=detail,
         )
 
     async def lock(self, name: str) -> None:
@@ -190,15 +209,17 @@ class UnitOfWork:
 
     async def already_processed(self, consumer: str, message_id: uuid.UUID) -> bool:
         """Inbox check: has this consumer applied this message before?"""
-        row = await self.session.get(ProcessedMessage, (consumer, message_id))
-        return row is not None
+        conn = await self.session.connection()
+        found = await conn.execute(_INBOX_CHECK, {"consumer": consumer, "message_id": message_id})
+        return found.first() is not None
 
     def mark_processed(self, consumer: str, message_id: uuid.UUID) -> None:
         """Inbox mark, committed with the state change it belongs to."""
-        self.session.add(
-            ProcessedMessage(
-                consumer=consumer, message_id=message_id, processed_at=self.clock.now()
-            )
+        self._add_row(
+            ProcessedMessage,
+            consumer=consumer,
+            message_id=message_id,
+            processed_at=self.clock.now(),
         )
 
     async def stored_reply(self, command: str, request_id: uuid.UUID) -> str | None:
@@ -208,15 +229,19 @@ class UnitOfWork:
 
     def store_reply(self, command: str, request_id: uuid.UUID, reply: str) -> None:
         """Remember the reply to an idempotency key."""
-        self.session.add(
-            CommandReply(
-                command=command, request_id=request_id, reply=reply, created_at=self.clock.now()
-            )
+        self._add_row(
+            CommandReply,
+            command=command,
+            request_id=request_id,
+            reply=reply,
+            created_at=self.clock.now(),
         )
 
     async def audit_trail(self, case_id: uuid.UUID) -> list[AuditRecord]:
         """Every audit record of a case, oldest first (the person may see who accessed what)."""
         rows = await self.session.exec(
-            select(AuditRecord).where(AuditRecord.case_id == case_id).order_by(AuditRecord.seq)  # type: ignore[arg-type]
+            sqlmodel_select(AuditRecord)
+            .where(col(AuditRecord.case_id) == case_id)
+            .order_by(col(AuditRecord.seq))
         )
         return list(rows)

@@ -35,8 +35,11 @@ ORG = "bench"
 
 
 @contextmanager
-def services(names: list[str], tmp: Path, nats_url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``kenett run NAMES`` in a child process, ready when it says so; stopped afterwards."""
+def services(
+    names: list[str], tmp: Path, nats_url: str, **env_overrides: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``kenett run NAMES`` in a child process, ready when it says so; stopped afterwards.
+    ``env_overrides`` are extra ``KENETT_*`` settings (e.g. ``KENETT_DATABASE_URL``)."""
     env = {
         **os.environ,
         "KENETT_NATS_URL": nats_url,
@@ -44,6 +47,7 @@ def services(names: list[str], tmp: Path, nats_url: str) -> Iterator[subprocess.
         "KENETT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/{{service}}.db",
         "KENETT_LOG_FORMAT": "json",
         "KENETT_LOG_LEVEL": "INFO",
+        **env_overrides,
     }
     kenett = str(Path(sys.executable).parent / "kenett")
     proc = subprocess.Popen(

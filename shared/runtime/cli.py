@@ -356,6 +356,107 @@ def bench_gate(
         print(json.dumps(figures))
 
 
+PIPELINE_TARGETS = {
+    "efficiency": (">=", 0.5),
+    "cases_per_s": (">=", 100),
+    "p50_ms": ("<=", 50),
+    "p99_ms": ("<=", 200),
+}
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    cases: Annotated[int, typer.Option(help="Cases driven as fast as they are taken.")] = 1000,
+    rate: Annotated[float, typer.Option(help="Offered cases/s for the latency figures.")] = 20,
+    seconds: Annotated[float, typer.Option(help="How long to offer --rate.")] = 20,
+    concurrency: Annotated[int, typer.Option(help="Clients at once in the throughput run.")] = 32,
+    bare_seconds: Annotated[float, typer.Option(help="How long to measure the bare bus.")] = 10,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL URL (fresh schemas, dropped after); SQLite if absent."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+) -> None:
+    """Whole cases through intake, consent, assignment, planning and notifications in one
+    process, against the bare bus on the same nats-server (docs/benchmarks.md)."""
+    import json
+
+    from shared.runtime.bench_pipeline import run_pipeline
+
+    configure_logging("console", "WARNING")
+    if cases < 1 or rate <= 0 or seconds <= 0 or concurrency < 1 or bare_seconds <= 0:
+        err.print("[red]--cases, --rate, --seconds, --concurrency, --bare-seconds: must be > 0[/]")
+        raise typer.Exit(2)
+    figures = run_pipeline(
+        cases=cases,
+        rate=rate,
+        seconds=seconds,
+        concurrency=concurrency,
+        bare_seconds=bare_seconds,
+        database_url=database_url,
+    )
+    table = Table(title=f"kenett bench pipeline (all-in-one, {figures['database']})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    for key, value in figures.items():
+        target = PIPELINE_TARGETS.get(key)
+        if target is None:
+            mark = ""
+        else:
+            op, limit = target
+            met = value >= limit if op == ">=" else value <= limit
+            mark = f"{op} {limit} {'[green]met[/]' if met else '[red]missed[/]'}"
+        table.add_row(key, str(value), mark)
+    out.print(table)
+    if as_json:
+        print(json.dumps(figures))
+
+
+@bench_app.command("scale")
+def bench_scale(
+    cases: Annotated[int, typer.Option(help="Cases to load, with plans and coordinators.")] = (
+        100_000
+    ),
+    coordinators: Annotated[int, typer.Option(help="Coordinators in the registry.")] = 4_000,
+    queries: Annotated[int, typer.Option(help="Timed requests of each overview query.")] = 200,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A PostgreSQL URL (fresh schemas, dropped afterwards); SQLite in a temp dir "
+            "if absent."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+) -> None:
+    """The KE's overview at 100,000 cases, all services in one process: p95 of cases by status,
+    caseload per coordinator and overdue evaluations over NATS, and the process's peak RSS."""
+    import json
+
+    from shared.runtime.bench_scale import run_scale
+
+    configure_logging("console", "WARNING")
+    url = _settings(database_url=database_url).resolved_database_url() if database_url else None
+    with tempfile.TemporaryDirectory(prefix="kenett-bench-") as tmp:
+        figures = run_scale(cases, coordinators, queries, Path(tmp), url)
+    table = Table(title="kenett bench scale (all-in-one, over NATS, loopback)")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in figures.items():
+        if key == "overview":
+            for name, v in value.items():
+                table.add_row(f"overview.{name}", ", ".join(f"{k} {x}" for k, x in v.items()))
+        elif isinstance(value, dict):
+            table.add_row(key, ", ".join(f"{k} {x}" for k, x in value.items()))
+        elif isinstance(value, list):
+            table.add_row(key, " ".join(str(x) for x in value))
+        else:
+            table.add_row(key, str(value))
+    out.print(table)
+    if as_json:
+        print(json.dumps(figures))
+
+
 db_app = typer.Typer(help="Database migrations (Alembic, one branch per service).")
 app.add_typer(db_app, name="db")
 

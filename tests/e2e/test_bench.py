@@ -95,3 +95,29 @@ def test_bench_reminders_prints_its_figures_as_one_json_line() -> None:
     assert figures["events"] == figures["events_in_stream"] == 500  # every event published
     assert figures["second_sweep_notices"] == 0
     assert figures["seconds"] > 0 and figures["events_seconds"] > 0
+
+
+def test_bench_scale_prints_its_figures_as_one_json_line() -> None:
+    done = subprocess.run(
+        [KENETT, "bench", "scale", "--cases", "2000", "--queries", "20", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "scale" and figures["database"] == "sqlite"
+    assert figures["cases"] == sum(figures["by_status"].values()) == 2000
+    assert {"intake", "assignment", "planning"} <= set(figures["services"])
+    assert 0 < figures["plans_overdue"] < figures["plans"] < figures["cases"]
+    assert figures["queries"] == 20
+    overview = figures["overview"]
+    assert set(overview) == {"case_counts", "cases_by_status", "caseload", "overdue_evaluations"}
+    for name, query in overview.items():
+        assert 0 < query["p50_ms"] <= query["p95_ms"] <= query["max_ms"], name
+    assert overview["case_counts"]["total_max"] == 2000
+    assert overview["cases_by_status"]["rows"] > 0 and overview["caseload"]["rows"] > 0
+    assert 0 < overview["overdue_evaluations"]["total_max"] <= figures["plans"]
+    assert figures["load_s"] > 0 and figures["database_mb"] > 0
+    assert 0 < figures["rss_started_mb"] <= figures["rss_mb"]  # the peak, after all queries
+    assert isinstance(figures["targets_met"], bool)

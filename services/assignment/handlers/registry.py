@@ -4,8 +4,10 @@ R11, R17, R18)."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from typing import Any
 
+from sqlalchemy import case as when
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from services.assignment.store import (
@@ -259,36 +261,56 @@ def make_caseload(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
     async def caseload(uow: UnitOfWork, q: CaseloadOverview) -> Caseload:
         default = ctx.settings.caseload_limit
-        query = select(Coordinator).where(Coordinator.org == uow.org)
+        s = uow.session
+        filters: list[Any] = [Coordinator.org == uow.org]
         if q.unit is not None:
-            query = query.where(Coordinator.unit == q.unit)
-        coordinators = [
-            view(c, default)
-            for c in await uow.session.exec(
-                query.order_by(col(Coordinator.unit), col(Coordinator.staff_id))
+            filters.append(Coordinator.unit == q.unit)
+        # Counted in SQL, so a registry of thousands is never loaded to be summed.
+        limit = func.coalesce(col(Coordinator.caseload_limit), default)
+        over = col(Coordinator.caseload) > limit
+        active = col(Coordinator.active).is_(True)
+        totals = await s.exec(
+            select(  # type: ignore[call-overload]
+                Coordinator.unit,
+                func.count(),
+                func.sum(when((active, 1), else_=0)),
+                func.sum(Coordinator.caseload),
+                func.sum(when((active, limit), else_=0)),
+                func.sum(when((over, 1), else_=0)),
             )
-        ]
-        units: dict[str, UnitLoad] = {}
-        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-        for v in coordinators:
-            t = totals[v.unit]
-            t[0] += 1
-            t[1] += v.active
-            t[2] += v.caseload
-            t[3] += v.caseload_limit if v.active else 0
-            t[4] += v.over_limit
-        for unit, (n, active, load, capacity, over) in sorted(totals.items()):
-            units[unit] = UnitLoad(
-                unit=unit,
-                coordinators=n,
-                active=active,
-                caseload=load,
-                capacity=capacity,
-                over_limit=over,
-            )
-        coordinators.sort(key=lambda v: (not v.over_limit, v.unit, v.staff_id))
+            .where(*filters)
+            .group_by(col(Coordinator.unit))
+        )
+        units = sorted(
+            (
+                UnitLoad(
+                    unit=unit,
+                    coordinators=int(n),
+                    active=int(n_active or 0),
+                    caseload=int(load or 0),
+                    capacity=int(capacity or 0),
+                    over_limit=int(n_over or 0),
+                )
+                for unit, n, n_active, load, capacity, n_over in totals
+            ),
+            key=lambda u: u.unit,
+        )
+        total = sum(u.coordinators for u in units)
+        page = await s.exec(
+            select(Coordinator)
+            .where(*filters)
+            .order_by(when((over, 0), else_=1), col(Coordinator.unit), col(Coordinator.staff_id))
+            .offset(q.offset)
+            .limit(q.limit)
+        )
+        coordinators = [view(c, default) for c in page]
+        end = q.offset + len(coordinators)
         return Caseload(
-            default_limit=default, coordinators=coordinators, units=list(units.values())
+            default_limit=default,
+            coordinators=coordinators,
+            units=units,
+            total=total,
+            next_offset=end if coordinators and end < total else None,
         )
 
     return caseload

@@ -9,10 +9,12 @@ from shared.contracts.intake import (
     ActivateCase,
     AssessEligibility,
     CloseCase,
+    CountCases,
     ExportForTransfer,
     GetCase,
     GetCaseDetail,
     ListAppealDeadlines,
+    ListCases,
     ListOffers,
     ListServiceTypes,
     MakeDecision,
@@ -28,6 +30,7 @@ from .assessment import assess_eligibility
 from .decisions import appeal_deadlines, decide, make_letter, register_appeal
 from .lifecycle import activate, close
 from .offers import list_offers, register_offer, service_types
+from .overview import count_cases, list_cases
 from .reports import export_for_transfer, get_case, get_case_detail, make_report_need
 from .stats import waiting_times
 
@@ -50,6 +53,8 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     query_responder(router, ctx, query=ListOffers, handler=list_offers, audited=False)
     query_responder(router, ctx, query=ListServiceTypes, handler=service_types, audited=False)
     query_responder(router, ctx, query=WaitingTimes, handler=waiting_times, audited=False)
+    query_responder(router, ctx, query=CountCases, handler=count_cases, audited=False)
+    query_responder(router, ctx, query=ListCases, handler=list_cases)
     return router
 
 

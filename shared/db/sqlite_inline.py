@@ -1,0 +1,86 @@
+"""SQLite for an asyncio process without a thread per connection.
+
+``aiosqlite`` runs every statement on a worker thread: a queue hand-off there and a
+``call_soon_threadsafe`` back, for statements that take SQLite tens of microseconds. In a busy
+all-in-one process those hand-offs, and the GIL contention between the worker threads and the
+event loop, cost more than SQLite itself (py-spy, docs/benchmarks.md "pipeline").
+
+This dialect runs the standard library's ``sqlite3`` directly on the event loop's thread, under
+SQLAlchemy's asyncio layer (which drives the synchronous ORM in a greenlet either way). It is
+safe because nothing here ever waits on SQLite's own lock inside the process:
+
+- **writers** share ONE connection (``pool_size=1``), so a second write transaction waits for
+  the pool asynchronously instead of spinning in SQLite's busy handler on the loop thread;
+- **readers** use a pool of their own, and in WAL mode a reader never waits for a writer.
+
+Another *process* on the same file (two instances of a service on one SQLite file, which the
+docs advise against; PostgreSQL is for scaling out) still works: SQLite's busy timeout applies,
+and the loop waits out the other process's transaction.
+
+The URL stays ``sqlite+aiosqlite://`` in settings; ``Database`` picks this driver for it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from sqlalchemy import pool
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+from sqlalchemy.engine.url import URL
+from sqlalchemy.util.concurrency import await_
+
+
+async def _ready() -> None:
+    """Completes at once: lets a statement count as "awaited" for SQLAlchemy's asyncio layer
+    (``AsyncConnection.execute`` insists on it) without a trip through the event loop."""
+
+
+class _Cursor(sqlite3.Cursor):
+    async def _async_soft_close(self) -> None:
+        """What ``AsyncConnection.execute`` calls on an asyncio driver's cursor: the rows are
+        fetched already, nothing to release."""
+
+
+class _Connection(sqlite3.Connection):
+    def cursor(self, factory: Any = _Cursor) -> Any:
+        return super().cursor(factory)
+
+
+class SQLiteDialect_inline(SQLiteDialect_pysqlite):
+    """pysqlite, declared usable by ``create_async_engine`` with an asyncio-aware pool."""
+
+    driver = "kenett_inline"
+    is_async = True
+    supports_statement_cache = True
+
+    @classmethod
+    def get_pool_class(cls, url: URL) -> type[pool.Pool]:
+        return pool.AsyncAdaptedQueuePool
+
+    def create_connect_args(self, url: URL) -> Any:
+        args, kwargs = super().create_connect_args(url)
+        # Connections are used only on the loop's thread, but SQLAlchemy's pool may close one
+        # from the garbage collector's thread at exit.
+        kwargs["check_same_thread"] = False
+        kwargs["factory"] = _Connection
+        return args, kwargs
+
+    def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
+        await_(_ready())
+        cursor.execute(statement, parameters)
+
+    def do_executemany(
+        self, cursor: Any, statement: Any, parameters: Any, context: Any = None
+    ) -> None:
+        await_(_ready())
+        cursor.executemany(statement, parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: Any, context: Any = None) -> None:
+        await_(_ready())
+        cursor.execute(statement)
+
+
+registry.register("sqlite.kenett_inline", __name__, "SQLiteDialect_inline")
+INLINE_DRIVER = "sqlite+kenett_inline"

@@ -1,0 +1,60 @@
+"""``kenett bench pipeline`` runs whole cases through the five services and the bare bus, and
+reports its figures (whether they meet the targets is read from the figures, not tested here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import KENETT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.nats]
+
+
+def test_bench_pipeline_takes_every_case_to_its_plan_notice_and_prints_one_json_line() -> None:
+    done = subprocess.run(
+        [
+            KENETT,
+            "bench",
+            "pipeline",
+            "--cases",
+            "30",
+            "--rate",
+            "5",
+            "--seconds",
+            "2",
+            "--concurrency",
+            "4",
+            "--bare-seconds",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["benchmark"] == "pipeline" and figures["database"] == "sqlite"
+    assert figures["cases"] == 30 and figures["errors"] == 0
+    assert figures["latency_cases"] == 10
+    assert figures["cases_per_s"] > 0 and figures["bare_hops_per_s"] > 0
+    # Every case: its case, two consents, the appointment, the plan and notices at least.
+    assert figures["events_per_case"] >= 6
+    assert figures["deliveries_per_case"] >= figures["events_per_case"]
+    assert figures["efficiency"] == pytest.approx(
+        figures["cases_per_s"] * figures["events_per_case"] / figures["bare_hops_per_s"], abs=0.002
+    )
+    assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+    assert figures["notice_p50_ms"] >= figures["p50_ms"] * 0.5
+    assert 50 < figures["rss_mb"] < 2000
+
+
+def test_bench_pipeline_refuses_nonsense_options_with_the_option_named() -> None:
+    done = subprocess.run(
+        [KENETT, "bench", "pipeline", "--rate", "0"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "--rate" in done.stderr
