@@ -6,10 +6,27 @@ Event consumers are durable JetStream pull consumers with manual acknowledgement
   stream with the reason, then is acked: it never blocks the consumer;
 - any other failure is nacked with a growing delay; on the last of ``max_deliver`` deliveries it
   goes to the dead-letter stream with the reason instead.
+
+Outages are not the message's fault, so they spend no delivery (the consumer pauses instead):
+- the database cannot be reached (``shared.db.availability.is_connectivity_error``: refused,
+  cut, shutting down; not SQLite's "database is locked", which stays a transient failure): the
+  delivery waits in place until ``SELECT 1`` answers (one prober per database, backoff capped at
+  a few seconds, logged once when it goes and once when it is back), then is tried again; if the
+  database answers at once yet the handler keeps failing so, after ``FALSE_ALARMS`` tries it is
+  an ordinary failure;
+- a service it asks (the consent gate, say) answers "unavailable" or not at all: the delivery is
+  tried again in place with a growing delay for up to ``DEPENDENCY_PATIENCE_S``, then it is an
+  ordinary failure.
+While it waits, the message is kept from redelivery with ``in_progress`` every third of
+``ack_wait``. Every message of a fetched batch runs concurrently (FastStream's pull loop), so each
+one waits, and keeps itself alive, on its own; nothing is acked that was not committed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,6 +40,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.bus.deadletter import dead_letter, describe_error
+from shared.client import RequestFailed
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import (
     ContractError,
@@ -34,6 +52,7 @@ from shared.contracts.envelope import (
 )
 from shared.contracts.replies import CommandRejected, Reply, field_errors
 from shared.contracts.subjects import EVENTS_STREAM, command_subject, query_subject
+from shared.db.availability import is_connectivity_error, waiter_for
 from shared.logging import get_logger
 from shared.service import ServiceContext
 
@@ -47,6 +66,50 @@ Q = TypeVar("Q", bound=Query)
 BACKOFF = (0.2, 1.0, 5.0, 15.0, 30.0)
 DEAD_LETTER_TRIES = 3
 COMMAND_ATTEMPTS = 3
+COMMAND_WORKERS = 8
+# Outages (module docstring): how long a delivery waits in place for a service it asks, and how
+# often a connectivity error is believed when the database answers at once.
+DEPENDENCY_PATIENCE_S = 120.0
+DEPENDENCY_BACKOFF_MAX_S = 5.0
+FALSE_ALARMS = 3
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """Did a service this handler asked fail to answer (the consent gate fails closed so)?"""
+    if isinstance(exc, CommandRejected):
+        return exc.code == "unavailable"
+    return isinstance(exc, RequestFailed) and exc.error.code == "unavailable"
+
+
+async def _keep_alive(msg: NatsMessage, every: float) -> None:
+    """Tell JetStream the message is still being worked on, so it is not redelivered."""
+    while True:
+        with contextlib.suppress(Exception):  # the broker may be away too; try next time
+            await msg.in_progress()
+        await asyncio.sleep(every)
+
+
+@dataclass
+class _Waiting:
+    """How many deliveries of one consumer wait for a service: logged when the first starts
+    and when the last is through, not per message."""
+
+    consumer: str
+    count: int = 0
+
+    def start(self, exc: BaseException) -> None:
+        self.count += 1
+        if self.count == 1:
+            log.warning(
+                "a service this consumer asks is unavailable, waiting",
+                consumer=self.consumer,
+                error=describe_error(exc),
+            )
+
+    def end(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            log.info("no delivery of this consumer waits for a service now", consumer=self.consumer)
 
 
 class Refused(Exception):
@@ -157,7 +220,7 @@ def event_consumer(
             case_id=str(envelope.case_id) if envelope.case_id else None,
         ):
             try:
-                await apply(envelope, payload)
+                await apply_through_outages(msg, envelope, payload)
             except Refused as exc:
                 await to_dead_letter(msg, f"refused: {exc}")
                 return
@@ -173,6 +236,49 @@ def event_consumer(
             await msg.ack()
             for observer in ctx.on_handled:
                 observer(durable, envelope)
+
+    waiting = _Waiting(durable)
+    keep_alive_every = max(0.5, ctx.settings.ack_wait_s / 3)
+
+    async def apply_through_outages(msg: NatsMessage, envelope: Envelope, payload: Event) -> None:
+        """``apply``, tried again in place while the database or a service it asks is away
+        (module docstring); any other failure, or an outage past patience, is raised."""
+        keeper: asyncio.Task[None] | None = None
+        dependency_since: float | None = None
+        false_alarms = 0
+        try:
+            while True:
+                try:
+                    await apply(envelope, payload)
+                    return
+                except Exception as exc:
+                    failed_at = time.monotonic()
+                    if is_connectivity_error(exc):
+                        if keeper is None:
+                            keeper = asyncio.create_task(_keep_alive(msg, keep_alive_every))
+                        if await waiter_for(ctx.db).wait(failed_at):
+                            false_alarms = 0
+                            continue
+                        false_alarms += 1
+                        if false_alarms < FALSE_ALARMS:
+                            continue
+                        raise
+                    if not dependency_unavailable(exc):
+                        raise
+                    if dependency_since is None:
+                        dependency_since = failed_at
+                        waiting.start(exc)
+                    waited = failed_at - dependency_since
+                    if waited >= DEPENDENCY_PATIENCE_S:
+                        raise
+                    if keeper is None:
+                        keeper = asyncio.create_task(_keep_alive(msg, keep_alive_every))
+                    await asyncio.sleep(min(0.5 + waited / 2, DEPENDENCY_BACKOFF_MAX_S))
+        finally:
+            if dependency_since is not None:
+                waiting.end()
+            if keeper is not None:
+                keeper.cancel()
 
     async def apply(envelope: Envelope, payload: Event) -> None:
         """Handler, inbox check and mark in one unit of work."""
@@ -302,7 +408,17 @@ def command_responder(
     subject = command_subject(ctx.org, ctx.name, command.COMMAND)  # type: ignore[attr-defined]
     ctx.catalog.append(("command", subject, command))
 
-    @router.subscriber(subject, queue=ctx.name, title=processor.action, description=command.__doc__)
+    @router.subscriber(
+        subject,
+        queue=ctx.name,
+        title=processor.action,
+        description=command.__doc__,
+        # Several at once: a command's ``before`` waits on other services, and one at a time
+        # those waits would be the whole service's throughput. Writes still queue for the
+        # database (one SQLite writer; row locks on PostgreSQL), and a retried request_id
+        # finds the stored reply once the first has committed.
+        max_workers=COMMAND_WORKERS,
+    )
     async def on_command(msg: NatsMessage) -> dict[str, Any]:
         return (await processor.process(msg.body)).model_dump(mode="json")
 

@@ -35,6 +35,9 @@ def nats_server_binary() -> str:
 
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As nats-server binds (SO_REUSEADDR): connections of a server just stopped, still in
+        # TIME_WAIT, do not make the port "in use"; only something listening on it does.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
