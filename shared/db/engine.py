@@ -34,10 +34,21 @@ class Database:
             self.schema = schema
             self.engine = create_async_engine(
                 self.url,
-                pool_size=5,
-                max_overflow=5,
+                # Sized for one process's consumers and commands at full load, and at most 14
+                # per service, so six services in one process stay under PostgreSQL's default
+                # of 100 connections. Beyond the pool, connections are opened and closed per
+                # use: at 5 that churn (connect, TLS probe, statements prepared again) was a
+                # sixth of the process's time (py-spy, docs/benchmarks.md "pipeline").
+                pool_size=10,
+                max_overflow=4,
                 pool_pre_ping=True,
-                connect_args={"server_settings": {"search_path": schema}},
+                connect_args={
+                    "server_settings": {"search_path": schema},
+                    # A service runs a few hundred distinct statements; asyncpg's default
+                    # cache of 100 prepared statements per connection made it prepare them
+                    # again and again (py-spy, docs/benchmarks.md "pipeline").
+                    "prepared_statement_cache_size": 1000,
+                },
             )
             self.read_engine = self.engine.execution_options(kenett_readonly=True)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)

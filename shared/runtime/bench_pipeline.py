@@ -48,6 +48,7 @@ from nats.aio.msg import Msg
 from sqlalchemy import text
 
 from shared.client import KenettClient
+from shared.config import Settings
 from shared.contracts import assignment, consent, intake
 from shared.contracts.subjects import EVENTS_STREAM, event_subject
 from shared.db.engine import Database
@@ -333,10 +334,11 @@ def _schemas(database_url: str | None) -> Iterator[dict[str, str]]:
     try:
         yield {"KENETT_DATABASE_URL": database_url, "KENETT_DATABASE_SCHEMA_PREFIX": prefix}
     finally:
+        url = Settings(database_url=database_url).database_url  # postgresql:// -> +asyncpg
 
         async def drop() -> None:
             for name in SERVICES:
-                db = Database(database_url, name, prefix)
+                db = Database(url, name, prefix)
                 async with db.engine.begin() as conn:
                     await conn.execute(text(f'DROP SCHEMA IF EXISTS "{db.schema}" CASCADE'))
                 await db.dispose()
