@@ -67,8 +67,10 @@ class Database:
         engine = create_async_engine(
             INLINE_DRIVER + self.url[self.url.index(":///") :],
             connect_args={"timeout": 30},
+            # Readers never wait for each other in WAL mode, so they never wait for the pool
+            # either (a reader held across a slow request must not stall the outbox relay).
             pool_size=4 if readonly else 1,
-            max_overflow=0,
+            max_overflow=28 if readonly else 0,
             pool_timeout=120,
         )
 

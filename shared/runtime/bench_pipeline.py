@@ -82,7 +82,6 @@ class Tracker:
     def __init__(self) -> None:
         self.plan_at: dict[str, float] = {}
         self.notice_at: dict[str, float] = {}
-        self.bodies: list[int] = []
         self._waiters: list[tuple[set[str], asyncio.Future[None]]] = []
 
     async def subscribe(self, nc: NatsClient) -> None:
@@ -95,14 +94,12 @@ class Tracker:
     async def _on_plan(self, msg: Msg) -> None:
         case_id = json.loads(msg.data)["case_id"]
         self.plan_at.setdefault(case_id, time.perf_counter())
-        self.bodies.append(len(msg.data))
 
     async def _on_notice(self, msg: Msg) -> None:
         env = json.loads(msg.data)
         if env["payload"].get("kind") != "plan_created":
             return
         self.notice_at.setdefault(env["case_id"], time.perf_counter())
-        self.bodies.append(len(msg.data))
         for waiting, future in self._waiters:
             if not future.done() and waiting <= self.notice_at.keys():
                 future.set_result(None)

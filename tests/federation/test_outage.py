@@ -97,6 +97,7 @@ async def test_a_handover_sent_while_the_hub_is_down_arrives_once_after_it_retur
     assert [m["status"] for m in outs] == ["accepted", "accepted"]
     receipts = await incoming_of(hospital, "receipt")
     assert sorted(str(r["reply_to"]) for r in receipts) == sorted(m["message_id"] for m in outs)
+
     # The hospital's receipt of the answer crosses back to Lund after the hospital applied it.
     async def lund_has_its_receipt() -> bool:
         return len(await incoming_of(lund, "receipt")) >= 1
