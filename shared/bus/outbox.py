@@ -74,9 +74,6 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.published = 0
-        # SQLite: rows published whose mark is still waiting for the writer connection.
-        self._marking: set[int] = set()
-        self._mark_tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows."""
@@ -100,8 +97,6 @@ class OutboxRelay:
         # Flush what was committed before stop; what remains is sent by the next start.
         with contextlib.suppress(Exception):
             await self.drain()
-        if self._mark_tasks:
-            await asyncio.gather(*self._mark_tasks, return_exceptions=True)
 
     async def _run(self) -> None:
         next_prune = 0.0
@@ -149,17 +144,16 @@ class OutboxRelay:
                 await conn.commit()
 
     async def _drain_batch(self) -> int:
-        # Read in a short read-only transaction (it never queues behind the service's writers);
-        # publish outside any transaction (a slow broker must not hold a database lock); mark
-        # what was sent in a second short transaction.
-        query = select(OutboxMessage).where(col(OutboxMessage.published_at).is_(None))
-        if self._marking:
-            query = query.where(col(OutboxMessage.seq).not_in(self._marking))
-        async with self._db.read_sessions() as session, session.begin():
+        # Read in a short transaction; publish outside any transaction (a slow broker must not
+        # hold a database lock); mark what was sent in a second short transaction.
+        async with self._db.sessions() as session, session.begin():
             rows = [
                 (row.seq, row.message_id, row.subject, row.body)
                 for row in await session.exec(
-                    query.order_by(col(OutboxMessage.seq)).limit(self._batch)
+                    select(OutboxMessage)
+                    .where(col(OutboxMessage.published_at).is_(None))
+                    .order_by(col(OutboxMessage.seq))
+                    .limit(self._batch)
                 )
             ]
         if not rows:
@@ -179,32 +173,11 @@ class OutboxRelay:
                 sent.append(seq)  # type: ignore[arg-type]
         finally:
             if sent:
+                async with self._db.sessions() as session, session.begin():
+                    await session.exec(
+                        update(OutboxMessage)
+                        .where(col(OutboxMessage.seq).in_(sent))
+                        .values(published_at=self._clock.now())
+                    )
                 self.published += len(sent)
-                if self._db.is_sqlite:
-                    # The mark waits for the one writer connection; the next batch need not
-                    # wait with it (rows being marked are left out of the next read).
-                    self._marking.update(sent)
-                    task = asyncio.create_task(self._mark_later(sent))
-                    self._mark_tasks.add(task)
-                    task.add_done_callback(self._mark_tasks.discard)
-                else:
-                    # PostgreSQL: marked under the drain's advisory lock, so another instance
-                    # never reads a row this one has sent.
-                    await self._mark(sent)
         return len(sent)
-
-    async def _mark(self, seqs: list[int]) -> None:
-        async with self._db.sessions() as session, session.begin():
-            await session.exec(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.seq).in_(seqs))
-                .values(published_at=self._clock.now())
-            )
-
-    async def _mark_later(self, seqs: list[int]) -> None:
-        try:
-            await self._mark(seqs)
-        except Exception as exc:  # the rows are read and sent again; the stream drops repeats
-            log.warning("outbox mark failed", service=self._db.service, error=type(exc).__name__)
-        finally:
-            self._marking.difference_update(seqs)
