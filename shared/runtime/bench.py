@@ -70,6 +70,21 @@ def services(
             proc.kill()
 
 
+def process_memory_mb(pid: int) -> dict[str, float]:
+    """A process's resident set now (``VmRSS``) and at its peak (``VmHWM``), in MB; empty if it
+    is gone."""
+    found: dict[str, float] = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    found[key] = round(int(value.split()[0]) / 1024, 1)
+    except OSError:
+        pass
+    return found
+
+
 def percentiles(samples_ms: list[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
     q = statistics.quantiles(ordered, n=100, method="inclusive")

@@ -8,11 +8,11 @@ One run does four things, in order:
    registered, and the org lets kenett appoint by itself (R9 with ``KENETT_AUTO_APPOINT``).
 2. **Throughput**: ``--cases`` synthetic cases are driven as fast as the system takes them, by
    ``--concurrency`` clients. Each case is what a KE does: report the need (intake), record the
-   coordinator and the IP consents (consent, R5/R6). The services then appoint a coordinator
-   (assignment, R9/R10), create the plan (planning, R13) and tell the coordinator
-   (notifications). A case counts as done when its plan notice exists. ``cases_per_s`` is
-   cases over the time from the first report to the last notice; ``events_per_case`` is how
-   many events the events stream gained per case.
+   coordinator and the IP consents (consent, R5). The services then appoint a coordinator
+   (assignment, R9/R10), create the plan once consent allows it (planning, R5) and tell the
+   coordinator (notifications). A case counts as done when its plan notice exists.
+   ``cases_per_s`` is cases over the time from the first report to the last notice;
+   ``events_per_case`` is how many events the events stream gained per case.
 3. **Latency**: cases offered open loop at ``--rate`` per second for ``--seconds``; for each,
    the time from sending the report to the plan's ``plan_created`` event (``p50_ms`` ...), and
    to the plan notice.
@@ -53,7 +53,7 @@ from shared.contracts import assignment, consent, intake
 from shared.contracts.subjects import EVENTS_STREAM, event_subject
 from shared.db.engine import Database
 from shared.natsconn import connect_once
-from shared.runtime.bench import BENCH_ACTOR, ORG, percentiles, services
+from shared.runtime.bench import BENCH_ACTOR, ORG, percentiles, process_memory_mb, services
 from shared.runtime.natsserver import NatsServer
 from shared.synthetic import synthetic_national_id
 
@@ -66,14 +66,6 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def peak_rss_mb(pid: int) -> float:
-    """The peak resident set (VmHWM) of a process, in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 class Tracker:
@@ -114,7 +106,7 @@ class Tracker:
 
 
 async def _report_and_consent(client: KenettClient, rng: random.Random) -> str:
-    """One case as a KE takes it in: the report, then both consents (R5, R6)."""
+    """One case as a KE takes it in: the report, then both consents (R5)."""
     r = await client.command(
         "intake",
         intake.ReportNeed(
@@ -362,7 +354,7 @@ def run_pipeline(
                 figures = asyncio.run(
                     _drive(proc.pid, server.url, cases, concurrency, rate, seconds, timeout)
                 )
-                figures["rss_mb"] = peak_rss_mb(proc.pid)
+                figures["rss_mb"] = process_memory_mb(proc.pid)["VmHWM"]
             bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir)
         finally:
             server.stop()

@@ -65,7 +65,7 @@ from shared.db.engine import Database
 from shared.db.kernel import kernel_registry
 from shared.natsconn import connect_once
 from shared.plugins import discover
-from shared.runtime.bench import ORG, percentiles, services
+from shared.runtime.bench import ORG, percentiles, process_memory_mb, services
 from shared.runtime.natsserver import NatsServer
 
 ACTOR = Actor(kind="user", id="bench")
@@ -660,20 +660,6 @@ async def _postgres_mb(url: str, prefix: str) -> float:
 # --- measuring ----------------------------------------------------------------------------
 
 
-def _memory(pid: int) -> dict[str, float]:
-    """The process's resident set now (VmRSS) and at its peak (VmHWM), in MB."""
-    found: dict[str, float] = {}
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key in ("VmRSS", "VmHWM"):
-                    found[key] = round(int(value.split()[0]) / 1024, 1)
-    except OSError:
-        pass
-    return found
-
-
 @dataclass
 class Kind:
     """One overview query: how to make it at random, and which service answers it."""
@@ -806,9 +792,9 @@ def run_scale(
             t0 = time.perf_counter()
             with services(names, workdir, server.url, **env) as proc:
                 start_s = time.perf_counter() - t0
-                started = _memory(proc.pid)
+                started = process_memory_mb(proc.pid)
                 overview = asyncio.run(_queries(server.url, load, queries, rng))
-                after = _memory(proc.pid)
+                after = process_memory_mb(proc.pid)
                 if proc.poll() is not None:
                     raise subprocess.SubprocessError("the services' process ended early")
         finally:

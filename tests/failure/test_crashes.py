@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.failure, pytest.mark.e2e, pytest.mark.nats, pytest.mar
 MAX_CASES = 200  # far more than the run reaches; coordinators are registered for them
 
 
-async def test_killing_each_service_in_turn_under_load_loses_and_doubles_nothing(
+async def test_r5_r9_r10_killing_each_service_in_turn_under_load_loses_and_doubles_nothing(
     cluster: Cluster, driver: Driver
 ) -> None:
     await asyncio.to_thread(cluster.start_each)

@@ -51,7 +51,7 @@ def log_events(text: str) -> list[str]:
     return events
 
 
-async def test_database_away_for_a_while_under_load_loses_and_doubles_nothing(
+async def test_r5_r9_r10_database_away_for_a_while_under_load_loses_and_doubles_nothing(
     cluster: Cluster, driver: Driver, database_proxy: tuple[TcpProxy, str]
 ) -> None:
     proxy, through_proxy = database_proxy

@@ -17,7 +17,7 @@ DOWN_S = 5.0
 """How long there is no broker at all: several of the services' reconnect attempts."""
 
 
-async def test_restarting_nats_under_load_loses_and_doubles_nothing(
+async def test_r5_r9_r10_restarting_nats_under_load_loses_and_doubles_nothing(
     cluster: Cluster, driver: Driver, local_nats_server: Any
 ) -> None:
     services = await asyncio.to_thread(cluster.start, "all", SERVICES)
