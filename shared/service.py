@@ -39,6 +39,9 @@ class ServiceContext:
     """Background tasks a service starts in on_start; cancel them in on_stop."""
     fast_responders: list[Any] = field(default_factory=list)
     """Lean request/reply responders (shared.bus.fastpath), subscribed by the host."""
+    groups: list[Any] = field(default_factory=list)
+    """Each event consumer's ``shared.bus.handlers.GroupCommit`` (how many groups, how many
+    events), for metrics and the benchmarks."""
     on_handled: list[Callable[[str, Envelope], None]] = field(default_factory=list)
     """Observers told (consumer, envelope) after an event is committed and acked: in-process
     hooks for tests and metrics; they must not block or raise."""

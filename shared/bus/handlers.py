@@ -1,7 +1,9 @@
 """Wiring of event consumers and command/query responders onto a FastStream router.
 
 Event consumers are durable JetStream pull consumers with manual acknowledgement:
-- the handler runs in one unit of work with the inbox check and mark; ack only after commit;
+- the handler runs in one unit of work with the inbox check and mark; ack only after commit.
+  The messages a consumer has in hand share that unit of work (``GroupCommit``): one
+  transaction for a group, and a message whose group fails is applied alone;
 - a message that breaks its contract (or a rule, ``Refused``) goes straight to the dead-letter
   stream with the reason, then is acked: it never blocks the consumer;
 - any other failure is nacked with a growing delay; on the last of ``max_deliver`` deliveries it
@@ -28,7 +30,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -53,6 +55,7 @@ from shared.contracts.envelope import (
 from shared.contracts.replies import CommandRejected, Reply, field_errors
 from shared.contracts.subjects import EVENTS_STREAM, command_subject, query_subject
 from shared.db.availability import is_connectivity_error, waiter_for
+from shared.db.uow import UnitOfWork
 from shared.logging import get_logger
 from shared.service import ServiceContext
 
@@ -110,6 +113,105 @@ class _Waiting:
         self.count -= 1
         if self.count == 0:
             log.info("no delivery of this consumer waits for a service now", consumer=self.consumer)
+
+
+@dataclass
+class _Pending:
+    envelope: Envelope
+    payload: Event
+    extra: tuple[Any, ...]
+    outcome: asyncio.Future[bool | Exception]
+
+
+class GroupCommit:
+    """The deliveries a consumer has in hand, applied in ONE unit of work (group commit).
+
+    Every message of a fetched batch is handled concurrently; each hands its event here and
+    waits. One task applies all that are waiting, in arrival order, with one inbox check, one
+    transaction and one commit. While it commits, later arrivals queue for the next group. At a
+    trickle a group is one message; under load the per-transaction cost (begin, inbox check,
+    kernel inserts, commit, the relay's wake-up) is shared by the whole group.
+
+    Each waiter is answered with its outcome:
+    - ``True``: committed (applied, or found applied before);
+    - the exception its own handler raised: the group is rolled back, and this delivery fails
+      with it as if it had been applied alone (outage waits, retries, dead letters);
+    - ``False``: the group was rolled back for another message (or at commit), so this one is
+      applied alone. A bad message never costs the others more than one more try, its handler
+      runs once per delivery, and nothing is acked that was not committed.
+    """
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        consumer: str,
+        handler: Callable[..., Awaitable[None]],
+        max_group: int,
+    ) -> None:
+        self._ctx = ctx
+        self._consumer = consumer
+        self._handler = handler
+        self._max = max_group
+        self._pending: list[_Pending] = []
+        self._task: asyncio.Task[None] | None = None
+        self.groups = 0
+        """Groups committed."""
+        self.applied = 0
+        """Events committed in them."""
+        self.largest = 0
+        """The largest group committed."""
+
+    async def submit(
+        self, envelope: Envelope, payload: Event, extra: tuple[Any, ...]
+    ) -> bool | Exception:
+        """Apply this event with the others waiting; its outcome (class docstring)."""
+        outcome: asyncio.Future[bool | Exception] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(envelope, payload, extra, outcome))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"group-{self._consumer}")
+        return await outcome
+
+    async def _run(self) -> None:
+        try:
+            # Let the rest of the fetched batch reach ``submit`` first.
+            await asyncio.sleep(0)
+            while self._pending:
+                group, self._pending = self._pending[: self._max], self._pending[self._max :]
+                await self._apply(group)
+        finally:
+            self._task = None
+
+    async def _apply(self, group: list[_Pending]) -> None:
+        culprit: _Pending | None = None
+        failure: Exception | None = None
+        try:
+            async with self._ctx.uow() as uow:
+                seen = await uow.processed_among(self._consumer, [p.envelope.id for p in group])
+                for p in group:
+                    if p.envelope.id in seen:
+                        continue  # applied before (a redelivery), or twice in this group
+                    seen.add(p.envelope.id)
+                    culprit = p
+                    await self._handler(uow, p.envelope, p.payload, *p.extra)
+                    uow.mark_processed(self._consumer, p.envelope.id)
+                culprit = None
+                await uow.commit()
+        except asyncio.CancelledError:
+            for p in group:
+                p.outcome.cancel()
+            raise
+        except Exception as exc:
+            failure = exc
+        if failure is None:
+            self.groups += 1
+            self.applied += len(group)
+            self.largest = max(self.largest, len(group))
+        for p in group:
+            if not p.outcome.done():
+                if failure is None:
+                    p.outcome.set_result(True)
+                else:
+                    p.outcome.set_result(failure if p is culprit else False)
 
 
 class Refused(Exception):
@@ -220,7 +322,10 @@ def event_consumer(
             case_id=str(envelope.case_id) if envelope.case_id else None,
         ):
             try:
-                await apply_through_outages(msg, envelope, payload)
+                outcome = await in_group(envelope, payload)
+                if outcome is not True:
+                    failed = outcome if isinstance(outcome, Exception) else None
+                    await apply_through_outages(msg, envelope, payload, failed)
             except Refused as exc:
                 await to_dead_letter(msg, f"refused: {exc}")
                 return
@@ -237,18 +342,38 @@ def event_consumer(
             for observer in ctx.on_handled:
                 observer(durable, envelope)
 
+    group = GroupCommit(ctx, durable, handler, max_group=batch_size)
+    ctx.groups.append(group)
+
+    async def in_group(envelope: Envelope, payload: Event) -> bool | Exception:
+        """Applied with the others in hand (``GroupCommit``); ``before`` runs first, outside
+        the transaction, and its failure is this delivery's failure."""
+        extra: tuple[Any, ...] = ()
+        if before is not None:
+            try:
+                extra = (await before(envelope, payload),)  # type: ignore[arg-type]
+            except Exception as exc:
+                return exc
+        return await group.submit(envelope, payload, extra)
+
     waiting = _Waiting(durable)
     keep_alive_every = max(0.5, ctx.settings.ack_wait_s / 3)
 
-    async def apply_through_outages(msg: NatsMessage, envelope: Envelope, payload: Event) -> None:
+    async def apply_through_outages(
+        msg: NatsMessage, envelope: Envelope, payload: Event, failed: Exception | None = None
+    ) -> None:
         """``apply``, tried again in place while the database or a service it asks is away
-        (module docstring); any other failure, or an outage past patience, is raised."""
+        (module docstring); any other failure, or an outage past patience, is raised.
+        ``failed``: how the first try (in a group) already failed."""
         keeper: asyncio.Task[None] | None = None
         dependency_since: float | None = None
         false_alarms = 0
         try:
             while True:
                 try:
+                    if failed is not None:
+                        first, failed = failed, None
+                        raise first
                     await apply(envelope, payload)
                     return
                 except Exception as exc:
@@ -321,15 +446,107 @@ def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
     return None
 
 
+@dataclass
+class _PendingCommand:
+    cmd: Command
+    extra: tuple[Any, ...]
+    outcome: asyncio.Future[Reply | Exception | bool]
+
+
+class CommandGroup:
+    """Commands in hand at once, applied in ONE unit of work (group commit), as
+    ``GroupCommit`` does for events. Each waiter gets its ``Reply`` once the group committed;
+    the exception its own handler raised (a refusal, say) when the group was rolled back for
+    it; or ``False`` when the group was rolled back for another command (or at commit), and
+    it must be applied alone. A command whose idempotency key is already in the group waits
+    for the next one, where it finds the stored reply."""
+
+    def __init__(self, processor: CommandProcessor[Any], max_group: int) -> None:
+        self._p = processor
+        self._max = max_group
+        self._pending: list[_PendingCommand] = []
+        self._task: asyncio.Task[None] | None = None
+        self.groups = 0
+        self.applied = 0
+        self.largest = 0
+
+    async def submit(self, cmd: Command, extra: tuple[Any, ...]) -> Reply | Exception | bool:
+        outcome: asyncio.Future[Reply | Exception | bool] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._pending.append(_PendingCommand(cmd, extra, outcome))
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"group-{self._p.action}")
+        return await outcome
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the other commands in hand reach ``submit``
+            while self._pending:
+                group, self._pending = self._pending[: self._max], self._pending[self._max :]
+                await self._apply(group)
+        finally:
+            self._task = None
+
+    async def _apply(self, group: list[_PendingCommand]) -> None:
+        ctx, action = self._p.ctx, self._p.action
+        replies: dict[int, Reply] = {}
+        keys: set[Any] = set()
+        culprit: _PendingCommand | None = None
+        failure: Exception | None = None
+        try:
+            async with ctx.uow() as uow:
+                for i, p in enumerate(group):
+                    cmd = p.cmd
+                    if cmd.request_id is not None:
+                        if cmd.request_id in keys:
+                            continue  # a resend of a command in this group: next group
+                        keys.add(cmd.request_id)
+                        stored = await uow.stored_reply(action, cmd.request_id)
+                        if stored is not None:
+                            replies[i] = Reply.model_validate_json(stored)
+                            continue
+                    culprit = p
+                    result = await self._p.handler(uow, cmd, *p.extra)
+                    replies[i] = self._p.complete(uow, cmd, result)
+                culprit = None
+                await uow.commit()
+        except asyncio.CancelledError:
+            for p in group:
+                p.outcome.cancel()
+            raise
+        except Exception as exc:
+            failure = exc
+        if failure is None:
+            self.groups += 1
+            self.applied += len(replies)
+            self.largest = max(self.largest, len(replies))
+        for i, p in enumerate(group):
+            if p.outcome.done():
+                continue
+            if failure is None:
+                p.outcome.set_result(replies.get(i, False))
+            else:
+                p.outcome.set_result(failure if p is culprit else False)
+
+
 @dataclass(frozen=True)
 class CommandProcessor(Generic[C]):
     """One command's processing, apart from the transport: decode, ``before``, the handler in
-    one unit of work with the audit record and the idempotency key, retries on lost races."""
+    one unit of work with the audit record and the idempotency key, retries on lost races.
+    ``grouped``: commands in hand at once share a unit of work (``CommandGroup``) on the
+    first try; a retry is always applied alone."""
 
     ctx: ServiceContext
     command: type[C]
     handler: Callable[..., Awaitable[BaseModel]]
     before: Callable[[C], Awaitable[Any]] | None = None
+    grouped: bool = False
+    group: CommandGroup | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.grouped:
+            object.__setattr__(self, "group", CommandGroup(self, max_group=COMMAND_WORKERS))
 
     @property
     def action(self) -> str:
@@ -341,9 +558,9 @@ class CommandProcessor(Generic[C]):
         if isinstance(cmd, Reply):
             return cmd
         error: Exception | None = None
-        for _ in range(COMMAND_ATTEMPTS):
+        for attempt in range(COMMAND_ATTEMPTS):
             try:
-                return await self._attempt(cmd)
+                return await self._attempt(cmd, grouped=attempt == 0)
             except DBAPIError as exc:
                 error = exc
                 if isinstance(exc, IntegrityError) or _is_retryable(exc):
@@ -358,22 +575,33 @@ class CommandProcessor(Generic[C]):
         log.error("command failed", action=self.action, error=describe_error(error))
         return Reply.failure("unavailable", f"{self.action} could not be completed now; try again")
 
-    async def _attempt(self, cmd: C) -> Reply:
+    def complete(self, uow: UnitOfWork, cmd: Command, result: BaseModel) -> Reply:
+        """The reply to an applied command, with its audit record and stored reply (in
+        ``uow``, before its commit)."""
+        reply = Reply.success(result)
+        uow.audit(actor=cmd.actor, action=self.action, case_id=_audit_case(result, cmd))
+        if cmd.request_id is not None:
+            uow.store_reply(self.action, cmd.request_id, reply.model_dump_json())
+        return reply
+
+    async def _attempt(self, cmd: C, *, grouped: bool = False) -> Reply:
         ctx, action = self.ctx, self.action
         try:
             # What ``before`` found out (if anything) is handed to the handler.
             prepared = await self.before(cmd) if self.before is not None else None
             extra = () if prepared is None else (prepared,)
+            if grouped and self.group is not None:
+                outcome = await self.group.submit(cmd, extra)
+                if isinstance(outcome, Reply):
+                    return outcome
+                if isinstance(outcome, Exception):
+                    raise outcome
             async with ctx.uow() as uow:
                 if cmd.request_id is not None:
                     stored = await uow.stored_reply(action, cmd.request_id)
                     if stored is not None:
                         return Reply.model_validate_json(stored)
-                result = await self.handler(uow, cmd, *extra)
-                reply = Reply.success(result)
-                uow.audit(actor=cmd.actor, action=action, case_id=_audit_case(result, cmd))
-                if cmd.request_id is not None:
-                    uow.store_reply(action, cmd.request_id, reply.model_dump_json())
+                reply = self.complete(uow, cmd, await self.handler(uow, cmd, *extra))
                 await uow.commit()
                 return reply
         except CommandRejected as exc:
@@ -404,7 +632,8 @@ def command_responder(
     result other than None is passed to the handler as a third argument.
     Every command, accepted or refused, leaves an audit record; a refused one stores nothing else.
     """
-    processor = CommandProcessor(ctx, command, handler, before)
+    processor = CommandProcessor(ctx, command, handler, before, grouped=True)
+    ctx.groups.append(processor.group)
     subject = command_subject(ctx.org, ctx.name, command.COMMAND)  # type: ignore[attr-defined]
     ctx.catalog.append(("command", subject, command))
 

@@ -11,7 +11,7 @@ import contextlib
 from datetime import timedelta
 
 from nats.js import JetStreamContext
-from sqlalchemy import delete, text, update
+from sqlalchemy import bindparam, delete, text, update
 from sqlmodel import col, select
 
 from shared.clock import Clock
@@ -50,6 +50,20 @@ async def prune(db: Database, clock: Clock) -> dict[str, int]:
             result = await session.exec(stmt)
             removed[table] = int(result.rowcount or 0)
     return removed
+
+
+# The relay's read, built once; plain rows, no ORM objects (it runs after every commit).
+_UNPUBLISHED = (
+    select(
+        col(OutboxMessage.seq),
+        col(OutboxMessage.message_id),
+        col(OutboxMessage.subject),
+        col(OutboxMessage.body),
+    )
+    .where(col(OutboxMessage.published_at).is_(None))
+    .order_by(col(OutboxMessage.seq))
+    .limit(bindparam("n"))
+)
 
 
 class OutboxRelay:
@@ -146,14 +160,11 @@ class OutboxRelay:
     async def _drain_batch(self) -> int:
         # Read in a short transaction; publish outside any transaction (a slow broker must not
         # hold a database lock); mark what was sent in a second short transaction.
-        async with self._db.sessions() as session, session.begin():
+        async with self._db.engine.begin() as conn:
             rows = [
-                (row.seq, row.message_id, row.subject, row.body)
-                for row in await session.exec(
-                    select(OutboxMessage)
-                    .where(col(OutboxMessage.published_at).is_(None))
-                    .order_by(col(OutboxMessage.seq))
-                    .limit(self._batch)
+                (int(seq or 0), message_id, str(subject), str(body))
+                for seq, message_id, subject, body in await conn.execute(
+                    _UNPUBLISHED, {"n": self._batch}
                 )
             ]
         if not rows:
@@ -170,11 +181,11 @@ class OutboxRelay:
                     stream=None if subject.startswith(XORG_PREFIX) else EVENTS_STREAM,
                     headers={"Nats-Msg-Id": str(message_id)},
                 )
-                sent.append(seq)  # type: ignore[arg-type]
+                sent.append(seq)
         finally:
             if sent:
-                async with self._db.sessions() as session, session.begin():
-                    await session.exec(
+                async with self._db.engine.begin() as conn:
+                    await conn.execute(
                         update(OutboxMessage)
                         .where(col(OutboxMessage.seq).in_(sent))
                         .values(published_at=self._clock.now())

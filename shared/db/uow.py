@@ -31,6 +31,12 @@ _INBOX_CHECK = select(col(ProcessedMessage.consumer)).where(
 )
 
 
+_STORED_REPLY = select(col(CommandReply.reply)).where(
+    col(CommandReply.command) == bindparam("command"),
+    col(CommandReply.request_id) == bindparam("request_id"),
+)
+
+
 class UnitOfWork:
     """``async with UnitOfWork(...) as uow: ...; await uow.commit()``; rolls back otherwise."""
 
@@ -213,6 +219,20 @@ class UnitOfWork:
         found = await conn.execute(_INBOX_CHECK, {"consumer": consumer, "message_id": message_id})
         return found.first() is not None
 
+    async def processed_among(self, consumer: str, message_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        """Inbox check for a batch: which of these messages this consumer applied before."""
+        if len(message_ids) == 1:
+            done = await self.already_processed(consumer, message_ids[0])
+            return set(message_ids) if done else set()
+        conn = await self.session.connection()
+        found = await conn.execute(
+            select(col(ProcessedMessage.message_id)).where(
+                col(ProcessedMessage.consumer) == consumer,
+                col(ProcessedMessage.message_id).in_(message_ids),
+            )
+        )
+        return {row[0] for row in found}
+
     def mark_processed(self, consumer: str, message_id: uuid.UUID) -> None:
         """Inbox mark, committed with the state change it belongs to."""
         self._add_row(
@@ -224,8 +244,10 @@ class UnitOfWork:
 
     async def stored_reply(self, command: str, request_id: uuid.UUID) -> str | None:
         """The reply already given to this idempotency key, if any."""
-        row = await self.session.get(CommandReply, (command, request_id))
-        return row.reply if row else None
+        conn = await self.session.connection()
+        found = await conn.execute(_STORED_REPLY, {"command": command, "request_id": request_id})
+        row = found.first()
+        return str(row[0]) if row else None
 
     def store_reply(self, command: str, request_id: uuid.UUID, reply: str) -> None:
         """Remember the reply to an idempotency key."""

@@ -41,9 +41,16 @@ class Probe:
     failures: dict[uuid.UUID, int] = field(default_factory=dict)  # event id -> times to fail
     calls: list[uuid.UUID] = field(default_factory=list)
     handled: asyncio.Queue[uuid.UUID] = field(default_factory=asyncio.Queue)
+    batch_size: int = 1
+    # While set, the first event's handler waits here (so the next ones pile up in the stream).
+    hold: asyncio.Event | None = None
+    held: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
         self.calls.append(env.id)
+        if self.hold is not None and not self.held.is_set():
+            self.held.set()
+            await self.hold.wait()
         if self.failures.get(env.id, 0) > 0:
             self.failures[env.id] -= 1
             raise RuntimeError("simulated outage")
@@ -53,9 +60,15 @@ class Probe:
     def plugin(self, migrations: Path) -> ServicePlugin:
         def build(ctx: ServiceContext) -> NatsRouter:
             router = NatsRouter()
-            # One message at a time: when the next one is handled, the previous is done.
+            # By default one message at a time: when the next one is handled, the previous is
+            # done.
             event_consumer(
-                router, ctx, name="probe", event=PlanCreated, handler=self.handle, batch_size=1
+                router,
+                ctx,
+                name="probe",
+                event=PlanCreated,
+                handler=self.handle,
+                batch_size=self.batch_size,
             )
             return router
 
@@ -103,6 +116,11 @@ class Rig:
             if got == event_id:
                 return
 
+    async def all_handled(self, event_ids: set[uuid.UUID], timeout: float = 15) -> None:
+        waiting = set(event_ids)
+        while waiting:
+            waiting.discard(await asyncio.wait_for(self.probe.handled.get(), timeout))
+
     async def effects(self, case_id: uuid.UUID) -> int:
         async with self.host.contexts["probe"].uow() as uow:
             row = await uow.session.exec(
@@ -115,9 +133,19 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(nats_server: Any, database_url: str, tmp_path: Path) -> AsyncIterator[Rig]:
+def probe(request: pytest.FixtureRequest) -> Probe:
+    """One message at a time; ``indirect`` parametrization "group" takes 16 at a time and
+    holds the first one's handler until the rest have piled up (``_held_then_piled_up``)."""
+    if getattr(request, "param", None) == "group":
+        return Probe(batch_size=16, hold=asyncio.Event())
+    return Probe()
+
+
+@pytest.fixture
+async def rig(
+    nats_server: Any, database_url: str, tmp_path: Path, probe: Probe
+) -> AsyncIterator[Rig]:
     (tmp_path / "probe-migrations").mkdir()
-    probe = Probe()
     settings = Settings(
         org=ORG, nats_url=nats_server.url, database_url=database_url, max_deliver=3, ack_wait_s=5
     )
@@ -210,3 +238,59 @@ async def test_after_max_deliver_failures_the_event_is_dead_lettered_with_the_re
     await rig.handled(after.id)
     assert rig.probe.calls.count(event.id) == 3
     assert await rig.effects(event.case_id) == 0  # type: ignore[arg-type]
+
+
+async def _held_then_piled_up(rig: Rig, events: list[Envelope]) -> None:
+    """Publish ``events``; the first one's handler waits until all are in the stream."""
+    hold = rig.probe.hold
+    assert hold is not None
+    await rig.publish(events[0])
+    await asyncio.wait_for(rig.probe.held.wait(), 15)
+    for event in events[1:]:
+        await rig.publish(event)
+    hold.set()
+
+
+@pytest.mark.parametrize("probe", ["group"], indirect=True)
+async def test_events_in_hand_share_one_transaction_and_each_is_applied_once(
+    rig: Rig,
+) -> None:
+    events = [envelope() for _ in range(20)]
+    await _held_then_piled_up(rig, events)
+    await rig.all_handled({e.id for e in events})
+
+    group = rig.host.contexts["probe"].groups[0]
+    assert group.applied == 20
+    assert group.groups < 20  # the 19 that piled up did not take a transaction each
+    assert group.largest > 1
+    for event in events:
+        assert rig.probe.calls.count(event.id) == 1
+        assert await rig.effects(event.case_id) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("probe", ["group"], indirect=True)
+async def test_a_failing_event_fails_alone_and_the_rest_of_its_group_commits(
+    rig: Rig,
+) -> None:
+    dead = asyncio.get_running_loop().create_future()
+
+    async def on_dead(msg: Any) -> None:
+        if not dead.done():
+            dead.set_result(msg)
+
+    await rig.nc.subscribe(f"kenett.{ORG}.dlq.>", cb=on_dead)
+    events = [envelope() for _ in range(12)]
+    bad = events[5]
+    rig.probe.failures[bad.id] = 99
+    await _held_then_piled_up(rig, events)
+    msg = await asyncio.wait_for(dead, 30)
+
+    # The failing event's handler ran once per delivery, in its group or alone ...
+    assert msg.headers[H_REASON] == "gave up after 3 deliveries: RuntimeError: simulated outage"
+    assert rig.probe.calls.count(bad.id) == 3
+    assert await rig.effects(bad.case_id) == 0  # type: ignore[arg-type]
+    # ... and every other event of its group was applied alone, exactly once.
+    others = [e for e in events if e is not bad]
+    await rig.all_handled({e.id for e in others})
+    for event in others:
+        assert await rig.effects(event.case_id) == 1  # type: ignore[arg-type]
