@@ -256,11 +256,14 @@ def event_consumer(
     handler: Callable[..., Awaitable[None]],
     batch_size: int = 16,
     before: Callable[[Envelope, E], Awaitable[Any]] | None = None,
+    wants: Callable[[E], bool] | None = None,
 ) -> None:
     """Subscribe ``handler`` to ``event`` through the durable pull consumer ``<service>-<name>``.
 
     ``before`` runs outside any transaction (e.g. to ask the consent gate); its result is
     passed to the handler as a fourth argument. It may raise ``Refused`` or fail like a handler.
+    ``wants``: an event it answers False for is one the handler would ignore (no effect, so
+    no inbox mark is needed either): it is acked without a transaction.
     """
     durable = durable_name(ctx.name, name)
     subject = event.subject(ctx.org)
@@ -314,6 +317,11 @@ def event_consumer(
             await to_dead_letter(
                 msg, f"no outcome after {max_deliver} deliveries (crash or timeout)"
             )
+            return
+        if wants is not None and not wants(payload):  # type: ignore[arg-type]
+            await msg.ack()
+            for observer in ctx.on_handled:
+                observer(durable, envelope)
             return
         with structlog.contextvars.bound_contextvars(
             org=ctx.org,

@@ -45,6 +45,7 @@ class Probe:
     # While set, the first event's handler waits here (so the next ones pile up in the stream).
     hold: asyncio.Event | None = None
     held: asyncio.Event = field(default_factory=asyncio.Event)
+    wants: Any = None
 
     async def handle(self, uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
         self.calls.append(env.id)
@@ -69,6 +70,7 @@ class Probe:
                 event=PlanCreated,
                 handler=self.handle,
                 batch_size=self.batch_size,
+                wants=self.wants,
             )
             return router
 
@@ -138,6 +140,8 @@ def probe(request: pytest.FixtureRequest) -> Probe:
     holds the first one's handler until the rest have piled up (``_held_then_piled_up``)."""
     if getattr(request, "param", None) == "group":
         return Probe(batch_size=16, hold=asyncio.Event())
+    if getattr(request, "param", None) == "wants":
+        return Probe(wants=lambda e: e.case_ref != "ignored")
     return Probe()
 
 
@@ -294,3 +298,22 @@ async def test_a_failing_event_fails_alone_and_the_rest_of_its_group_commits(
     await rig.all_handled({e.id for e in others})
     for event in others:
         assert await rig.effects(event.case_id) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("probe", ["wants"], indirect=True)
+async def test_an_event_the_consumer_does_not_want_is_acked_without_a_transaction(
+    rig: Rig,
+) -> None:
+    ignored = envelope()
+    ignored.payload["case_ref"] = "ignored"
+    wanted = envelope()
+    await rig.publish(ignored)
+    await rig.publish(wanted)
+    await rig.handled(wanted.id)
+
+    assert rig.probe.calls == [wanted.id]
+    async with rig.host.contexts["probe"].uow() as uow:
+        marks = await uow.processed_among("probe-probe", [ignored.id, wanted.id])
+    assert marks == {wanted.id}  # no inbox mark: it had no effect to guard
+    info = await rig.js.consumer_info(EVENTS_STREAM, "probe-probe")
+    assert info.num_ack_pending == 0 and info.num_pending == 0  # both acked
