@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+import sqlalchemy as sa
 from sqlmodel import col, or_, select
 
 from shared.channels import Channel, DeliveryError, OutgoingMessage
@@ -34,6 +35,10 @@ log = get_logger(__name__)
 LEASE = timedelta(minutes=2)
 CLAIM = 64
 PARALLEL = 16
+
+_ADDRESSES = sa.select(col(Recipient.recipient_id), col(Recipient.addresses)).where(
+    col(Recipient.recipient_id).in_(sa.bindparam("ids", expanding=True))
+)
 
 
 @dataclass
@@ -93,12 +98,20 @@ class Dispatcher:
                 .with_for_update(skip_locked=True)
             )
             rows = list(await uow.session.exec(statement))
+            # The recipients' addresses in one read for the round (was one ORM get each).
+            addresses: dict[uuid.UUID, str] = {}
+            if rows:
+                conn = await uow.session.connection()
+                found = await conn.execute(
+                    _ADDRESSES, {"ids": sorted({d.recipient_id for d in rows})}
+                )
+                addresses = {row[0]: row[1] for row in found}
             out = []
             for d in rows:
                 d.status, d.claimed_until = "sending", now + LEASE
                 d.attempts += 1
-                recipient = await uow.session.get(Recipient, d.recipient_id)
-                address = json.loads(recipient.addresses).get(d.channel) if recipient else None
+                stored = addresses.get(d.recipient_id)
+                address = json.loads(stored).get(d.channel) if stored is not None else None
                 out.append((d, address))
             await uow.commit()
             for d, _ in out:
@@ -152,8 +165,17 @@ class Dispatcher:
         result = DispatchResult()
         async with self.ctx.uow() as uow:
             now = uow.clock.now()
+            # The round's deliveries locked in one read (was one ORM get each).
+            held = {
+                d.id: d
+                for d in await uow.session.exec(
+                    select(Delivery)
+                    .where(col(Delivery.id).in_([o.delivery_id for o in outcomes]))
+                    .with_for_update()
+                )
+            }
             for outcome in outcomes:
-                d = await uow.session.get(Delivery, outcome.delivery_id, with_for_update=True)
+                d = held.get(outcome.delivery_id)
                 if d is None or d.status != "sending":
                     continue
                 d.claimed_until = None

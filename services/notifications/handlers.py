@@ -142,7 +142,12 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
-        self.notifier = Notifier(self.channels)
+        db = self.ctx.db  # None where only the router is built (the AsyncAPI document)
+        # The policy is cached only where this process is the database's one writer (SQLite,
+        # all-in-one): there every change is seen at once. On PostgreSQL other instances may
+        # change it, so it is read for every notice (``Notifier.policy``).
+        source = (db.url, db.schema) if db is not None and db.is_sqlite else None
+        self.notifier = Notifier(self.channels, source=source)
         self.dispatcher = Dispatcher(self.ctx, self.channels)
         self._sweeping = asyncio.Lock()  # the background sweep and the command take turns
 
@@ -369,15 +374,13 @@ def runtime_of(ctx: ServiceContext) -> Runtime:
 # --- Events: who is told ----------------------------------------------------------------------
 
 
-def _after_commit(rt: Runtime, uow: UnitOfWork) -> None:
-    """Deliveries just made are sent without waiting for the next poll."""
-    uow.on_commit(rt.dispatcher.wake.set)
-
-
 def make_event_handlers(
     rt: Runtime,
 ) -> list[tuple[str, type[Any], Callable[..., Awaitable[None]], Any]]:
     notifier, ctx = rt.notifier, rt.ctx
+    # Deliveries just made are sent without waiting for the next poll (``notify`` wakes the
+    # dispatcher on commit only when it made one to send).
+    wake = rt.dispatcher.wake.set
 
     async def tell(
         uow: UnitOfWork,
@@ -401,7 +404,6 @@ def make_event_handlers(
             relatives=relatives,
             allowed=allowed,
         )
-        _after_commit(rt, uow)
         return await notifier.notify(
             uow,
             trigger=env.id,
@@ -414,15 +416,13 @@ def make_event_handlers(
             on=on,
             count=count,
             problem=problem or trouble,
+            wake=wake,
         )
 
     async def set_coordinator(
         uow: UnitOfWork, case_id: uuid.UUID, coordinator: uuid.UUID | None
     ) -> None:
-        row = await uow.get_or_insert(
-            CaseCoordinator, case_id, {"case_id": case_id, "org": uow.org, "coordinator_id": None}
-        )
-        row.coordinator_id = coordinator
+        await rem.set_coordinator(uow, case_id, coordinator)
 
     async def on_appointed(uow: UnitOfWork, env: Envelope, e: CoordinatorAppointed) -> None:
         """The coordinator is told (R9); a case no longer waits for one (R11)."""
@@ -552,7 +552,6 @@ def make_event_handlers(
             if e.coordinator_id is not None
             else Target("ke", ke_inbox(uow.org))
         )
-        _after_commit(rt, uow)
         await notifier.notify(
             uow,
             trigger=env.id,
@@ -562,6 +561,7 @@ def make_event_handlers(
             targets=[who],
             actor=env.actor,
             causation=env,
+            wake=wake,
         )
 
     async def on_evaluation_overdue(uow: UnitOfWork, env: Envelope, e: EvaluationOverdue) -> None:
@@ -1035,6 +1035,10 @@ def make_preferences(rt: Runtime):  # type: ignore[no-untyped-def]
         else:
             row.policy, row.updated_at, row.updated_by = text, now, cmd.actor.id
         await rem.refresh_leads(uow, cmd.policy)
+        # The notifiers' cached policy is replaced once this commits (never before: a rollback
+        # keeps the old one). Nothing in this transaction reads the policy after the change.
+        org = uow.org
+        uow.on_commit(lambda: rt.notifier.policy_committed(org, text))
         return cmd.policy
 
     async def get_policy(uow: UnitOfWork, q: GetPolicy) -> Policy:

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+import weakref
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import TYPE_CHECKING
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from shared.channels import Channel
@@ -55,6 +60,24 @@ class Target:
     id: uuid.UUID
 
 
+class Prefs(Protocol):
+    """A recipient's own choices as stored: a ``Recipient`` row, or a core row of its columns
+    (``TOLD_AND_PREFS``) when only these are needed."""
+
+    @property
+    def addresses(self) -> str: ...
+    @property
+    def channels(self) -> str | None: ...
+    @property
+    def quiet_start(self) -> str | None: ...
+    @property
+    def quiet_end(self) -> str | None: ...
+    @property
+    def quiet_off(self) -> bool: ...
+    @property
+    def digest(self) -> bool: ...
+
+
 @dataclass
 class Effective:
     """A recipient's preferences after the organisation's defaults fill the gaps."""
@@ -63,14 +86,57 @@ class Effective:
     addresses: dict[str, str]
     quiet: QuietHours | None
     digest: bool
-    row: Recipient | None = None
+    row: Prefs | None = None
+
+
+# Statements of the hot path built once: core statements through the session's connection
+# cost a fraction of an ORM ``get`` (no identity map, no autoflush, no object built).
+NOTICE_EXISTS = sa.select(col(Notification.id)).where(col(Notification.id) == sa.bindparam("id"))
+# Whether a notice exists, and its recipient's stored choices (NULLs when there is no row),
+# in one statement: one row always, from a one-row table outer-joined to the recipient.
+_ONE = sa.select(sa.literal_column("1").label("one")).subquery("one")
+TOLD_AND_PREFS = sa.select(
+    sa.exists().where(col(Notification.id) == sa.bindparam("id")).label("told"),
+    col(Recipient.recipient_id),
+    col(Recipient.addresses),
+    col(Recipient.channels),
+    col(Recipient.quiet_start),
+    col(Recipient.quiet_end),
+    col(Recipient.quiet_off),
+    col(Recipient.digest),
+).select_from(
+    _ONE.outerjoin(Recipient, col(Recipient.recipient_id) == sa.bindparam("recipient_id"))
+)
+
+# The org's policy is cached per notifier (``Notifier.policy``) where the notifier's process
+# is the database's only writer (SQLite, all-in-one; on PostgreSQL it is not cached, see
+# ``Runtime``). It changes only through ``set_policy``, whose commit calls
+# ``policy_committed``: from then on every notifier of this process on that database serves the
+# new policy (the committing one is handed it, the others read it again). As a safeguard for a
+# second process on the same SQLite file (which the docs advise against), a cached policy is
+# trusted for POLICY_TTL_S only.
+POLICY_TTL_S = 5.0
+_POLICY_GENERATION: dict[Hashable, int] = {}
 
 
 @dataclass
 class Notifier:
-    """What a handler needs to tell people: the channels in use and the org's policy."""
+    """What a handler needs to tell people: the channels in use and the org's policy.
+
+    ``source`` names the database the policy is read from (``(url, schema)``); notifiers on
+    the same one share invalidation. ``None``: the policy is read on every call, uncached."""
 
     channels: Mapping[str, Channel]
+    source: Hashable | None = None
+    _policies: dict[str, tuple[Policy, int, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    # The notices ``notify`` added to each session (for as long as the session lives): the
+    # existence check reads the database without flushing, so it asks here first; a notice
+    # still in its session counts (one rolled back is no longer in it).
+    _added: weakref.WeakKeyDictionary[Any, dict[uuid.UUID, Notification]] = field(
+        default_factory=weakref.WeakKeyDictionary, init=False, repr=False, compare=False
+    )
 
     async def known(
         self, uow: UnitOfWork, notice_ids: Iterable[uuid.UUID], recipient_ids: Iterable[uuid.UUID]
@@ -93,10 +159,37 @@ class Notifier:
         return Known(found, rows)
 
     async def policy(self, uow: UnitOfWork) -> Policy:
+        """The org's policy (read-only: the object may be shared). Served from this notifier's
+        cache while no change was committed in this process since it was read and it is
+        younger than POLICY_TTL_S; read again otherwise."""
+        if self.source is None:
+            return await self._read_policy(uow)
+        generation = _POLICY_GENERATION.get(self.source, 0)
+        now = monotonic()
+        cached = self._policies.get(uow.org)
+        if cached is not None and cached[1] == generation and now - cached[2] < POLICY_TTL_S:
+            return cached[0]
+        policy = await self._read_policy(uow)
+        # A change committed while this read was under way may not be in what it read: then
+        # it is used for this call only, never cached.
+        if _POLICY_GENERATION.get(self.source, 0) == generation:
+            self._policies[uow.org] = (policy, generation, now)
+        return policy
+
+    async def _read_policy(self, uow: UnitOfWork) -> Policy:
         row = await uow.session.get(OrgPolicy, uow.org)
         return Policy.model_validate_json(row.policy) if row is not None else Policy()
 
-    def effective(self, row: Recipient | None, policy: Policy) -> Effective:
+    def policy_committed(self, org: str, stored: str) -> None:
+        """``set_policy`` committed ``stored`` (the policy's JSON) for ``org``: no notifier
+        of this process on this database serves the one before it from now on."""
+        if self.source is None:
+            return
+        generation = _POLICY_GENERATION.get(self.source, 0) + 1
+        _POLICY_GENERATION[self.source] = generation
+        self._policies[org] = (Policy.model_validate_json(stored), generation, monotonic())
+
+    def effective(self, row: Prefs | None, policy: Policy) -> Effective:
         if row is None:
             return Effective(
                 [c for c in policy.default_channels if c in self.channels],
@@ -138,23 +231,36 @@ class Notifier:
         problem: str | None = None,
         policy: Policy | None = None,
         known: Known | None = None,
+        wake: Callable[[], None] | None = None,
     ) -> int:
         """One notice per target (the same target twice counts once); returns how many were
-        made now (0 when this trigger already told them)."""
+        made now (0 when this trigger already told them). ``wake`` runs once this unit of
+        work commits, if a delivery waiting to be sent was made.
+
+        Without ``known``, what is read per notice (does it exist, the recipient's choices)
+        is read with core statements that flush nothing: the notices and deliveries added
+        here are flushed once, at the commit. A notice added earlier in this session counts
+        as existing (``_added``); a recipient is taken from the session when it holds one
+        (its unflushed changes included), else from the database."""
         policy = policy or await self.policy(uow)
         made = 0
+        sending = False
         seen: set[uuid.UUID] = set()
         for target in targets:
             if target.id in seen:
                 continue
             seen.add(target.id)
             nid = notice_id(trigger, target.id, kind)
+            recipient: Prefs | None
             if known is not None:
                 if nid in known.notices:
                     continue  # told already: a repeated trigger changes nothing
                 known.notices.add(nid)
-            elif await uow.session.get(Notification, nid) is not None:
-                continue  # told already: a repeated trigger changes nothing
+                recipient = known.recipients.get(target.id)
+            else:
+                told, recipient = await self._told_and_prefs(uow, nid, target.id)
+                if told:
+                    continue  # told already: a repeated trigger changes nothing
             text, trouble = _text(kind, case_ref, on, count)
             now = uow.clock.now()
             notice = Notification(
@@ -172,13 +278,11 @@ class Notifier:
                 problem=_join(problem, trouble),
             )
             uow.session.add(notice)
-            recipient = (
-                known.recipients.get(target.id)
-                if known is not None
-                else await uow.session.get(Recipient, target.id)
-            )
+            if known is None:
+                self._added.setdefault(uow.session, {})[nid] = notice
             prefs = self.effective(recipient, policy)
-            missing = self._deliveries(uow, notice, prefs, now)
+            missing, to_send = self._deliveries(uow, notice, prefs, now)
+            sending = sending or to_send
             if missing:
                 notice.problem = _join(
                     notice.problem,
@@ -198,12 +302,34 @@ class Notifier:
                 causation=causation,
             )
             made += 1
+        if sending and wake is not None:
+            uow.on_commit(wake)
         return made
+
+    async def _told_and_prefs(
+        self, uow: UnitOfWork, nid: uuid.UUID, recipient_id: uuid.UUID
+    ) -> tuple[bool, Prefs | None]:
+        """Does this notice exist already (in the database, or added to this session and not
+        rolled back since), and the recipient's stored choices: the session's row if it holds
+        one loaded, else the columns ``effective`` needs. One core statement at most."""
+        added = self._added.get(uow.session)
+        notice = added.get(nid) if added is not None else None
+        if notice is not None and notice in uow.session:
+            return True, None
+        held = uow.session.sync_session.identity_map.get(identity_key(Recipient, recipient_id))
+        conn = await uow.session.connection()
+        if held is not None and not sa.inspect(held).expired_attributes:
+            return (await conn.execute(NOTICE_EXISTS, {"id": nid})).first() is not None, held
+        row = (await conn.execute(TOLD_AND_PREFS, {"id": nid, "recipient_id": recipient_id})).one()
+        return bool(row.told), cast(Prefs, row) if row.recipient_id is not None else None
 
     def _deliveries(
         self, uow: UnitOfWork, notice: Notification, prefs: Effective, now: datetime
-    ) -> list[str]:
+    ) -> tuple[list[str], bool]:
+        """Add the notice's deliveries; returns the channels without an address, and whether
+        a delivery now waits to be sent (not held for a digest)."""
         missing = []
+        to_send = False
         for name in prefs.channels:
             channel = self.channels[name]
             if not prefs.addresses.get(name):
@@ -224,7 +350,8 @@ class Notifier:
                     created_at=now,
                 )
             )
-        return missing
+            to_send = to_send or not held
+        return missing, to_send
 
 
 def _text(

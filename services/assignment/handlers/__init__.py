@@ -25,7 +25,7 @@ from shared.contracts.assignment import (
     SweepAssignment,
     UpdateCoordinator,
 )
-from shared.contracts.consent import ConsentEnded, ConsentRecorded
+from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.intake import CaseOpened, CaseStatusChanged
 from shared.service import ServiceContext
 
@@ -58,6 +58,8 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         event=ConsentRecorded,
         handler=on_consent,
         before=may_coordinate,
+        # Only a coordinator consent concerns assignment (R5); the IP consent is acked as is.
+        wants=lambda event: event.kind is ConsentKind.COORDINATOR,
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)

@@ -46,6 +46,7 @@ from .common import (
     apply_change,
     appoint_first,
     case_kind,
+    case_row,
     check_appointable,
     check_kind,
     episode_rows,
@@ -61,16 +62,18 @@ from .common import (
 from .ranking import rank_for_case
 
 
-async def _case(uow: UnitOfWork, case_id: uuid.UUID, case_ref: str) -> AssignmentCase:
-    return await uow.get_or_insert(
-        AssignmentCase, case_id, {"case_id": case_id, "org": uow.org, "case_ref": case_ref}
-    )
-
-
 async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:
     """The person behind the case (a pseudonymous id) and birth date: continuity across cases
     (R11) and whether a barnekoordinator fits (R20)."""
-    case = await _case(uow, event.case_id, event.case_ref)
+    # Usually the first news of the case: inserted as it should be, or found and updated.
+    case = await case_row(
+        uow,
+        event.case_id,
+        event.case_ref,
+        insert_first=True,
+        person_id=event.person_id,
+        birth_date=event.birth_date,
+    )
     case.person_id = event.person_id
     case.birth_date = event.birth_date
 
@@ -101,7 +104,7 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         if event.kind is not ConsentKind.COORDINATOR or gate is None or not gate.allow:
             return
         await lock_org(uow)
-        case = await _case(uow, event.case_id, event.case_ref)
+        case = await case_row(uow, event.case_id, event.case_ref)
         case.coordinator_consent_id = event.consent_id
         case.closed_at = None
         if case.episode_id is not None:
@@ -109,7 +112,8 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         if ctx.settings.auto_appoint:
             _, ranked = await rank_for_case(uow, ctx, case, 1)
             if ranked and ranked[0].appointable:
-                chosen = await get_coordinator(uow, ranked[0].facts.coordinator_id, "id")
+                # Ranked from this organisation's registry under the caseload lock (R10).
+                chosen = ranked[0].facts.coordinator_id
                 await appoint_first(uow, ctx, case, chosen, case_kind(ctx, case), ctx.actor, env)
                 return
             flag(uow, case, NeedCause.NO_CAPACITY, ctx.actor, env)
@@ -266,7 +270,7 @@ def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         coordinator = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
         over = check_appointable(ctx, coordinator, kind, "coordinator_id", cmd.override_limit)
         appointment_id, episode_id, duties = await appoint_first(
-            uow, ctx, case, coordinator, kind, cmd.actor, None
+            uow, ctx, case, coordinator.id, kind, cmd.actor, None
         )
         if over:
             await announce_over_limit(
@@ -348,8 +352,7 @@ def make_plan_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         )
         uow.session.add(handover)
         unflag(case)
-        await recount(uow, touched)
-        await uow.session.refresh(incoming)
+        await recount(uow, touched)  # gives ``incoming`` its new caseload too
         uow.emit(
             HandoverPlanned(
                 handover_id=handover.id,

@@ -4,8 +4,15 @@ caseloads, flagging a case that needs a coordinator, and appointing."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import delete, distinct, func, or_, update
+from sqlalchemy import bindparam, delete, distinct, func, insert, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from services.assignment.coordination import Change, Period, first_appointment
@@ -25,6 +32,34 @@ from shared.contracts.replies import refuse
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
+CASES = AssignmentCase.__table__  # type: ignore[attr-defined]
+COORDINATORS = Coordinator.__table__  # type: ignore[attr-defined]
+APPOINTMENTS = Appointment.__table__  # type: ignore[attr-defined]
+
+# The hot path writes rows nobody reads back in the same transaction with plain statements,
+# built once: an ORM flush of a mapped object costs a multiple of the statement itself.
+_INSERT_CASE = {
+    "sqlite": sqlite_insert(CASES).on_conflict_do_nothing(),
+    "postgresql": pg_insert(CASES).on_conflict_do_nothing(),
+}
+_INSERT_EPISODE = insert(Episode.__table__)  # type: ignore[attr-defined]
+_INSERT_APPOINTMENT = insert(APPOINTMENTS)
+_INSERT_DUTY = insert(Duty.__table__)  # type: ignore[attr-defined]
+# R10: one statement counts and stores the caseload of each coordinator, and returns it.
+_RECOUNT = (
+    update(COORDINATORS)
+    .where(COORDINATORS.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        caseload=core_select(func.count(distinct(APPOINTMENTS.c.case_id)))
+        .where(
+            APPOINTMENTS.c.coordinator_id == COORDINATORS.c.id,
+            or_(APPOINTMENTS.c.ended_at.is_(None), APPOINTMENTS.c.ended_at > bindparam("now")),
+        )
+        .scalar_subquery()
+    )
+    .returning(COORDINATORS.c.id, COORDINATORS.c.caseload)
+)
+
 NEED_TEXT = {
     NeedCause.NEW: "coordinator consent is given; the KE appoints a coordinator (R9)",
     NeedCause.NO_CAPACITY: "no active coordinator has free capacity (R10)",
@@ -38,6 +73,48 @@ async def lock_org(uow: UnitOfWork) -> None:
     """Caseloads (R10) and each case's periods (R11) change under one lock per organisation,
     across processes; always taken before any row, so no two writers deadlock."""
     await uow.lock(f"assignment:caseload:{uow.org}")
+
+
+async def flush_pending(uow: UnitOfWork, *models: type) -> None:
+    """Flush when the session holds unflushed changes to rows of these models: a plain
+    statement then sees them, as autoflush gives an ORM read, without flushing unrelated rows
+    (such as the case being handled) early and again at commit."""
+    s = uow.session
+    if any(isinstance(o, models) for o in (*s.new, *s.dirty, *s.deleted)):
+        await s.flush()
+
+
+async def case_row(
+    uow: UnitOfWork,
+    case_id: uuid.UUID,
+    case_ref: str,
+    *,
+    insert_first: bool = False,
+    **initial: Any,
+) -> AssignmentCase:
+    """The case, locked for this transaction (``FOR UPDATE``), inserted with ``initial`` first
+    if it is absent: ``uow.get_or_insert`` in one statement where it can be.
+
+    ``insert_first`` tries the insert before the read, for the event that usually creates the
+    row; otherwise the locked read comes first, for one that usually finds it. A row this call
+    inserts is taken into the session as written, without reading it back. A concurrent insert
+    of the same row is safe: the insert does nothing on conflict, and the row is then read."""
+    s = uow.session
+    if not insert_first:
+        found = await s.get(AssignmentCase, case_id, with_for_update=True, populate_existing=True)
+        if found is not None:
+            return found
+    values = {"case_id": case_id, "org": uow.org, "case_ref": case_ref, **initial}
+    conn = await s.connection()
+    inserted = await conn.execute(_INSERT_CASE[conn.dialect.name], values)
+    if inserted.rowcount == 1:
+        case = AssignmentCase(**values)
+        make_transient_to_detached(case)  # persistent as written: no read back
+        s.add(case)
+        return case
+    found = await s.get(AssignmentCase, case_id, with_for_update=True, populate_existing=True)
+    assert found is not None
+    return found
 
 
 async def get_case(uow: UnitOfWork, case_id: uuid.UUID) -> AssignmentCase:
@@ -78,9 +155,10 @@ async def episode_rows(uow: UnitOfWork, episode_id: uuid.UUID) -> list[Appointme
 async def apply_change(
     uow: UnitOfWork, case: AssignmentCase, rows: list[Appointment], change: Change
 ) -> set[uuid.UUID]:
-    """Write a change: withdrawn periods first, then new ends, then new periods, each flushed,
-    so the unique open-primary index never sees two at once. Returns the coordinators whose
-    caseload changed."""
+    """Write a change: withdrawn periods first, then new ends, then new periods, each written
+    before the next, so the unique open-primary index never sees two at once. New periods are
+    inserted at once with a plain statement (nothing reads them back as objects in the same
+    transaction). Returns the coordinators whose caseload changed."""
     s = uow.session
     by_id = {r.id: r for r in rows}
     touched: set[uuid.UUID] = set()
@@ -88,47 +166,51 @@ async def apply_change(
         touched |= {by_id[i].coordinator_id for i in change.removed}
         await s.exec(delete(Appointment).where(col(Appointment.id).in_(change.removed)))
         await s.flush()
-    for pid, end in change.ends.items():
-        by_id[pid].ended_at = end
-        touched.add(by_id[pid].coordinator_id)
-    await s.flush()
-    for p in change.new:
-        s.add(
-            Appointment(
-                id=p.id,
-                org=uow.org,
-                case_id=case.case_id,
-                episode_id=case.episode_id,
-                coordinator_id=p.coordinator_id,
-                role=p.role.value,
-                started_at=p.start,
-                ended_at=p.end,
-            )
+    if change.ends:
+        for pid, end in change.ends.items():
+            by_id[pid].ended_at = end
+            touched.add(by_id[pid].coordinator_id)
+        await s.flush()
+    if change.new:
+        # A coordinator registered in this transaction must be in the table first (foreign key).
+        await flush_pending(uow, Coordinator, Appointment)
+        conn = await s.connection()
+        await conn.execute(
+            _INSERT_APPOINTMENT,
+            [
+                {
+                    "id": p.id,
+                    "org": uow.org,
+                    "case_id": case.case_id,
+                    "episode_id": case.episode_id,
+                    "coordinator_id": p.coordinator_id,
+                    "role": p.role.value,
+                    "started_at": p.start,
+                    "ended_at": p.end,
+                }
+                for p in change.new
+            ],
         )
-        touched.add(p.coordinator_id)
-    await s.flush()
+        touched |= {p.coordinator_id for p in change.new}
     return touched
 
 
 async def recount(uow: UnitOfWork, coordinator_ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Recount the caseload of these coordinators from their appointments (R10): cases with a
-    period running now or still to come."""
+    period running now or still to come. One statement counts and stores; a coordinator the
+    session holds gets the new count too, as if read back."""
     if not coordinator_ids:
         return {}
-    now = uow.clock.now()
-    rows = await uow.session.exec(
-        select(Appointment.coordinator_id, func.count(distinct(col(Appointment.case_id))))
-        .where(
-            col(Appointment.coordinator_id).in_(coordinator_ids),
-            or_(col(Appointment.ended_at).is_(None), col(Appointment.ended_at) > now),
-        )
-        .group_by(col(Appointment.coordinator_id))
-    )
+    # Unflushed appointments must count, and a new coordinator's insert must not overwrite it.
+    await flush_pending(uow, Coordinator, Appointment)
+    conn = await uow.session.connection()
+    rows = await conn.execute(_RECOUNT, {"ids": list(coordinator_ids), "now": uow.clock.now()})
     counts = dict.fromkeys(coordinator_ids, 0) | {cid: int(n) for cid, n in rows}
+    held = uow.session.identity_map
     for cid, n in counts.items():
-        await uow.session.exec(
-            update(Coordinator).where(col(Coordinator.id) == cid).values(caseload=n)
-        )
+        c = held.get(identity_key(Coordinator, cid))
+        if c is not None:
+            set_committed_value(c, "caseload", n)
     return counts
 
 
@@ -241,48 +323,57 @@ async def appoint_first(
     uow: UnitOfWork,
     ctx: ServiceContext,
     case: AssignmentCase,
-    coordinator: Coordinator,
+    coordinator_id: uuid.UUID,
     kind: CoordinatorKind,
     actor: Actor,
     causation: Envelope | None,
 ) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
     """Open an episode with its first coordinator, and the duties that follow (R9, R12, R19).
-    Returns the appointment, the episode and the duty ids."""
+    The episode, the period and the duties are inserted at once with plain statements; a
+    ``Coordinator`` the session holds gets its new caseload (``recount``). Returns the
+    appointment, the episode and the duty ids."""
     now = uow.clock.now()
-    episode = Episode(
-        id=uuid.uuid4(), org=uow.org, case_id=case.case_id, kind=kind.value, opened_at=now
+    episode_id = uuid.uuid4()
+    conn = await uow.session.connection()
+    await conn.execute(
+        _INSERT_EPISODE,
+        {
+            "id": episode_id,
+            "org": uow.org,
+            "case_id": case.case_id,
+            "kind": kind.value,
+            "opened_at": now,
+        },
     )
-    uow.session.add(episode)
-    case.episode_id = episode.id
+    case.episode_id = episode_id
     case.kind = kind.value
-    change = first_appointment(coordinator.id, now)
+    change = first_appointment(coordinator_id, now)
     await apply_change(uow, case, [], change)
-    case.primary_coordinator_id = coordinator.id
+    case.primary_coordinator_id = coordinator_id
     unflag(case)
-    await recount(uow, {coordinator.id})
-    await uow.session.refresh(coordinator)
-    duty_ids = []
-    for duty_kind, due_on in duty_due_dates(
-        local_today(uow.clock), ctx.settings.duty_due_days
-    ).items():
-        duty = Duty(
-            id=uuid.uuid4(),
-            org=uow.org,
-            case_id=case.case_id,
-            episode_id=episode.id,
-            kind=duty_kind.value,
-            due_on=due_on,
-            created_at=now,
-        )
-        uow.session.add(duty)
-        duty_ids.append(duty.id)
+    await recount(uow, {coordinator_id})
+    duties: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "org": uow.org,
+            "case_id": case.case_id,
+            "episode_id": episode_id,
+            "kind": duty_kind.value,
+            "due_on": due_on,
+            "created_at": now,
+        }
+        for duty_kind, due_on in duty_due_dates(
+            local_today(uow.clock), ctx.settings.duty_due_days
+        ).items()
+    ]
+    await conn.execute(_INSERT_DUTY, duties)
     appointment_id = change.new[0].id
     uow.emit(
         CoordinatorAppointed(
             appointment_id=appointment_id,
             case_id=case.case_id,
             case_ref=case.case_ref,
-            coordinator_id=coordinator.id,
+            coordinator_id=coordinator_id,
             kind=kind,
         ),
         actor=actor,
@@ -290,4 +381,4 @@ async def appoint_first(
         causation=causation,
     )
     uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
-    return appointment_id, episode.id, duty_ids
+    return appointment_id, episode_id, [d["id"] for d in duties]

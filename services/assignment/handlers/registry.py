@@ -139,7 +139,7 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                     check_kind(ctx, case, kind)
                 except CommandRejected:
                     continue  # e.g. a barnekoordinator for someone who has turned 18 (R20)
-                await appoint_first(uow, ctx, case, coordinator, kind, cmd.actor, None)
+                await appoint_first(uow, ctx, case, coordinator.id, kind, cmd.actor, None)
                 appointed.append(case.case_id)
         return RegisterCoordinatorResult(
             coordinator_id=coordinator.id, appointed_case_ids=appointed

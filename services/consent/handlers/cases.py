@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import col
+
 from services.consent.domain import sixteenth_birthday
 from services.consent.store import ConsentCase
 from shared.client import KenettClient, RequestFailed
@@ -12,32 +19,51 @@ from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
+# The projection's statements, built once. A case is added once: the insert does nothing when
+# the row is there already (the event redelivered, or ensure_case_known was first), and the
+# row is never read back here, so no ORM object is built for it.
+_CASES = ConsentCase.__table__  # type: ignore[attr-defined]
+_ADD_CASE = {  # by dialect name
+    "sqlite": sqlite_insert(_CASES).on_conflict_do_nothing(),
+    "postgresql": pg_insert(_CASES).on_conflict_do_nothing(),
+}
+_CASE_KNOWN = select(col(ConsentCase.case_id)).where(
+    col(ConsentCase.case_id) == bindparam("case_id")
+)
+
+
+def _case_row(case_id: Any, org: str, case_ref: str, birth_date: Any) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "org": org,
+        "case_ref": case_ref,
+        "birth_date": birth_date,
+        "sixteen_on": sixteenth_birthday(birth_date),
+    }
+
+
+async def _add_case(uow: UnitOfWork, row: dict[str, Any]) -> None:
+    conn = await uow.session.connection()
+    await conn.execute(_ADD_CASE[conn.dialect.name], row)
+
 
 async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:
     """Keep the projection of cases (reference, birth date for R6)."""
-    await uow.get_or_insert(
-        ConsentCase,
-        event.case_id,
-        {
-            "case_id": event.case_id,
-            "org": env.org,
-            "case_ref": event.case_ref,
-            "birth_date": event.birth_date,
-            "sixteen_on": sixteenth_birthday(event.birth_date),
-        },
-        for_update=False,
-    )
+    await _add_case(uow, _case_row(event.case_id, env.org, event.case_ref, event.birth_date))
 
 
 def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """Before recording: make sure the case is in the projection, asking intake if it lags.
 
-    Runs outside any transaction, so waiting for intake never holds a database lock.
+    Runs outside any transaction, so waiting for intake never holds a database lock. The
+    common case (the projection has the case) is one SELECT on a reader connection, which
+    never waits for the writer.
     """
 
     async def ensure_case_known(cmd: RecordConsent) -> None:
-        async with ctx.uow() as uow:
-            if await uow.session.get(ConsentCase, cmd.case_id) is not None:
+        async with ctx.db.read_engine.connect() as conn:
+            known = await conn.execute(_CASE_KNOWN, {"case_id": cmd.case_id})
+            if known.first() is not None:
                 return
         client = KenettClient(ctx.nc, ctx.org, timeout=ctx.settings.command_timeout_s)
         try:
@@ -54,18 +80,7 @@ def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             ) from None
         view = CaseView.model_validate(found)
         async with ctx.uow() as uow:
-            await uow.get_or_insert(
-                ConsentCase,
-                view.case_id,
-                {
-                    "case_id": view.case_id,
-                    "org": ctx.org,
-                    "case_ref": view.case_ref,
-                    "birth_date": view.birth_date,
-                    "sixteen_on": sixteenth_birthday(view.birth_date),
-                },
-                for_update=False,
-            )
+            await _add_case(uow, _case_row(view.case_id, ctx.org, view.case_ref, view.birth_date))
             await uow.commit()
 
     return ensure_case_known

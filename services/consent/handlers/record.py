@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 
+from sqlalchemy import bindparam, insert, select
+from sqlmodel import col
+
 from services.consent.domain import (
     evidence_refusal,
     giver_refusal,
@@ -17,6 +20,13 @@ from shared.clock import age_on, local_today
 from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+
+# Recording's statements, built once (Core: the rows are written, never read back here).
+_CASE = select(col(ConsentCase.case_ref), col(ConsentCase.birth_date)).where(
+    col(ConsentCase.case_id) == bindparam("case_id")
+)
+_INSERT_CONSENT = insert(Consent.__table__)  # type: ignore[attr-defined]
+_INSERT_CHANGE = insert(ConsentChange.__table__)  # type: ignore[attr-defined]
 
 
 def _scope_json(cmd: RecordConsent) -> str | None:
@@ -43,11 +53,14 @@ def _scope_json(cmd: RecordConsent) -> str | None:
 
 async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
     """Record a consent; one not entitled, out of period or out of scope is refused whole."""
-    case = await uow.session.get(ConsentCase, cmd.case_id)
+    conn = await uow.session.connection()
+    case = (await conn.execute(_CASE, {"case_id": cmd.case_id})).first()
     if case is None:  # ensure_case_known ran just before; only a purge could cause this
         raise CommandRejected("unavailable", "the case could not be looked up now; try again")
+    case_id = cmd.case_id
+    case_ref, birth_date = case
     now = uow.clock.now()
-    age = age_on(case.birth_date, local_today(uow.clock))
+    age = age_on(birth_date, local_today(uow.clock))
     errors: list[FieldError] = []
     if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):
         errors.append(FieldError(field="given_by.role", reason=reason))
@@ -73,42 +86,47 @@ async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
         raise CommandRejected("rule_violation", "consent was not recorded", errors)
 
     givers = [g for g in (cmd.given_by, second) if g is not None]
-    consent = Consent(
-        id=uuid.uuid4(),
-        org=uow.org,
-        case_id=case.case_id,
-        kind=cmd.kind,
-        giver_role=cmd.given_by.role,
-        legal_basis=cmd.given_by.legal_basis,
-        givers=json.dumps([g.model_dump(mode="json") for g in givers]),
-        parental_responsibility=cmd.parental_responsibility,
-        form=cmd.form,
-        recorded_by=cmd.recorded_by,
-        given_at=cmd.given_at,
-        recorded_at=now,
-        document_ref=cmd.document_ref,
-        valid_from=valid_from,
-        valid_until=cmd.valid_until,
-        scope=_scope_json(cmd),
-        status="active",
-        status_changed_at=now,
+    consent_id = uuid.uuid4()
+    await conn.execute(
+        _INSERT_CONSENT,
+        {
+            "id": consent_id,
+            "org": uow.org,
+            "case_id": case_id,
+            "kind": cmd.kind,
+            "giver_role": cmd.given_by.role,
+            "legal_basis": cmd.given_by.legal_basis,
+            "givers": json.dumps([g.model_dump(mode="json") for g in givers]),
+            "parental_responsibility": cmd.parental_responsibility,
+            "form": cmd.form,
+            "recorded_by": cmd.recorded_by,
+            "given_at": cmd.given_at,
+            "recorded_at": now,
+            "document_ref": cmd.document_ref,
+            "valid_from": valid_from,
+            "valid_until": cmd.valid_until,
+            "scope": _scope_json(cmd),
+            "status": "active",
+            "status_changed_at": now,
+        },
     )
-    uow.session.add(consent)
-    uow.session.add(
-        ConsentChange(
-            consent_id=consent.id,
-            case_id=case.case_id,
-            at=now,
-            change="recorded",
-            by=cmd.recorded_by,
-            form=cmd.form,
-        )
+    # After the consent: the change refers to it (R7: every change is kept).
+    await conn.execute(
+        _INSERT_CHANGE,
+        {
+            "consent_id": consent_id,
+            "case_id": case_id,
+            "at": now,
+            "change": "recorded",
+            "by": cmd.recorded_by,
+            "form": cmd.form,
+        },
     )
     uow.emit(
         ConsentRecorded(
-            consent_id=consent.id,
-            case_id=case.case_id,
-            case_ref=case.case_ref,
+            consent_id=consent_id,
+            case_id=case_id,
+            case_ref=case_ref,
             kind=cmd.kind,
             given_by_role=cmd.given_by.role,
             form=cmd.form,
@@ -116,7 +134,7 @@ async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
             valid_until=cmd.valid_until,
         ),
         actor=cmd.actor,
-        case_id=case.case_id,
+        case_id=case_id,
         correlation_id=cmd.correlation_id,
     )
-    return RecordConsentResult(consent_id=consent.id, case_id=case.case_id, kind=cmd.kind)
+    return RecordConsentResult(consent_id=consent_id, case_id=case_id, kind=cmd.kind)

@@ -6,6 +6,8 @@ import hashlib
 import json
 import uuid
 
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
 from services.intake.catalogue import unknown_codes
@@ -37,16 +39,41 @@ from shared.service import ServiceContext
 
 from .common import load_case, loads
 
+# The hot path's statements, built once (Core: no ORM objects are needed for them).
+# Bump the running number in one statement; on PostgreSQL the UPDATE takes the counter's row
+# lock until commit, so concurrent reports get consecutive numbers, never the same one.
+_BUMP_COUNTER = (
+    update(CaseCounter.__table__)  # type: ignore[attr-defined]
+    .where(col(CaseCounter.org) == bindparam("k_org"), col(CaseCounter.year) == bindparam("k_year"))
+    .values(last=col(CaseCounter.last) + 1)
+    .returning(col(CaseCounter.last))
+)
+_INSERT_COUNTER = insert(CaseCounter.__table__)  # type: ignore[attr-defined]
+_PERSON_BY_NUMBER = core_select(col(Person.id), col(Person.birth_date)).where(
+    col(Person.org) == bindparam("org"), col(Person.national_id) == bindparam("national_id")
+)
+_INSERT_PERSON = insert(Person.__table__)  # type: ignore[attr-defined]
+_INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
+_INSERT_REPORT = insert(Report.__table__)  # type: ignore[attr-defined]
+_CASE_VIEW = (
+    core_select(
+        col(Case.id), col(Case.ref), col(Case.status), col(Person.birth_date), col(Case.needs)
+    )
+    .join_from(Case, Person, col(Person.id) == col(Case.person_id))
+    .where(col(Case.id) == bindparam("case_id"), col(Case.org) == bindparam("org"))
+)
+
 
 async def _next_case_ref(uow: UnitOfWork, year: int) -> str:
-    s = uow.session
-    row = await s.get(CaseCounter, (uow.org, year), with_for_update=True)
-    if row is None:
-        row = CaseCounter(org=uow.org, year=year, last=0)
-        s.add(row)
-    row.last += 1
-    await s.flush()
-    return case_reference(year, row.last)
+    """The next case reference of the org's ``year``: the running number goes up by one."""
+    conn = await uow.session.connection()
+    last = (
+        await conn.execute(_BUMP_COUNTER, {"k_org": uow.org, "k_year": year})
+    ).scalar_one_or_none()
+    if last is None:  # the year's first case (a concurrent first insert fails: retried whole)
+        last = 1
+        await conn.execute(_INSERT_COUNTER, {"org": uow.org, "year": year, "last": last})
+    return case_reference(year, last)
 
 
 def make_report_need(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -85,121 +112,133 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
         raise CommandRejected("validation_failed", "the report of need was not registered", errors)
 
     s = uow.session
+    # New rows are written with Core inserts, in the order their foreign keys need (person,
+    # case, report), and never read back here; only an open case that a report is attached
+    # to is loaded (and updated) as an ORM object.
+    conn = await s.connection()
     # Concurrent reports about one person (several intake instances) must not open two cases.
     await uow.lock("intake:person:" + hashlib.sha256(national_id.number.encode()).hexdigest())
-    person = (
-        await s.exec(
-            select(Person).where(Person.org == uow.org, Person.national_id == national_id.number)
-        )
+    known = (
+        await conn.execute(_PERSON_BY_NUMBER, {"org": uow.org, "national_id": national_id.number})
     ).first()
-    if person is None:
-        person = Person(
-            id=uuid.uuid4(),
-            org=uow.org,
-            national_id=national_id.number,
-            birth_date=national_id.birth_date,
-            created_at=now,
+    if known is None:
+        person_id, birth_date = uuid.uuid4(), national_id.birth_date
+        await conn.execute(
+            _INSERT_PERSON,
+            {
+                "id": person_id,
+                "org": uow.org,
+                "national_id": national_id.number,
+                "birth_date": birth_date,
+                "created_at": now,
+            },
         )
-        s.add(person)
-    open_case = (
-        await s.exec(
-            select(Case)
-            .where(Case.person_id == person.id, col(Case.status).in_(OPEN_STATUSES))
-            .order_by(col(Case.opened_at))
-            # Locks the open case: a concurrent close is seen (PostgreSQL re-checks the
-            # status after the lock), so a report never attaches to a closed case.
-            .with_for_update()
-        )
-    ).first()
+        open_case = None  # a person registered just now has no case yet
+    else:
+        person_id, birth_date = known
+        open_case = (
+            await s.exec(
+                select(Case)
+                .where(Case.person_id == person_id, col(Case.status).in_(OPEN_STATUSES))
+                .order_by(col(Case.opened_at))
+                # Locks the open case: a concurrent close is seen (PostgreSQL re-checks the
+                # status after the lock), so a report never attaches to a closed case.
+                .with_for_update()
+            )
+        ).first()
     needs = [Need(n) for n in dict.fromkeys(cmd.needs)]
     attached = open_case is not None
     if open_case is None:
-        case = Case(
-            id=uuid.uuid4(),
-            org=uow.org,
-            ref=await _next_case_ref(uow, now.astimezone(OSLO).year),
-            person_id=person.id,
-            served_org=served_org,
-            status=CaseStatus.RECEIVED,
-            needs=",".join(needs),
-            received_at=cmd.received_at or now,
-            opened_at=now,
+        case_id = uuid.uuid4()
+        case_ref = await _next_case_ref(uow, now.astimezone(OSLO).year)
+        await conn.execute(
+            _INSERT_CASE,
+            {
+                "id": case_id,
+                "org": uow.org,
+                "ref": case_ref,
+                "person_id": person_id,
+                "served_org": served_org,
+                "status": CaseStatus.RECEIVED,
+                "needs": ",".join(needs),
+                "received_at": cmd.received_at or now,
+                "opened_at": now,
+                "closed_at": None,
+                "closed_reason": None,
+            },
         )
-        s.add(case)
     else:
-        case = open_case
-        merged = list(dict.fromkeys([*case.needs.split(","), *needs]))
-        case.needs = ",".join(merged)
-        case.received_at = min(case.received_at, cmd.received_at or now)
-    report = Report(
-        id=uuid.uuid4(),
-        org=uow.org,
-        case_id=case.id,
-        reporter_kind=cmd.reporter.kind,
-        reporter_relation=cmd.reporter.relation,
-        reporter_unit=cmd.reporter.unit,
-        reporter_department=cmd.reporter.department,
-        expected_discharge=cmd.reporter.expected_discharge,
-        form=cmd.form,
-        services=json.dumps(cmd.services, ensure_ascii=False),
-        note=cmd.note,
-        received_at=cmd.received_at or now,
-        recorded_by=cmd.actor.id,
-        recorded_at=now,
+        case_id, case_ref = open_case.id, open_case.ref
+        merged = list(dict.fromkeys([*open_case.needs.split(","), *needs]))
+        open_case.needs = ",".join(merged)
+        open_case.received_at = min(open_case.received_at, cmd.received_at or now)
+    report_id = uuid.uuid4()
+    await conn.execute(
+        _INSERT_REPORT,
+        {
+            "id": report_id,
+            "org": uow.org,
+            "case_id": case_id,
+            "reporter_kind": cmd.reporter.kind,
+            "reporter_relation": cmd.reporter.relation,
+            "reporter_unit": cmd.reporter.unit,
+            "reporter_department": cmd.reporter.department,
+            "expected_discharge": cmd.reporter.expected_discharge,
+            "form": cmd.form,
+            "services": json.dumps(cmd.services, ensure_ascii=False),
+            "note": cmd.note,
+            "received_at": cmd.received_at or now,
+            "recorded_by": cmd.actor.id,
+            "recorded_at": now,
+        },
     )
-    s.add(report)
-    await s.flush()
     if attached:
+        await s.flush()  # the open case's merged needs and first report time
         uow.emit(
             ReportAttached(
-                case_id=case.id,
-                case_ref=case.ref,
-                report_id=report.id,
+                case_id=case_id,
+                case_ref=case_ref,
+                report_id=report_id,
                 reporter_kind=cmd.reporter.kind,
             ),
             actor=cmd.actor,
-            case_id=case.id,
+            case_id=case_id,
             correlation_id=cmd.correlation_id,
         )
     else:
         uow.emit(
             CaseOpened(
-                case_id=case.id,
-                case_ref=case.ref,
-                person_id=person.id,
-                birth_date=person.birth_date,
+                case_id=case_id,
+                case_ref=case_ref,
+                person_id=person_id,
+                birth_date=birth_date,
                 needs=needs,
                 reporter_kind=cmd.reporter.kind,
             ),
             actor=cmd.actor,
-            case_id=case.id,
+            case_id=case_id,
             correlation_id=cmd.correlation_id,
         )
     return ReportNeedResult(
-        case_id=case.id, case_ref=case.ref, report_id=report.id, attached_to_open_case=attached
+        case_id=case_id, case_ref=case_ref, report_id=report_id, attached_to_open_case=attached
     )
 
 
 async def get_case(uow: UnitOfWork, q: GetCase) -> CaseView:
     """A case's status and the birth date (for R6), never the identity number."""
-    row = (
-        await uow.session.exec(
-            select(Case, Person)
-            .join(Person, col(Person.id) == col(Case.person_id))
-            .where(Case.id == q.case_id, Case.org == uow.org)
-        )
-    ).first()
+    conn = await uow.session.connection()
+    row = (await conn.execute(_CASE_VIEW, {"case_id": q.case_id, "org": uow.org})).first()
     if row is None:
         raise CommandRejected(
             "not_found", "no such case", [FieldError(field="case_id", reason="unknown case")]
         )
-    case, person = row
+    case_id, case_ref, status, birth_date, needs = row
     return CaseView(
-        case_id=case.id,
-        case_ref=case.ref,
-        status=case.status,
-        birth_date=person.birth_date,
-        needs=[Need(n) for n in case.needs.split(",")],
+        case_id=case_id,
+        case_ref=case_ref,
+        status=status,
+        birth_date=birth_date,
+        needs=[Need(n) for n in needs.split(",")],
     )
 
 

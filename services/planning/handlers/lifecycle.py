@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from sqlalchemy import bindparam, insert
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import select
 
 from services.planning.domain import PlanStatus, ready_for_plan
@@ -16,52 +22,118 @@ from shared.db.uow import UnitOfWork
 
 from .common import project_due
 
+CASES = PlanningCase.__table__  # type: ignore[attr-defined]
+NOTES = ConsentNote.__table__  # type: ignore[attr-defined]
+PLANS = Plan.__table__  # type: ignore[attr-defined]
 
-async def planning_case(uow: UnitOfWork, case_id: uuid.UUID, case_ref: str) -> PlanningCase:
-    return await uow.get_or_insert(
-        PlanningCase, case_id, {"case_id": case_id, "org": uow.org, "case_ref": case_ref}
-    )
+# Built once. Rows nobody reads back as objects in the same transaction are written with plain
+# statements: an ORM flush of a mapped object costs a multiple of the statement itself.
+_INSERT_CASE = {
+    "sqlite": sqlite_insert(CASES).on_conflict_do_nothing(),
+    "postgresql": pg_insert(CASES).on_conflict_do_nothing(),
+}
+_INSERT_NOTE = {
+    "sqlite": sqlite_insert(NOTES).on_conflict_do_nothing(),
+    "postgresql": pg_insert(NOTES).on_conflict_do_nothing(),
+}
+_INSERT_TOOL_CHANGE = insert(ToolChange.__table__)  # type: ignore[attr-defined]
+_INSERT_PLAN = insert(PLANS)
+_INSERT_VERSION = insert(PlanVersion.__table__)  # type: ignore[attr-defined]
+_PLAN_ID_LOCKED = (
+    core_select(PLANS.c.id).where(PLANS.c.case_id == bindparam("case_id")).with_for_update()
+)
+_EMPTY_CONTENT = PlanContent().model_dump_json(exclude_defaults=True)
+
+
+async def planning_case(
+    uow: UnitOfWork,
+    case_id: uuid.UUID,
+    case_ref: str,
+    *,
+    insert_first: bool = False,
+    **initial: Any,
+) -> PlanningCase:
+    """The case, locked for this transaction (``FOR UPDATE``), inserted with ``initial`` first
+    if it is absent: ``uow.get_or_insert`` in one statement where it can be.
+
+    ``insert_first`` tries the insert before the read, for an event that usually creates the
+    row; otherwise the locked read comes first. A row this call inserts is taken into the
+    session as written, without reading it back. A concurrent insert of the same row is safe:
+    the insert does nothing on conflict, and the row is then read."""
+    s = uow.session
+    if not insert_first:
+        found = await s.get(PlanningCase, case_id, with_for_update=True, populate_existing=True)
+        if found is not None:
+            return found
+    values = {"case_id": case_id, "org": uow.org, "case_ref": case_ref, **initial}
+    conn = await s.connection()
+    inserted = await conn.execute(_INSERT_CASE[conn.dialect.name], values)
+    if inserted.rowcount == 1:
+        case = PlanningCase(**values)
+        make_transient_to_detached(case)  # persistent as written: no read back
+        s.add(case)
+        return case
+    found = await s.get(PlanningCase, case_id, with_for_update=True, populate_existing=True)
+    assert found is not None
+    return found
 
 
 async def create_plan(
-    uow: UnitOfWork, case: PlanningCase, actor: Actor, env: Envelope | None
-) -> Plan | None:
-    """A draft plan, version 1 and empty, once IP consent and a coordinator exist (R5)."""
+    uow: UnitOfWork,
+    case: PlanningCase,
+    actor: Actor,
+    env: Envelope | None,
+    *,
+    absent: bool = False,
+) -> uuid.UUID | None:
+    """A draft plan, version 1 and empty, once IP consent and a coordinator exist (R5); its id.
+
+    ``absent``: the caller has just found, with the case's row locked, that the case has no
+    plan (``_plan_of``), so it is not looked for again. The plan and its first version are
+    inserted at once with plain statements."""
     if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
         return None
-    existing = (await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))).first()
-    if existing is not None:
-        return None
+    if not absent:
+        existing = await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))
+        if existing.first() is not None:
+            return None
     assert case.coordinator_id is not None
     now = uow.clock.now()
-    plan = Plan(
-        id=uuid.uuid4(),
-        org=uow.org,
-        case_id=case.case_id,
-        case_ref=case.case_ref,
-        coordinator_id=case.coordinator_id,
-        status=PlanStatus.DRAFT,
-        created_at=now,
-        updated_at=now,
+    plan_id = uuid.uuid4()
+    conn = await uow.session.connection()
+    await conn.execute(
+        _INSERT_PLAN,
+        {
+            "id": plan_id,
+            "org": uow.org,
+            "case_id": case.case_id,
+            "case_ref": case.case_ref,
+            "coordinator_id": case.coordinator_id,
+            "status": PlanStatus.DRAFT,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+            "items_numbered": 0,
+        },
     )
-    uow.session.add(plan)
-    uow.session.add(
-        PlanVersion(
-            plan_id=plan.id,
-            version=1,
-            saved_at=now,
-            saved_by=actor.id,
-            by_kind="service",
-            by_id="planning",
-            change="created",
-            status=plan.status,
-            note=None,
-            content=PlanContent().model_dump_json(exclude_defaults=True),
-        )
+    await conn.execute(
+        _INSERT_VERSION,
+        {
+            "plan_id": plan_id,
+            "version": 1,
+            "saved_at": now,
+            "saved_by": actor.id,
+            "by_kind": "service",
+            "by_id": "planning",
+            "change": "created",
+            "status": PlanStatus.DRAFT,
+            "note": None,
+            "content": _EMPTY_CONTENT,
+        },
     )
     uow.emit(
         PlanCreated(
-            plan_id=plan.id,
+            plan_id=plan_id,
             case_id=case.case_id,
             case_ref=case.case_ref,
             coordinator_id=case.coordinator_id,
@@ -70,32 +142,43 @@ async def create_plan(
         case_id=case.case_id,
         causation=env,
     )
-    return plan
+    return plan_id
 
 
 async def _plan_of(uow: UnitOfWork, case_id: uuid.UUID) -> Plan | None:
-    return (
-        await uow.session.exec(select(Plan).where(Plan.case_id == case_id).with_for_update())
-    ).first()
+    """The case's plan, locked for this transaction (``FOR UPDATE``), or None. Plans are
+    written with plain statements (``create_plan``), so a plain locked read of the id finds
+    every plan; only an existing one is loaded as an object."""
+    conn = await uow.session.connection()
+    plan_id = (await conn.execute(_PLAN_ID_LOCKED, {"case_id": case_id})).scalar()
+    if plan_id is None:
+        return None
+    return await uow.session.get(Plan, plan_id)
 
 
 async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
     """Every consent is noted for the plan (R14 point 8). IP consent (R5): with a coordinator in
     place a draft plan follows, a frozen plan thaws, and the tool is the IP unless the person
     chose otherwise (R13)."""
-    note = await uow.session.get(ConsentNote, event.consent_id)
-    if note is None:
-        note = ConsentNote(
-            consent_id=event.consent_id,
-            case_id=event.case_id,
-            kind=event.kind,
-            given_at=event.given_at,
-            valid_until=event.valid_until,
-        )
-        uow.session.add(note)
-    else:  # its end arrived first (the consumers are separate): the note keeps the end
+    conn = await uow.session.connection()
+    noted = await conn.execute(
+        _INSERT_NOTE[conn.dialect.name],
+        {
+            "consent_id": event.consent_id,
+            "case_id": event.case_id,
+            "kind": event.kind,
+            "given_at": event.given_at,
+            "valid_until": event.valid_until,
+            "status": "active",
+        },
+    )
+    status = "active"
+    if noted.rowcount != 1:  # its end arrived first (the consumers are separate): it keeps it
+        note = await uow.session.get(ConsentNote, event.consent_id)
+        assert note is not None
         note.given_at, note.valid_until = event.given_at, event.valid_until
-    if event.kind is not ConsentKind.IP or note.status != "active":
+        status = note.status
+    if event.kind is not ConsentKind.IP or status != "active":
         return
     case = await planning_case(uow, event.case_id, event.case_ref)
     if case.ip_consent_id is not None and case.ip_consent_id != event.consent_id:
@@ -105,16 +188,17 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
     case.ip_consent_id = event.consent_id
     if case.tool is None:
         case.tool = "ip"
-        uow.session.add(
-            ToolChange(
-                id=uuid.uuid4(),
-                case_id=case.case_id,
-                tool="ip",
-                chosen_by=event.given_by_role,
-                at=event.given_at,
-                recorded_by=env.actor.id,
-                note="samtykke til individuell plan",
-            )
+        await conn.execute(
+            _INSERT_TOOL_CHANGE,
+            {
+                "id": uuid.uuid4(),
+                "case_id": case.case_id,
+                "tool": "ip",
+                "chosen_by": event.given_by_role,
+                "at": event.given_at,
+                "recorded_by": env.actor.id,
+                "note": "samtykke til individuell plan",
+            },
         )
     plan = await _plan_of(uow, case.case_id)
     if plan is not None and plan.status == PlanStatus.FROZEN:
@@ -127,7 +211,8 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
             case_id=plan.case_id,
             causation=env,
         )
-    await create_plan(uow, case, env.actor, env)
+    if plan is None:
+        await create_plan(uow, case, env.actor, env, absent=True)
 
 
 async def _reproject(uow: UnitOfWork, plan: Plan) -> None:
@@ -178,10 +263,13 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
 async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
     """A coordinator (R9): with IP consent in place a draft plan follows; an existing plan
     names the new coordinator (R14 point 3)."""
-    case = await planning_case(uow, event.case_id, event.case_ref)
-    case.coordinator_id = event.coordinator_id
+    # Usually planning's first news of the case (before the IP consent): inserted with it.
+    case = await planning_case(
+        uow, event.case_id, event.case_ref, insert_first=True, coordinator_id=event.coordinator_id
+    )
+    case.coordinator_id = event.coordinator_id  # unchanged if just inserted with it
     plan = await _plan_of(uow, case.case_id)
     if plan is not None:
         plan.coordinator_id = event.coordinator_id
         return
-    await create_plan(uow, case, env.actor, env)
+    await create_plan(uow, case, env.actor, env, absent=True)
