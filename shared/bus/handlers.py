@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -135,10 +136,14 @@ class GroupCommit:
     Each waiter is answered with its outcome:
     - ``True``: committed (applied, or found applied before);
     - the exception its own handler raised: the group is rolled back, and this delivery fails
-      with it as if it had been applied alone (outage waits, retries, dead letters);
-    - ``False``: the group was rolled back for another message (or at commit), so this one is
-      applied alone. A bad message never costs the others more than one more try, its handler
-      runs once per delivery, and nothing is acked that was not committed.
+      with it as if it had been applied alone (outage waits, retries, dead letters). Each
+      handler's writes are flushed before the next one runs, so a write error is blamed on
+      the event that caused it;
+    - ``False``: the group was rolled back for another message, at commit, or on a lost race
+      (unique key, deadlock, serialization failure: likely to succeed alone), so this one is
+      applied alone; the inbox keeps it from being applied twice.
+    A bad message never costs the others more than one more try, its handler runs once per
+    delivery, and nothing is acked that was not committed.
     """
 
     def __init__(
@@ -168,7 +173,10 @@ class GroupCommit:
         outcome: asyncio.Future[bool | Exception] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(envelope, payload, extra, outcome))
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"group-{self._consumer}")
+            # A context of its own: not the first submitter's log context (case, correlation).
+            self._task = asyncio.create_task(
+                self._run(), name=f"group-{self._consumer}", context=contextvars.Context()
+            )
         return await outcome
 
     async def _run(self) -> None:
@@ -180,38 +188,73 @@ class GroupCommit:
                 await self._apply(group)
         finally:
             self._task = None
+            _cancel_all(self._pending)  # cancelled (shutdown): not acked, so redelivered
+            self._pending = []
 
     async def _apply(self, group: list[_Pending]) -> None:
         culprit: _Pending | None = None
         failure: Exception | None = None
+        committed = False
         try:
             async with self._ctx.uow() as uow:
-                seen = await uow.processed_among(self._consumer, [p.envelope.id for p in group])
-                for p in group:
-                    if p.envelope.id in seen:
-                        continue  # applied before (a redelivery), or twice in this group
-                    seen.add(p.envelope.id)
-                    culprit = p
-                    await self._handler(uow, p.envelope, p.payload, *p.extra)
-                    uow.mark_processed(self._consumer, p.envelope.id)
-                culprit = None
-                await uow.commit()
+                try:
+                    ids = [p.envelope.id for p in group]
+                    seen = await uow.processed_among(self._consumer, ids)
+                    for p in group:
+                        if p.envelope.id in seen:
+                            continue  # applied before (a redelivery), or twice in this group
+                        seen.add(p.envelope.id)
+                        culprit = p
+                        with structlog.contextvars.bound_contextvars(
+                            org=self._ctx.org,
+                            service=self._ctx.name,
+                            correlation_id=str(p.envelope.correlation_id),
+                            case_id=str(p.envelope.case_id) if p.envelope.case_id else None,
+                        ):
+                            await self._handler(uow, p.envelope, p.payload, *p.extra)
+                            if len(group) > 1:
+                                # Written now, so that a write error is this event's own and
+                                # not the next one's (autoflush would raise it there).
+                                await uow.session.flush()
+                        uow.mark_processed(self._consumer, p.envelope.id)
+                    culprit = None
+                    await uow.commit()
+                finally:
+                    committed = uow.committed
         except asyncio.CancelledError:
-            for p in group:
-                p.outcome.cancel()
+            _cancel_all(group)
             raise
         except Exception as exc:
             failure = exc
-        if failure is None:
+        if committed:
+            if failure is not None:
+                log.error("after-commit hook failed", error=describe_error(failure))
             self.groups += 1
             self.applied += len(group)
             self.largest = max(self.largest, len(group))
         for p in group:
-            if not p.outcome.done():
-                if failure is None:
-                    p.outcome.set_result(True)
-                else:
-                    p.outcome.set_result(failure if p is culprit else False)
+            if p.outcome.done():
+                continue
+            if committed:
+                p.outcome.set_result(True)
+            elif culprit is p and failure is not None and not lost_race(failure):
+                p.outcome.set_result(failure)
+            else:
+                # Rolled back for another event, at commit, or a race lost (a unique key, a
+                # deadlock, a serialization failure) that it may well win alone: the inbox
+                # keeps a second application out if the commit did happen after all.
+                p.outcome.set_result(False)
+
+
+def _cancel_all(pending: list[Any]) -> None:
+    for p in pending:
+        p.outcome.cancel()
+
+
+def lost_race(exc: BaseException) -> bool:
+    """A concurrent writer won (unique key, deadlock, serialization): the transaction was
+    rolled back, and running it again is safe and may well succeed."""
+    return isinstance(exc, IntegrityError) or (isinstance(exc, DBAPIError) and _is_retryable(exc))
 
 
 class Refused(Exception):
@@ -465,9 +508,11 @@ class CommandGroup:
     """Commands in hand at once, applied in ONE unit of work (group commit), as
     ``GroupCommit`` does for events. Each waiter gets its ``Reply`` once the group committed;
     the exception its own handler raised (a refusal, say) when the group was rolled back for
-    it; or ``False`` when the group was rolled back for another command (or at commit), and
-    it must be applied alone. A command whose idempotency key is already in the group waits
-    for the next one, where it finds the stored reply."""
+    it; or ``False`` when the group was rolled back for another command or on a lost race,
+    and it must be applied alone. When the COMMIT itself fails, every command gets that
+    error: the commit may have happened (a connection lost during it), and a command without
+    an idempotency key must not be applied twice. A command whose idempotency key is already
+    in the group waits for the next one, where it finds the stored reply."""
 
     def __init__(self, processor: CommandProcessor[Any], max_group: int) -> None:
         self._p = processor
@@ -484,7 +529,9 @@ class CommandGroup:
         )
         self._pending.append(_PendingCommand(cmd, extra, outcome))
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"group-{self._p.action}")
+            self._task = asyncio.create_task(
+                self._run(), name=f"group-{self._p.action}", context=contextvars.Context()
+            )
         return await outcome
 
     async def _run(self) -> None:
@@ -495,6 +542,8 @@ class CommandGroup:
                 await self._apply(group)
         finally:
             self._task = None
+            _cancel_all(self._pending)
+            self._pending = []
 
     async def _apply(self, group: list[_PendingCommand]) -> None:
         ctx, action = self._p.ctx, self._p.action
@@ -502,40 +551,55 @@ class CommandGroup:
         keys: set[Any] = set()
         culprit: _PendingCommand | None = None
         failure: Exception | None = None
+        committed = False
         try:
             async with ctx.uow() as uow:
-                for i, p in enumerate(group):
-                    cmd = p.cmd
-                    if cmd.request_id is not None:
-                        if cmd.request_id in keys:
-                            continue  # a resend of a command in this group: next group
-                        keys.add(cmd.request_id)
-                        stored = await uow.stored_reply(action, cmd.request_id)
-                        if stored is not None:
-                            replies[i] = Reply.model_validate_json(stored)
-                            continue
-                    culprit = p
-                    result = await self._p.handler(uow, cmd, *p.extra)
-                    replies[i] = self._p.complete(uow, cmd, result)
-                culprit = None
-                await uow.commit()
+                try:
+                    for i, p in enumerate(group):
+                        cmd = p.cmd
+                        culprit = p
+                        if cmd.request_id is not None:
+                            if cmd.request_id in keys:
+                                continue  # a resend of a command in this group: next group
+                            keys.add(cmd.request_id)
+                            stored = await uow.stored_reply(action, cmd.request_id)
+                            if stored is not None:
+                                replies[i] = Reply.model_validate_json(stored)
+                                continue
+                        result = await self._p.handler(uow, cmd, *p.extra)
+                        if len(group) > 1:
+                            await uow.session.flush()  # its write errors are its own
+                        replies[i] = self._p.complete(uow, cmd, result)
+                    culprit = None
+                    await uow.commit()
+                finally:
+                    committed = uow.committed
         except asyncio.CancelledError:
-            for p in group:
-                p.outcome.cancel()
+            _cancel_all(group)
             raise
         except Exception as exc:
             failure = exc
-        if failure is None:
+        if committed:
+            if failure is not None:
+                log.error("after-commit hook failed", action=action, error=describe_error(failure))
             self.groups += 1
             self.applied += len(replies)
             self.largest = max(self.largest, len(replies))
         for i, p in enumerate(group):
             if p.outcome.done():
                 continue
-            if failure is None:
+            if committed:
                 p.outcome.set_result(replies.get(i, False))
+            elif failure is not None and lost_race(failure):
+                p.outcome.set_result(False)  # applied alone (and retried there)
+            elif culprit is None and failure is not None:
+                # The commit itself failed and may have happened after all (a connection
+                # lost during COMMIT): applying again could apply twice; each fails with it.
+                p.outcome.set_result(failure)
+            elif p is culprit and failure is not None:
+                p.outcome.set_result(failure)
             else:
-                p.outcome.set_result(failure if p is culprit else False)
+                p.outcome.set_result(False)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,12 @@ class UnitOfWork:
             await self._session.close()
             self._session = None
 
+    @property
+    def committed(self) -> bool:
+        """Whether this unit of work's transaction has committed (its after-commit callbacks
+        may still have failed)."""
+        return self._committed
+
     def _add_row(self, model: Any, **values: Any) -> None:
         self._kernel_rows.setdefault(model.__table__, []).append(values)
 
