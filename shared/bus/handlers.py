@@ -116,15 +116,68 @@ class _Waiting:
             log.info("no delivery of this consumer waits for a service now", consumer=self.consumer)
 
 
+P = TypeVar("P", bound="_Waiter")
+
+
 @dataclass
-class _Pending:
+class _Waiter:
+    outcome: asyncio.Future[Any]
+
+
+class _Grouping(Generic[P]):
+    """What both group commits share: waiters queue here, and one task at a time applies them
+    in arrival order, in groups of at most ``max_group`` (``_apply``), with the figures."""
+
+    def __init__(self, name: str, max_group: int) -> None:
+        self._name = name
+        self._max = max_group
+        self._pending: list[P] = []
+        self._task: asyncio.Task[None] | None = None
+        self.groups = 0
+        """Groups committed."""
+        self.applied = 0
+        """Messages committed in them."""
+        self.largest = 0
+        """The largest group committed."""
+
+    async def _wait_for(self, waiter: P) -> Any:
+        self._pending.append(waiter)
+        if self._task is None:
+            # A context of its own: not the first submitter's log context (case, correlation).
+            self._task = asyncio.create_task(
+                self._run(), name=f"group-{self._name}", context=contextvars.Context()
+            )
+        return await waiter.outcome
+
+    async def _run(self) -> None:
+        try:
+            # Let the rest of what is in hand (a fetched batch, concurrent requests) arrive.
+            await asyncio.sleep(0)
+            while self._pending:
+                group, self._pending = self._pending[: self._max], self._pending[self._max :]
+                await self._apply(group)
+        finally:
+            self._task = None
+            _cancel_all(self._pending)  # cancelled (shutdown): not acked or answered
+            self._pending = []
+
+    async def _apply(self, group: list[P]) -> None:
+        raise NotImplementedError
+
+    def _committed(self, size: int) -> None:
+        self.groups += 1
+        self.applied += size
+        self.largest = max(self.largest, size)
+
+
+@dataclass
+class _Pending(_Waiter):
     envelope: Envelope
     payload: Event
     extra: tuple[Any, ...]
-    outcome: asyncio.Future[bool | Exception]
 
 
-class GroupCommit:
+class GroupCommit(_Grouping[_Pending]):
     """The deliveries a consumer has in hand, applied in ONE unit of work (group commit).
 
     Every message of a fetched batch is handled concurrently; each hands its event here and
@@ -153,43 +206,18 @@ class GroupCommit:
         handler: Callable[..., Awaitable[None]],
         max_group: int,
     ) -> None:
+        super().__init__(consumer, max_group)
         self._ctx = ctx
         self._consumer = consumer
         self._handler = handler
-        self._max = max_group
-        self._pending: list[_Pending] = []
-        self._task: asyncio.Task[None] | None = None
-        self.groups = 0
-        """Groups committed."""
-        self.applied = 0
-        """Events committed in them."""
-        self.largest = 0
-        """The largest group committed."""
 
     async def submit(
         self, envelope: Envelope, payload: Event, extra: tuple[Any, ...]
     ) -> bool | Exception:
         """Apply this event with the others waiting; its outcome (class docstring)."""
         outcome: asyncio.Future[bool | Exception] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(envelope, payload, extra, outcome))
-        if self._task is None:
-            # A context of its own: not the first submitter's log context (case, correlation).
-            self._task = asyncio.create_task(
-                self._run(), name=f"group-{self._consumer}", context=contextvars.Context()
-            )
-        return await outcome
-
-    async def _run(self) -> None:
-        try:
-            # Let the rest of the fetched batch reach ``submit`` first.
-            await asyncio.sleep(0)
-            while self._pending:
-                group, self._pending = self._pending[: self._max], self._pending[self._max :]
-                await self._apply(group)
-        finally:
-            self._task = None
-            _cancel_all(self._pending)  # cancelled (shutdown): not acked, so redelivered
-            self._pending = []
+        result: bool | Exception = await self._wait_for(_Pending(outcome, envelope, payload, extra))
+        return result
 
     async def _apply(self, group: list[_Pending]) -> None:
         culprit: _Pending | None = None
@@ -229,9 +257,7 @@ class GroupCommit:
         if committed:
             if failure is not None:
                 log.error("after-commit hook failed", error=describe_error(failure))
-            self.groups += 1
-            self.applied += len(group)
-            self.largest = max(self.largest, len(group))
+            self._committed(len(group))
         for p in group:
             if p.outcome.done():
                 continue
@@ -498,13 +524,12 @@ def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
 
 
 @dataclass
-class _PendingCommand:
+class _PendingCommand(_Waiter):
     cmd: Command
     extra: tuple[Any, ...]
-    outcome: asyncio.Future[Reply | Exception | bool]
 
 
-class CommandGroup:
+class CommandGroup(_Grouping[_PendingCommand]):
     """Commands in hand at once, applied in ONE unit of work (group commit), as
     ``GroupCommit`` does for events. Each waiter gets its ``Reply`` once the group committed;
     the exception its own handler raised (a refusal, say) when the group was rolled back for
@@ -515,35 +540,17 @@ class CommandGroup:
     in the group waits for the next one, where it finds the stored reply."""
 
     def __init__(self, processor: CommandProcessor[Any], max_group: int) -> None:
+        super().__init__(processor.action, max_group)
         self._p = processor
-        self._max = max_group
-        self._pending: list[_PendingCommand] = []
-        self._task: asyncio.Task[None] | None = None
-        self.groups = 0
-        self.applied = 0
-        self.largest = 0
 
     async def submit(self, cmd: Command, extra: tuple[Any, ...]) -> Reply | Exception | bool:
         outcome: asyncio.Future[Reply | Exception | bool] = (
             asyncio.get_running_loop().create_future()
         )
-        self._pending.append(_PendingCommand(cmd, extra, outcome))
-        if self._task is None:
-            self._task = asyncio.create_task(
-                self._run(), name=f"group-{self._p.action}", context=contextvars.Context()
-            )
-        return await outcome
-
-    async def _run(self) -> None:
-        try:
-            await asyncio.sleep(0)  # let the other commands in hand reach ``submit``
-            while self._pending:
-                group, self._pending = self._pending[: self._max], self._pending[self._max :]
-                await self._apply(group)
-        finally:
-            self._task = None
-            _cancel_all(self._pending)
-            self._pending = []
+        result: Reply | Exception | bool = await self._wait_for(
+            _PendingCommand(outcome, cmd, extra)
+        )
+        return result
 
     async def _apply(self, group: list[_PendingCommand]) -> None:
         ctx, action = self._p.ctx, self._p.action
@@ -582,9 +589,7 @@ class CommandGroup:
         if committed:
             if failure is not None:
                 log.error("after-commit hook failed", action=action, error=describe_error(failure))
-            self.groups += 1
-            self.applied += len(replies)
-            self.largest = max(self.largest, len(replies))
+            self._committed(len(replies))
         for i, p in enumerate(group):
             if p.outcome.done():
                 continue

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, bindparam, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,6 +31,9 @@ _INBOX_CHECK = select(col(ProcessedMessage.consumer)).where(
     col(ProcessedMessage.message_id) == bindparam("message_id"),
 )
 
+
+# ``insert_if_absent``'s statements, by (table, dialect name).
+_INSERT_IF_ABSENT: dict[tuple[Table, str], Any] = {}
 
 _STORED_REPLY = select(col(CommandReply.reply)).where(
     col(CommandReply.command) == bindparam("command"),
@@ -204,20 +208,50 @@ class UnitOfWork:
                 text("SELECT pg_advisory_xact_lock(hashtext(:n))").bindparams(n=name)
             )
 
+    async def insert_if_absent(self, model: Any, values: dict[str, Any]) -> bool:
+        """``INSERT … ON CONFLICT DO NOTHING`` of one row (statement built once per table);
+        whether the row was inserted (False: it was there already)."""
+        conn = await self.session.connection()
+        key = (model.__table__, conn.dialect.name)
+        stmt = _INSERT_IF_ABSENT.get(key)
+        if stmt is None:
+            dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+            stmt = _INSERT_IF_ABSENT[key] = dialect_insert(model.__table__).on_conflict_do_nothing()
+        return (await conn.execute(stmt, values)).rowcount == 1
+
     async def get_or_insert(
-        self, model: type[T], key: Any, values: dict[str, Any], *, for_update: bool = True
+        self,
+        model: type[T],
+        key: Any,
+        values: dict[str, Any],
+        *,
+        for_update: bool = True,
+        insert_first: bool = True,
+        as_written: bool = False,
     ) -> T:
         """The row with primary key ``key``, inserting ``values`` first if it is absent.
 
         Safe against a concurrent insert of the same row (projections are fed by several
-        consumers and commands): the insert does nothing on conflict, then the row is read.
+        consumers and commands): the insert does nothing on conflict, then the row is read
+        (``for_update``: locked for this transaction).
+        - ``insert_first=False``: the locked read comes first, for callers that usually find
+          the row; the insert only when it is absent;
+        - ``as_written``: a row this call inserted joins the session as written, without
+          reading it back (only for a model whose columns have no server-side defaults).
         """
-        table = model.__table__  # type: ignore[attr-defined]
-        insert = pg_insert if not self._db.is_sqlite else sqlite_insert
-        await self.session.exec(insert(table).values(**values).on_conflict_do_nothing())
-        row = await self.session.get(model, key, with_for_update=for_update, populate_existing=True)
-        assert row is not None
-        return row
+        s = self.session
+        if not insert_first:
+            found = await s.get(model, key, with_for_update=for_update, populate_existing=True)
+            if found is not None:
+                return found
+        if await self.insert_if_absent(model, values) and as_written:
+            row = model(**values)
+            make_transient_to_detached(row)  # persistent as written
+            s.add(row)
+            return row
+        found = await s.get(model, key, with_for_update=for_update, populate_existing=True)
+        assert found is not None
+        return found
 
     async def already_processed(self, consumer: str, message_id: uuid.UUID) -> bool:
         """Inbox check: has this consumer applied this message before?"""

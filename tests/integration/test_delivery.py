@@ -118,6 +118,17 @@ class Rig:
             if got == event_id:
                 return
 
+    async def first_dead_letter(self) -> asyncio.Future[Any]:
+        """Resolves to the first message dead-lettered from now on."""
+        dead: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        async def on_dead(msg: Any) -> None:
+            if not dead.done():
+                dead.set_result(msg)
+
+        await self.nc.subscribe(f"kenett.{ORG}.dlq.>", cb=on_dead)
+        return dead
+
     async def all_handled(self, event_ids: set[uuid.UUID], timeout: float = 15) -> None:
         waiting = set(event_ids)
         while waiting:
@@ -221,13 +232,7 @@ async def test_a_transient_failure_is_retried_and_then_succeeds(rig: Rig) -> Non
 async def test_after_max_deliver_failures_the_event_is_dead_lettered_with_the_reason(
     rig: Rig,
 ) -> None:
-    dead = asyncio.get_running_loop().create_future()
-
-    async def on_dead(msg: Any) -> None:
-        if not dead.done():
-            dead.set_result(msg)
-
-    await rig.nc.subscribe(f"kenett.{ORG}.dlq.>", cb=on_dead)
+    dead = await rig.first_dead_letter()
     event = envelope()
     rig.probe.failures[event.id] = 99
     await rig.publish(event)
@@ -276,13 +281,7 @@ async def test_events_in_hand_share_one_transaction_and_each_is_applied_once(
 async def test_a_failing_event_fails_alone_and_the_rest_of_its_group_commits(
     rig: Rig,
 ) -> None:
-    dead = asyncio.get_running_loop().create_future()
-
-    async def on_dead(msg: Any) -> None:
-        if not dead.done():
-            dead.set_result(msg)
-
-    await rig.nc.subscribe(f"kenett.{ORG}.dlq.>", cb=on_dead)
+    dead = await rig.first_dead_letter()
     events = [envelope() for _ in range(12)]
     bad = events[5]
     rig.probe.failures[bad.id] = 99

@@ -8,9 +8,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, distinct, func, insert, or_, update
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
@@ -32,16 +29,11 @@ from shared.contracts.replies import refuse
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-CASES = AssignmentCase.__table__  # type: ignore[attr-defined]
 COORDINATORS = Coordinator.__table__  # type: ignore[attr-defined]
 APPOINTMENTS = Appointment.__table__  # type: ignore[attr-defined]
 
 # The hot path writes rows nobody reads back in the same transaction with plain statements,
 # built once: an ORM flush of a mapped object costs a multiple of the statement itself.
-_INSERT_CASE = {
-    "sqlite": sqlite_insert(CASES).on_conflict_do_nothing(),
-    "postgresql": pg_insert(CASES).on_conflict_do_nothing(),
-}
 _INSERT_EPISODE = insert(Episode.__table__)  # type: ignore[attr-defined]
 _INSERT_APPOINTMENT = insert(APPOINTMENTS)
 _INSERT_DUTY = insert(Duty.__table__)  # type: ignore[attr-defined]
@@ -99,22 +91,10 @@ async def case_row(
     row; otherwise the locked read comes first, for one that usually finds it. A row this call
     inserts is taken into the session as written, without reading it back. A concurrent insert
     of the same row is safe: the insert does nothing on conflict, and the row is then read."""
-    s = uow.session
-    if not insert_first:
-        found = await s.get(AssignmentCase, case_id, with_for_update=True, populate_existing=True)
-        if found is not None:
-            return found
     values = {"case_id": case_id, "org": uow.org, "case_ref": case_ref, **initial}
-    conn = await s.connection()
-    inserted = await conn.execute(_INSERT_CASE[conn.dialect.name], values)
-    if inserted.rowcount == 1:
-        case = AssignmentCase(**values)
-        make_transient_to_detached(case)  # persistent as written: no read back
-        s.add(case)
-        return case
-    found = await s.get(AssignmentCase, case_id, with_for_update=True, populate_existing=True)
-    assert found is not None
-    return found
+    return await uow.get_or_insert(
+        AssignmentCase, case_id, values, insert_first=insert_first, as_written=True
+    )
 
 
 async def get_case(uow: UnitOfWork, case_id: uuid.UUID) -> AssignmentCase:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from services.consent.domain import sixteenth_birthday
@@ -22,11 +20,6 @@ from shared.service import ServiceContext
 # The projection's statements, built once. A case is added once: the insert does nothing when
 # the row is there already (the event redelivered, or ensure_case_known was first), and the
 # row is never read back here, so no ORM object is built for it.
-_CASES = ConsentCase.__table__  # type: ignore[attr-defined]
-_ADD_CASE = {  # by dialect name
-    "sqlite": sqlite_insert(_CASES).on_conflict_do_nothing(),
-    "postgresql": pg_insert(_CASES).on_conflict_do_nothing(),
-}
 _CASE_KNOWN = select(col(ConsentCase.case_id)).where(
     col(ConsentCase.case_id) == bindparam("case_id")
 )
@@ -43,8 +36,7 @@ def _case_row(case_id: Any, org: str, case_ref: str, birth_date: Any) -> dict[st
 
 
 async def _add_case(uow: UnitOfWork, row: dict[str, Any]) -> None:
-    conn = await uow.session.connection()
-    await conn.execute(_ADD_CASE[conn.dialect.name], row)
+    await uow.insert_if_absent(ConsentCase, row)
 
 
 async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:

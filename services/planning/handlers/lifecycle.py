@@ -7,9 +7,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import select
 
 from services.planning.domain import PlanStatus, ready_for_plan
@@ -22,20 +19,10 @@ from shared.db.uow import UnitOfWork
 
 from .common import project_due
 
-CASES = PlanningCase.__table__  # type: ignore[attr-defined]
-NOTES = ConsentNote.__table__  # type: ignore[attr-defined]
 PLANS = Plan.__table__  # type: ignore[attr-defined]
 
 # Built once. Rows nobody reads back as objects in the same transaction are written with plain
 # statements: an ORM flush of a mapped object costs a multiple of the statement itself.
-_INSERT_CASE = {
-    "sqlite": sqlite_insert(CASES).on_conflict_do_nothing(),
-    "postgresql": pg_insert(CASES).on_conflict_do_nothing(),
-}
-_INSERT_NOTE = {
-    "sqlite": sqlite_insert(NOTES).on_conflict_do_nothing(),
-    "postgresql": pg_insert(NOTES).on_conflict_do_nothing(),
-}
 _INSERT_TOOL_CHANGE = insert(ToolChange.__table__)  # type: ignore[attr-defined]
 _INSERT_PLAN = insert(PLANS)
 _INSERT_VERSION = insert(PlanVersion.__table__)  # type: ignore[attr-defined]
@@ -60,22 +47,10 @@ async def planning_case(
     row; otherwise the locked read comes first. A row this call inserts is taken into the
     session as written, without reading it back. A concurrent insert of the same row is safe:
     the insert does nothing on conflict, and the row is then read."""
-    s = uow.session
-    if not insert_first:
-        found = await s.get(PlanningCase, case_id, with_for_update=True, populate_existing=True)
-        if found is not None:
-            return found
     values = {"case_id": case_id, "org": uow.org, "case_ref": case_ref, **initial}
-    conn = await s.connection()
-    inserted = await conn.execute(_INSERT_CASE[conn.dialect.name], values)
-    if inserted.rowcount == 1:
-        case = PlanningCase(**values)
-        make_transient_to_detached(case)  # persistent as written: no read back
-        s.add(case)
-        return case
-    found = await s.get(PlanningCase, case_id, with_for_update=True, populate_existing=True)
-    assert found is not None
-    return found
+    return await uow.get_or_insert(
+        PlanningCase, case_id, values, insert_first=insert_first, as_written=True
+    )
 
 
 async def create_plan(
@@ -160,9 +135,8 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
     """Every consent is noted for the plan (R14 point 8). IP consent (R5): with a coordinator in
     place a draft plan follows, a frozen plan thaws, and the tool is the IP unless the person
     chose otherwise (R13)."""
-    conn = await uow.session.connection()
-    noted = await conn.execute(
-        _INSERT_NOTE[conn.dialect.name],
+    noted = await uow.insert_if_absent(
+        ConsentNote,
         {
             "consent_id": event.consent_id,
             "case_id": event.case_id,
@@ -173,7 +147,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
         },
     )
     status = "active"
-    if noted.rowcount != 1:  # its end arrived first (the consumers are separate): it keeps it
+    if not noted:  # its end arrived first (the consumers are separate): it keeps it
         note = await uow.session.get(ConsentNote, event.consent_id)
         assert note is not None
         note.given_at, note.valid_until = event.given_at, event.valid_until
@@ -188,6 +162,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
     case.ip_consent_id = event.consent_id
     if case.tool is None:
         case.tool = "ip"
+        conn = await uow.session.connection()
         await conn.execute(
             _INSERT_TOOL_CHANGE,
             {
