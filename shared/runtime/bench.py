@@ -36,10 +36,11 @@ ORG = "bench"
 
 @contextmanager
 def services(
-    names: list[str], tmp: Path, nats_url: str, **env_overrides: str
+    names: list[str], tmp: Path, nats_url: str, log_name: str = "services.log", **env_overrides: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``kenett run NAMES`` in a child process, ready when it says so; stopped afterwards.
-    ``env_overrides`` are extra ``KENETT_*`` settings (e.g. ``KENETT_DATABASE_URL``)."""
+    ``env_overrides`` are extra ``KENETT_*`` settings (e.g. ``KENETT_DATABASE_URL``); its log
+    goes to ``tmp/log_name``."""
     env = {
         **os.environ,
         "KENETT_NATS_URL": nats_url,
@@ -60,7 +61,7 @@ def services(
     assert proc.stderr is not None
     try:
         seen = await_output(proc, proc.stderr, b"services started", 60)
-        drain_to(proc.stderr, tmp / "services.log", seen)
+        drain_to(proc.stderr, tmp / log_name, seen)
         yield proc
     finally:
         proc.terminate()

@@ -23,6 +23,11 @@ One run does four things, in order:
    achieve while doing real work (one transaction per event, with inbox, outbox and audit).
 
 ``rss_mb`` is the peak resident memory of the services' process (VmHWM).
+
+With ``--split`` each service runs in a process of its own (``kenett run SERVICE``), as when an
+operations team scales services separately; ``rss_mb`` is then the sum of their peaks.
+``cpu_ms_per_case_by_process`` gives the whole CPU budget of a case: each services' process,
+nats-server, and the benchmark's own clients (which stand in for the KE's users).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +71,14 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# Keys of ``pids`` that are services' processes (the others: nats-server, the clients).
+SERVICE_PIDS = frozenset({"services", *SERVICES})
+
+
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
 
 
 class Tracker:
@@ -165,7 +178,7 @@ async def _settled_totals(nc: NatsClient, quiet_s: float = 1.0) -> tuple[int, in
 
 
 async def _drive(
-    pid: int,
+    pids: dict[str, int],
     nats_url: str,
     cases: int,
     concurrency: int,
@@ -217,12 +230,13 @@ async def _drive(
                 except Exception:
                     errors += 1
 
-        t0, cpu0 = time.perf_counter(), cpu_seconds(pid)
+        t0, cpu0 = time.perf_counter(), _cpu(pids)
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         accepted_s = time.perf_counter() - t0
         await tracker.all_noticed(done, max(timeout, cases / 5))
         last = max(tracker.notice_at[c] for c in done)
-        cpu_per_case_ms = (cpu_seconds(pid) - cpu0) * 1000 / max(1, len(done))
+        cpu1 = _cpu(pids)
+        cpu_ms = {name: (cpu1[name] - cpu0[name]) * 1000 / max(1, len(done)) for name in pids}
         elapsed = last - t0
         after = await _settled_totals(nc)
         events = after[0] - before[0]
@@ -263,7 +277,10 @@ async def _drive(
         "throughput_seconds": round(elapsed, 2),
         "accepted_per_s": round(cases / accepted_s, 1),
         "cases_per_s": round(len(done) / elapsed, 1),
-        "cpu_ms_per_case": round(cpu_per_case_ms, 2),
+        # The services' processes together; then each process of the run on its own (in split
+        # mode, each service), nats-server and this benchmark's clients: the whole CPU budget.
+        "cpu_ms_per_case": round(sum(v for k, v in cpu_ms.items() if k in SERVICE_PIDS), 2),
+        "cpu_ms_per_case_by_process": {k: round(v, 2) for k, v in cpu_ms.items()},
         "events": events,
         "events_per_case": round(events / max(1, len(done)), 2),
         "deliveries_per_case": round(deliveries / max(1, len(done)), 2),
@@ -343,21 +360,43 @@ def run_pipeline(
     bare_seconds: float = 10.0,
     database_url: str | None = None,
     timeout: float = 60.0,
+    split: bool = False,
 ) -> dict[str, Any]:
-    """The figures of one run (see the module docstring)."""
-    with tempfile.TemporaryDirectory(prefix="kenett-bench-") as tmp, _schemas(database_url) as db:
+    """The figures of one run (see the module docstring). ``split``: each service in a process
+    of its own (``kenett run SERVICE``, as when services are scaled separately) instead of all
+    five in one; ``rss_mb`` is then the sum of their peaks."""
+    with (
+        tempfile.TemporaryDirectory(prefix="kenett-bench-") as tmp,
+        _schemas(database_url) as db,
+        ExitStack() as stack,
+    ):
         workdir = Path(tmp)
         server = NatsServer(workdir / "nats").start()
-        try:
-            env = {"KENETT_AUTO_APPOINT": "1", **db}
-            with services(SERVICES, workdir, server.url, **env) as proc:
-                figures = asyncio.run(
-                    _drive(proc.pid, server.url, cases, concurrency, rate, seconds, timeout)
-                )
-                figures["rss_mb"] = process_memory_mb(proc.pid)["VmHWM"]
-            bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir)
-        finally:
-            server.stop()
+        stack.callback(server.stop)
+        env = {"KENETT_AUTO_APPOINT": "1", **db}
+        groups = [[name] for name in SERVICES] if split else [SERVICES]
+        procs = {
+            (group[0] if split else "services"): stack.enter_context(
+                services(group, workdir, server.url, f"{'-'.join(group)}.log", **env)
+            )
+            for group in groups
+        }
+        pids = {name: proc.pid for name, proc in procs.items()}
+        assert server.pid is not None
+        pids["nats-server"] = server.pid
+        pids["clients"] = os.getpid()
+        figures = asyncio.run(_drive(pids, server.url, cases, concurrency, rate, seconds, timeout))
+        peaks = {name: process_memory_mb(proc.pid)["VmHWM"] for name, proc in procs.items()}
+        figures["rss_mb"] = round(sum(peaks.values()), 1)
+        if split:
+            figures["rss_mb_by_process"] = peaks
+        for proc in procs.values():  # the bare bus gets the machine to itself
+            proc.terminate()
+        for proc in procs.values():
+            proc.wait(30)
+        bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir)
+    figures["mode"] = "split" if split else "all-in-one"
+    figures["processes"] = len(procs)
     figures.update(bare)
     figures["efficiency"] = round(
         figures["cases_per_s"] * figures["events_per_case"] / figures["bare_hops_per_s"], 3

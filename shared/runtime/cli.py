@@ -375,10 +375,18 @@ def bench_pipeline(
         str | None,
         typer.Option(help="PostgreSQL URL (fresh schemas, dropped after); SQLite if absent."),
     ] = None,
+    split: Annotated[
+        bool,
+        typer.Option(
+            "--split",
+            help="Each service in a process of its own (scaled separately), not all in one.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
 ) -> None:
     """Whole cases through intake, consent, assignment, planning and notifications in one
-    process, against the bare bus on the same nats-server (docs/benchmarks.md)."""
+    process (or, with --split, one process each), against the bare bus on the same nats-server
+    (docs/benchmarks.md)."""
     import json
 
     from shared.runtime.bench_pipeline import run_pipeline
@@ -394,8 +402,9 @@ def bench_pipeline(
         concurrency=concurrency,
         bare_seconds=bare_seconds,
         database_url=database_url,
+        split=split,
     )
-    table = Table(title=f"kenett bench pipeline (all-in-one, {figures['database']})")
+    table = Table(title=f"kenett bench pipeline ({figures['mode']}, {figures['database']})")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")

@@ -50,6 +50,48 @@ def test_bench_pipeline_takes_every_case_to_its_plan_notice_and_prints_one_json_
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert figures["notice_p50_ms"] >= figures["p50_ms"] * 0.5
     assert 50 < figures["rss_mb"] < 2000
+    assert figures["mode"] == "all-in-one" and figures["processes"] == 1
+    # The whole CPU budget of a case: the services' process, nats-server and the clients.
+    assert set(figures["cpu_ms_per_case_by_process"]) == {"services", "nats-server", "clients"}
+    assert figures["cpu_ms_per_case"] == figures["cpu_ms_per_case_by_process"]["services"] > 0
+
+
+def test_bench_pipeline_split_runs_each_service_in_a_process_of_its_own() -> None:
+    """As when services are scaled separately: five processes, each with its CPU and memory."""
+    done = subprocess.run(
+        [
+            KENETT,
+            "bench",
+            "pipeline",
+            "--split",
+            "--cases",
+            "20",
+            "--rate",
+            "5",
+            "--seconds",
+            "1",
+            "--concurrency",
+            "4",
+            "--bare-seconds",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    assert figures["mode"] == "split" and figures["processes"] == 5
+    assert figures["cases"] == 20 and figures["errors"] == 0 and figures["latency_cases"] == 5
+    services = ["intake", "consent", "assignment", "planning", "notifications"]
+    assert sorted(figures["rss_mb_by_process"]) == sorted(services)
+    assert figures["rss_mb"] == pytest.approx(sum(figures["rss_mb_by_process"].values()), abs=0.2)
+    by_process = figures["cpu_ms_per_case_by_process"]
+    assert all(by_process[name] > 0 for name in services)
+    assert figures["cpu_ms_per_case"] == pytest.approx(
+        sum(by_process[name] for name in services), abs=0.05
+    )
 
 
 def test_bench_pipeline_refuses_nonsense_options_with_the_option_named() -> None:
