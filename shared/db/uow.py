@@ -21,23 +21,52 @@ from shared.contracts.envelope import Actor, Envelope, Event
 from shared.contracts.subjects import XORG_PREFIX
 
 from .engine import Database
+from .fast import FastStatement
 from .kernel import AuditRecord, CommandReply, OutboxMessage, ProcessedMessage
 
 T = TypeVar("T")
 
 # The inbox check, built once (the unit of work runs it for every event a consumer takes).
-_INBOX_CHECK = select(col(ProcessedMessage.consumer)).where(
-    col(ProcessedMessage.consumer) == bindparam("consumer"),
-    col(ProcessedMessage.message_id) == bindparam("message_id"),
+_INBOX_CHECK = FastStatement(
+    select(col(ProcessedMessage.consumer)).where(
+        col(ProcessedMessage.consumer) == bindparam("consumer"),
+        col(ProcessedMessage.message_id) == bindparam("message_id"),
+    )
 )
+_MESSAGE_ID_TYPE = ProcessedMessage.__table__.c.message_id.type  # type: ignore[attr-defined]
+# The inbox check of a group of n events (n up to a consumer's batch size), by n.
+_INBOX_CHECKS: dict[int, FastStatement] = {}
+
+
+def _inbox_check_of(n: int) -> FastStatement:
+    found = _INBOX_CHECKS.get(n)
+    if found is None:
+        found = _INBOX_CHECKS[n] = FastStatement(
+            select(col(ProcessedMessage.message_id)).where(
+                col(ProcessedMessage.consumer) == bindparam("consumer"),
+                col(ProcessedMessage.message_id).in_(
+                    [bindparam(f"m{i}", type_=_MESSAGE_ID_TYPE) for i in range(n)]
+                ),
+            )
+        )
+    return found
+
+
+# The kernel's inserts at commit, by table.
+_KERNEL_INSERTS = {
+    model.__table__: FastStatement(insert(model.__table__))  # type: ignore[union-attr]
+    for model in (OutboxMessage, ProcessedMessage, AuditRecord, CommandReply)
+}
 
 
 # ``insert_if_absent``'s statements, by (table, dialect name).
-_INSERT_IF_ABSENT: dict[tuple[Table, str], Any] = {}
+_INSERT_IF_ABSENT: dict[tuple[Table, str], FastStatement] = {}
 
-_STORED_REPLY = select(col(CommandReply.reply)).where(
-    col(CommandReply.command) == bindparam("command"),
-    col(CommandReply.request_id) == bindparam("request_id"),
+_STORED_REPLY = FastStatement(
+    select(col(CommandReply.reply)).where(
+        col(CommandReply.command) == bindparam("command"),
+        col(CommandReply.request_id) == bindparam("request_id"),
+    )
 )
 
 
@@ -111,7 +140,7 @@ class UnitOfWork:
         if self._kernel_rows:
             conn = await self.session.connection()
             for table, rows in self._kernel_rows.items():
-                await conn.execute(insert(table), rows)
+                await _KERNEL_INSERTS[table].run(conn, rows)
             self._kernel_rows.clear()
         await self.session.commit()
         self._committed = True
@@ -216,8 +245,10 @@ class UnitOfWork:
         stmt = _INSERT_IF_ABSENT.get(key)
         if stmt is None:
             dialect_insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-            stmt = _INSERT_IF_ABSENT[key] = dialect_insert(model.__table__).on_conflict_do_nothing()
-        return (await conn.execute(stmt, values)).rowcount == 1
+            stmt = _INSERT_IF_ABSENT[key] = FastStatement(
+                dialect_insert(model.__table__).on_conflict_do_nothing()
+            )
+        return await stmt.run(conn, values) == 1
 
     async def get_or_insert(
         self,
@@ -256,8 +287,8 @@ class UnitOfWork:
     async def already_processed(self, consumer: str, message_id: uuid.UUID) -> bool:
         """Inbox check: has this consumer applied this message before?"""
         conn = await self.session.connection()
-        found = await conn.execute(_INBOX_CHECK, {"consumer": consumer, "message_id": message_id})
-        return found.first() is not None
+        found = await _INBOX_CHECK.fetch(conn, {"consumer": consumer, "message_id": message_id})
+        return bool(found)
 
     async def processed_among(self, consumer: str, message_ids: list[uuid.UUID]) -> set[uuid.UUID]:
         """Inbox check for a batch: which of these messages this consumer applied before."""
@@ -265,12 +296,9 @@ class UnitOfWork:
             done = await self.already_processed(consumer, message_ids[0])
             return set(message_ids) if done else set()
         conn = await self.session.connection()
-        found = await conn.execute(
-            select(col(ProcessedMessage.message_id)).where(
-                col(ProcessedMessage.consumer) == consumer,
-                col(ProcessedMessage.message_id).in_(message_ids),
-            )
-        )
+        params: dict[str, Any] = {f"m{i}": m for i, m in enumerate(message_ids)}
+        params["consumer"] = consumer
+        found = await _inbox_check_of(len(message_ids)).fetch(conn, params)
         return {row[0] for row in found}
 
     def mark_processed(self, consumer: str, message_id: uuid.UUID) -> None:
@@ -285,9 +313,8 @@ class UnitOfWork:
     async def stored_reply(self, command: str, request_id: uuid.UUID) -> str | None:
         """The reply already given to this idempotency key, if any."""
         conn = await self.session.connection()
-        found = await conn.execute(_STORED_REPLY, {"command": command, "request_id": request_id})
-        row = found.first()
-        return str(row[0]) if row else None
+        found = await _STORED_REPLY.fetch(conn, {"command": command, "request_id": request_id})
+        return str(found[0][0]) if found else None
 
     def store_reply(self, command: str, request_id: uuid.UUID, reply: str) -> None:
         """Remember the reply to an idempotency key."""

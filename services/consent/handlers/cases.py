@@ -14,14 +14,15 @@ from shared.contracts.consent import RecordConsent
 from shared.contracts.envelope import Envelope
 from shared.contracts.intake import CaseOpened, CaseView, GetCase
 from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
 # The projection's statements, built once. A case is added once: the insert does nothing when
 # the row is there already (the event redelivered, or ensure_case_known was first), and the
 # row is never read back here, so no ORM object is built for it.
-_CASE_KNOWN = select(col(ConsentCase.case_id)).where(
-    col(ConsentCase.case_id) == bindparam("case_id")
+_CASE_KNOWN = FastStatement(
+    select(col(ConsentCase.case_id)).where(col(ConsentCase.case_id) == bindparam("case_id"))
 )
 
 
@@ -49,14 +50,15 @@ def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
     Runs outside any transaction, so waiting for intake never holds a database lock. The
     common case (the projection has the case) is one SELECT on a reader connection, which
-    never waits for the writer.
+    never waits for the writer, and gives None. When intake had to be asked, the projection's
+    row is handed to the recording (``record``'s ``new_case``), which adds it in its own
+    transaction: no transaction of its own for it.
     """
 
-    async def ensure_case_known(cmd: RecordConsent) -> None:
+    async def ensure_case_known(cmd: RecordConsent) -> dict[str, Any] | None:
         async with ctx.db.read_engine.connect() as conn:
-            known = await conn.execute(_CASE_KNOWN, {"case_id": cmd.case_id})
-            if known.first() is not None:
-                return
+            if await _CASE_KNOWN.fetch(conn, {"case_id": cmd.case_id}, alone=True):
+                return None
         client = KenettClient(ctx.nc, ctx.org, timeout=ctx.settings.command_timeout_s)
         try:
             found = await client.query("intake", GetCase(actor=ctx.actor, case_id=cmd.case_id))
@@ -71,8 +73,11 @@ def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 "unavailable", "the case could not be looked up now; try again"
             ) from None
         view = CaseView.model_validate(found)
-        async with ctx.uow() as uow:
-            await _add_case(uow, _case_row(view.case_id, ctx.org, view.case_ref, view.birth_date))
-            await uow.commit()
+        return _case_row(view.case_id, ctx.org, view.case_ref, view.birth_date)
 
     return ensure_case_known
+
+
+async def add_case(uow: UnitOfWork, row: dict[str, Any]) -> None:
+    """Add a case to the projection in ``uow`` (nothing if it is there already)."""
+    await _add_case(uow, row)

@@ -23,6 +23,7 @@ from shared.contracts.consent import (
     SharedPart,
 )
 from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -71,13 +72,15 @@ _GATE_COLUMNS = (
 
 def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """The gate, answered from consent's own tables with one read-only SELECT (hot path)."""
-    statement = select(*_GATE_COLUMNS).where(  # type: ignore[call-overload]
-        Consent.org == bindparam("org"), Consent.case_id == bindparam("case_id")
+    statement = FastStatement(
+        select(*_GATE_COLUMNS).where(  # type: ignore[call-overload]
+            Consent.org == bindparam("org"), Consent.case_id == bindparam("case_id")
+        )
     )
 
     async def may(q: MayQuery) -> GateDecision:
         async with ctx.db.read_engine.connect() as conn:
-            rows = (await conn.execute(statement, {"org": ctx.org, "case_id": q.case_id})).all()
+            rows = await statement.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
         consents = [
             facts(cid, kind, status, valid_from or given_at, valid_until, scope_json)
             for cid, kind, status, valid_from, given_at, valid_until, scope_json in rows

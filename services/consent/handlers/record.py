@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlmodel import col
@@ -15,18 +16,22 @@ from services.consent.domain import (
     scope_refusal,
     validity_refusal,
 )
+from services.consent.handlers.cases import add_case
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import age_on, local_today
 from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
 from shared.contracts.replies import CommandRejected, FieldError
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 
 # Recording's statements, built once (Core: the rows are written, never read back here).
-_CASE = select(col(ConsentCase.case_ref), col(ConsentCase.birth_date)).where(
-    col(ConsentCase.case_id) == bindparam("case_id")
+_CASE = FastStatement(
+    select(col(ConsentCase.case_ref), col(ConsentCase.birth_date)).where(
+        col(ConsentCase.case_id) == bindparam("case_id")
+    )
 )
-_INSERT_CONSENT = insert(Consent.__table__)  # type: ignore[attr-defined]
-_INSERT_CHANGE = insert(ConsentChange.__table__)  # type: ignore[attr-defined]
+_INSERT_CONSENT = FastStatement(insert(Consent.__table__))  # type: ignore[attr-defined]
+_INSERT_CHANGE = FastStatement(insert(ConsentChange.__table__))  # type: ignore[attr-defined]
 
 
 def _scope_json(cmd: RecordConsent) -> str | None:
@@ -51,14 +56,20 @@ def _scope_json(cmd: RecordConsent) -> str | None:
     )
 
 
-async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
-    """Record a consent; one not entitled, out of period or out of scope is refused whole."""
+async def record(
+    uow: UnitOfWork, cmd: RecordConsent, new_case: dict[str, Any] | None = None
+) -> RecordConsentResult:
+    """Record a consent; one not entitled, out of period or out of scope is refused whole.
+    ``new_case``: the projection's row of a case intake was asked about just before
+    (``ensure_case_known``), added first in this transaction."""
+    if new_case is not None:
+        await add_case(uow, new_case)
     conn = await uow.session.connection()
-    case = (await conn.execute(_CASE, {"case_id": cmd.case_id})).first()
-    if case is None:  # ensure_case_known ran just before; only a purge could cause this
+    found = await _CASE.fetch(conn, {"case_id": cmd.case_id})
+    if not found:  # ensure_case_known ran just before; only a purge could cause this
         raise CommandRejected("unavailable", "the case could not be looked up now; try again")
     case_id = cmd.case_id
-    case_ref, birth_date = case
+    case_ref, birth_date = found[0]
     now = uow.clock.now()
     age = age_on(birth_date, local_today(uow.clock))
     errors: list[FieldError] = []
@@ -87,8 +98,8 @@ async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
 
     givers = [g for g in (cmd.given_by, second) if g is not None]
     consent_id = uuid.uuid4()
-    await conn.execute(
-        _INSERT_CONSENT,
+    await _INSERT_CONSENT.run(
+        conn,
         {
             "id": consent_id,
             "org": uow.org,
@@ -111,8 +122,8 @@ async def record(uow: UnitOfWork, cmd: RecordConsent) -> RecordConsentResult:
         },
     )
     # After the consent: the change refers to it (R7: every change is kept).
-    await conn.execute(
-        _INSERT_CHANGE,
+    await _INSERT_CHANGE.run(
+        conn,
         {
             "consent_id": consent_id,
             "case_id": case_id,

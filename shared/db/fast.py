@@ -1,0 +1,162 @@
+"""Hot statements straight on SQLite's driver, compiled once: the kernel's own rows.
+
+Through SQLAlchemy's execution machinery one statement costs about 55 µs of Python on the
+benchmark machine, against 3–6 µs for ``sqlite3`` itself, and every unit of work runs several
+of the kernel's (the inbox check, the outbox, inbox, audit and stored-reply inserts):
+docs/benchmarks.md "pipeline", change 10.
+
+A ``FastStatement`` wraps a Core statement. On the in-process SQLite driver
+(``shared.db.sqlite_inline``) it is compiled once, by SQLAlchemy, for the set of parameter
+names it is given, and then run on the DBAPI connection of the caller's SQLAlchemy connection,
+inside that connection's transaction, with SQLAlchemy's own bind and result processors (so a
+UUID, a timezone-aware datetime or an enum is written and read exactly as the ORM writes and
+reads it). Anything it cannot do the same way (a Python-side column default to evaluate, an
+expanding ``IN``, another database) goes through SQLAlchemy as before: on PostgreSQL nothing
+changes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from .sqlite_inline import SQLiteDialect_inline
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]
+    compiled: SQLCompiler
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+class FastStatement:
+    """A Core statement run straight on SQLite's driver (module docstring)."""
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement: Any = statement
+        self._compiled: dict[tuple[str, ...], _Compiled | None] = {}
+
+    def _compile(self, dialect: Dialect, keys: tuple[str, ...]) -> _Compiled | None:
+        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+        assert isinstance(compiled, SQLCompiler)
+        if (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.literal_execute_params
+            or compiled.post_compile_params
+            or any(b.expanding or b.type._isnull for b in compiled.binds.values())
+            or compiled.positiontup is None
+        ):
+            return None  # SQLAlchemy would do more than bind and run: let it
+        processors = compiled._bind_processors
+        names = tuple(compiled.positiontup)
+        results = tuple(
+            entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
+        )
+        return _Compiled(
+            sql=compiled.string,
+            names=names,
+            compiled=compiled,
+            binds=tuple(processors.get(n) for n in names),  # type: ignore[misc]
+            results=results,
+        )
+
+    def _for(
+        self, conn: AsyncConnection, keys: tuple[str, ...], alone: bool = False
+    ) -> _Compiled | None:
+        sync = conn.sync_connection
+        if (
+            not isinstance(conn.dialect, SQLiteDialect_inline)
+            or sync is None
+            # Outside a transaction SQLAlchemy would begin one first (the engine's begin
+            # hook): let it, unless this is a read on its own (``fetch(alone=True)``).
+            or not (alone or sync.in_transaction())
+        ):
+            return None
+        try:
+            return self._compiled[keys]
+        except KeyError:
+            found = self._compiled[keys] = self._compile(conn.dialect, keys)
+            return found
+
+    @staticmethod
+    def _row(c: _Compiled, params: Params) -> tuple[Any, ...]:
+        values = c.compiled.construct_params(params, _check=True)
+        return tuple(
+            values[n] if proc is None else proc(values[n])
+            for n, proc in zip(c.names, c.binds, strict=True)
+        )
+
+    @staticmethod
+    def _cursor(conn: AsyncConnection) -> Any:
+        # In the connection's transaction (``BEGIN`` / ``BEGIN IMMEDIATE`` by the engine's
+        # begin hook; ``_for`` checked that it has begun).
+        sync = conn.sync_connection
+        assert sync is not None
+        return sync.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+    async def fetch(
+        self, conn: AsyncConnection, params: Params | None = None, *, alone: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """The rows, as tuples, of a statement that returns rows. ``alone``: the only statement
+        on a connection outside any transaction (a reader's one SELECT, which SQLite runs in
+        an implicit transaction of its own)."""
+        params = params or {}
+        c = self._for(conn, tuple(sorted(params)), alone)
+        if c is None:
+            return [tuple(r) for r in await conn.execute(self.statement, params)]
+        cur = self._cursor(conn)
+        try:
+            cur.execute(c.sql, self._row(c, params))
+            rows = cur.fetchall()
+        except sqlite3.Error as exc:
+            raise _wrapped(c, exc) from exc
+        finally:
+            cur.close()
+        if not any(c.results):
+            return rows  # type: ignore[no-any-return]
+        procs = c.results
+        return [
+            tuple(v if p is None else p(v) for v, p in zip(row, procs, strict=True)) for row in rows
+        ]
+
+    async def run(self, conn: AsyncConnection, params: Params | Sequence[Params]) -> int:
+        """Run a statement that returns no rows, once or for each of several parameter sets;
+        how many rows it changed."""
+        sets: Sequence[Params] = [params] if isinstance(params, dict) else params
+        keys = tuple(sorted(sets[0]))
+        c = self._for(conn, keys)
+        if c is None or any(tuple(sorted(p)) != keys for p in sets[1:]):
+            result = await conn.execute(self.statement, params)
+            return int(result.rowcount or 0)
+        cur = self._cursor(conn)
+        try:
+            if len(sets) > 1:
+                cur.executemany(c.sql, [self._row(c, p) for p in sets])
+            else:
+                cur.execute(c.sql, self._row(c, sets[0]))
+            return int(cur.rowcount)
+        except sqlite3.Error as exc:
+            raise _wrapped(c, exc) from exc
+        finally:
+            cur.close()
+
+
+def _wrapped(c: _Compiled, exc: sqlite3.Error) -> BaseException:
+    """The driver's error as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``
+    ...), so that callers tell a lost race or an outage apart exactly as before; never with
+    the parameters, which may be personal data."""
+    return DBAPIError.instance(c.sql, None, exc, sqlite3.Error, hide_parameters=True)

@@ -1,0 +1,247 @@
+"""``shared.db.fast.FastStatement``: a statement run straight on SQLite's driver writes and reads
+exactly what SQLAlchemy would (UUIDs, timezone-aware datetimes, dates, enums, booleans, JSON,
+NULLs), inside the unit of work's transaction; what it cannot do the same way goes through
+SQLAlchemy, and on PostgreSQL everything does."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, String, bindparam, event, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Field, SQLModel, col
+
+from shared.clock import FixedClock
+from shared.db.engine import Database
+from shared.db.fast import FastStatement
+from shared.db.kernel import kernel_registry
+from shared.db.types import UTCDateTime, service_registry
+from shared.db.uow import UnitOfWork
+
+_registry = service_registry()
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Base(SQLModel, registry=_registry):
+    pass
+
+
+class Sample(Base, table=True):
+    __tablename__ = "fasttest_sample"
+
+    id: uuid.UUID = Field(primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime)  # type: ignore[call-overload]
+    on: date | None = None
+    colour: Colour
+    flag: bool
+    label: str | None = None
+    counter: int = Field(default=0, sa_column_kwargs={"default": 0})
+
+
+class Counted(Base, table=True):
+    """A column whose default is Python-side: the fast path hands such an insert to SQLAlchemy."""
+
+    __tablename__ = "fasttest_counted"
+    __table_args__ = ()
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
+    name: str = Field(sa_column=Column(String, nullable=False, default=lambda: "defaulted"))
+    note: str | None = None
+
+
+ROWS = [
+    {
+        "id": uuid.uuid4(),
+        "at": datetime(2026, 12, 3, 21, 30, 15, 123456, tzinfo=timezone(timedelta(hours=1))),
+        "on": date(2027, 2, 28),
+        "colour": Colour.RED,
+        "flag": True,
+        "label": "Ærlig og ålreit",
+        "counter": 3,
+    },
+    {
+        "id": uuid.uuid4(),
+        "at": datetime(2026, 1, 1, tzinfo=UTC),
+        "on": None,
+        "colour": Colour.BLUE,
+        "flag": False,
+        "label": None,
+        "counter": 0,
+    },
+]
+
+INSERT = FastStatement(insert(Sample.__table__))  # type: ignore[attr-defined]
+BY_ID = FastStatement(
+    select(
+        col(Sample.id),
+        col(Sample.at),
+        col(Sample.on),
+        col(Sample.colour),
+        col(Sample.flag),
+        col(Sample.label),
+        col(Sample.counter),
+    ).where(col(Sample.id) == bindparam("id"))
+)
+BUMP = FastStatement(
+    update(Sample.__table__)  # type: ignore[attr-defined]
+    .where(col(Sample.id) == bindparam("k_id"))
+    .values(counter=col(Sample.counter) + 1)
+)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url, "fasttest")
+    await database.prepare([], [kernel_registry.metadata])
+    async with database.engine.begin() as conn:
+        await conn.run_sync(_registry.metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+def uow(db: Database) -> UnitOfWork:
+    return UnitOfWork(db, org="test", clock=FixedClock(datetime(2026, 12, 3, 8, tzinfo=UTC)))
+
+
+def _expected(row: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        row["id"],
+        row["at"].astimezone(UTC),
+        row["on"],
+        row["colour"],
+        row["flag"],
+        row["label"],
+        row["counter"],
+    )
+
+
+async def test_rows_written_fast_are_read_back_the_same_by_the_orm_and_by_core(
+    db: Database,
+) -> None:
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        # asyncpg's executemany does not say how many rows it wrote.
+        assert await INSERT.run(conn, ROWS) == (2 if db.is_sqlite else -1)
+        await u.commit()
+
+    async with uow(db) as u:
+        for row in ROWS:
+            orm = await u.session.get(Sample, row["id"])
+            assert orm is not None
+            assert (orm.id, orm.at, orm.on, orm.colour, orm.flag, orm.label, orm.counter) == (
+                _expected(row)
+            )
+            assert orm.at.tzinfo is not None  # timezone-aware, in UTC
+            conn = await u.session.connection()
+            fast = await BY_ID.fetch(conn, {"id": row["id"]})
+            core = [tuple(r) for r in await conn.execute(BY_ID.statement, {"id": row["id"]})]
+            assert fast == core == [_expected(row)]
+
+
+async def test_an_update_counts_its_rows_and_a_reader_reads_alone(db: Database) -> None:
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        await INSERT.run(conn, ROWS[0])
+        assert await BUMP.run(conn, {"k_id": ROWS[0]["id"]}) == 1
+        assert await BUMP.run(conn, {"k_id": uuid.uuid4()}) == 0
+        await u.commit()
+    async with db.read_engine.connect() as conn:
+        (row,) = await BY_ID.fetch(conn, {"id": ROWS[0]["id"]}, alone=True)
+    assert row[-1] == ROWS[0]["counter"] + 1
+
+
+async def test_nothing_written_fast_survives_a_rollback(db: Database) -> None:
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        await INSERT.run(conn, ROWS)
+        await u.rollback()
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        assert await BY_ID.fetch(conn, {"id": ROWS[0]["id"]}) == []
+
+
+async def test_a_duplicate_key_fails_as_sqlalchemy_integrity_error_without_the_values(
+    db: Database,
+) -> None:
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        await INSERT.run(conn, ROWS[0])
+        await u.commit()
+    # The group commit tells a lost race by SQLAlchemy's IntegrityError
+    # (shared.bus.handlers.lost_race): the fast path raises the same class. Neither path quotes
+    # the parameters, which may be personal data (the engines hide them).
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        with pytest.raises(IntegrityError) as raised:
+            await INSERT.run(conn, ROWS[0])
+    assert ROWS[0]["label"] not in str(raised.value)
+    assert str(ROWS[0]["id"].hex) not in str(raised.value)
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        with pytest.raises(SQLAlchemyError, match=r"bind parameter 'id'"):
+            await BY_ID.fetch(conn, {})
+
+
+async def test_a_python_side_default_and_an_expanding_in_go_through_sqlalchemy(
+    db: Database,
+) -> None:
+    defaulted = FastStatement(insert(Counted.__table__))  # type: ignore[attr-defined]
+    expanding = FastStatement(
+        select(func.count()).where(col(Sample.id).in_(bindparam("ids", expanding=True)))
+    )
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        await INSERT.run(conn, ROWS)
+        await defaulted.run(conn, {"note": "x"})
+        assert await expanding.fetch(conn, {"ids": [r["id"] for r in ROWS]}) == [(2,)]
+        await u.commit()
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        names = [r[0] for r in await conn.execute(select(col(Counted.name)))]
+        assert names == ["defaulted"]
+
+
+async def test_insert_if_absent_inserts_once(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("the fast path is SQLite's; PostgreSQL's insert is covered by the flows")
+    stmt = FastStatement(sqlite_insert(Sample.__table__).on_conflict_do_nothing())  # type: ignore[attr-defined]
+    async with uow(db) as u:
+        conn = await u.session.connection()
+        assert await stmt.run(conn, ROWS[0]) == 1
+        assert await stmt.run(conn, ROWS[0]) == 0
+        await u.commit()
+
+
+async def test_on_sqlite_the_statement_bypasses_sqlalchemy_and_a_default_does_not(
+    db: Database,
+) -> None:
+    """What the fast path is for: on SQLite no statement goes through SQLAlchemy's execution
+    (its cursor events do not fire); an insert with a Python-side default does."""
+    seen: list[str] = []
+
+    def on_execute(*args: Any) -> None:
+        seen.append(args[2])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        async with uow(db) as u:
+            conn = await u.session.connection()
+            await INSERT.run(conn, ROWS)
+            await BY_ID.fetch(conn, {"id": ROWS[0]["id"]})
+            fast = len(seen)
+            await FastStatement(insert(Counted.__table__)).run(conn, {"note": "x"})  # type: ignore[attr-defined]
+            await u.commit()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    assert fast == (0 if db.is_sqlite else 2)
+    assert len(seen) == fast + 1
