@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from shared.channels import Channel
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.notifications import NotificationCreated, Policy, QuietHours
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 
 from .domain import IMPORTANT, NoticeKind, TemplateFailed, UnsafeNotice, quiet_until, render
@@ -91,21 +92,25 @@ class Effective:
 
 # Statements of the hot path built once: core statements through the session's connection
 # cost a fraction of an ORM ``get`` (no identity map, no autoflush, no object built).
-NOTICE_EXISTS = sa.select(col(Notification.id)).where(col(Notification.id) == sa.bindparam("id"))
+NOTICE_EXISTS = FastStatement(
+    sa.select(col(Notification.id)).where(col(Notification.id) == sa.bindparam("id"))
+)
 # Whether a notice exists, and its recipient's stored choices (NULLs when there is no row),
 # in one statement: one row always, from a one-row table outer-joined to the recipient.
 _ONE = sa.select(sa.literal_column("1").label("one")).subquery("one")
-TOLD_AND_PREFS = sa.select(
-    sa.exists().where(col(Notification.id) == sa.bindparam("id")).label("told"),
-    col(Recipient.recipient_id),
-    col(Recipient.addresses),
-    col(Recipient.channels),
-    col(Recipient.quiet_start),
-    col(Recipient.quiet_end),
-    col(Recipient.quiet_off),
-    col(Recipient.digest),
-).select_from(
-    _ONE.outerjoin(Recipient, col(Recipient.recipient_id) == sa.bindparam("recipient_id"))
+TOLD_AND_PREFS = FastStatement(
+    sa.select(
+        sa.exists().where(col(Notification.id) == sa.bindparam("id")).label("told"),
+        col(Recipient.recipient_id),
+        col(Recipient.addresses),
+        col(Recipient.channels),
+        col(Recipient.quiet_start),
+        col(Recipient.quiet_end),
+        col(Recipient.quiet_off),
+        col(Recipient.digest),
+    ).select_from(
+        _ONE.outerjoin(Recipient, col(Recipient.recipient_id) == sa.bindparam("recipient_id"))
+    )
 )
 
 # The org's policy is cached per notifier (``Notifier.policy``) where the notifier's process
@@ -319,8 +324,10 @@ class Notifier:
         held = uow.session.sync_session.identity_map.get(identity_key(Recipient, recipient_id))
         conn = await uow.session.connection()
         if held is not None and not sa.inspect(held).expired_attributes:
-            return (await conn.execute(NOTICE_EXISTS, {"id": nid})).first() is not None, held
-        row = (await conn.execute(TOLD_AND_PREFS, {"id": nid, "recipient_id": recipient_id})).one()
+            return bool(await NOTICE_EXISTS.fetch(conn, {"id": nid})), held
+        (row,) = await TOLD_AND_PREFS.fetch(
+            conn, {"id": nid, "recipient_id": recipient_id}, named=True
+        )
         return bool(row.told), cast(Prefs, row) if row.recipient_id is not None else None
 
     def _deliveries(

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from shared.contracts.envelope import Actor
 from shared.contracts.notifications import Policy, ke_inbox, next_of_kin_inbox, person_inbox
 from shared.contracts.planning import Party, PartyKind, party_inbox
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 
 from .domain import (
@@ -46,9 +47,14 @@ def reminder_id(org: str, key: str) -> uuid.UUID:
 
 # Statements of the hot path built once, run as core statements through the session's
 # connection: a fraction of the CPU of an ORM get (no object built, no autoflush).
-_REMINDER_EXISTS = sa.select(col(Reminder.id)).where(col(Reminder.id) == sa.bindparam("id"))
-_COORDINATOR = sa.select(col(CaseCoordinator.coordinator_id)).where(
-    col(CaseCoordinator.case_id) == sa.bindparam("case_id")
+# On SQLite they run straight on the driver (shared.db.fast).
+_REMINDER_EXISTS = FastStatement(
+    sa.select(col(Reminder.id)).where(col(Reminder.id) == sa.bindparam("id"))
+)
+_COORDINATOR = FastStatement(
+    sa.select(col(CaseCoordinator.coordinator_id)).where(
+        col(CaseCoordinator.case_id) == sa.bindparam("case_id")
+    )
 )
 
 
@@ -61,8 +67,8 @@ def _set_coordinator_statement(insert: Any) -> Any:
 
 
 _SET_COORDINATOR = {
-    "sqlite": _set_coordinator_statement(sqlite_insert),
-    "postgresql": _set_coordinator_statement(pg_insert),
+    "sqlite": FastStatement(_set_coordinator_statement(sqlite_insert)),
+    "postgresql": FastStatement(_set_coordinator_statement(pg_insert)),
 }
 
 
@@ -81,9 +87,8 @@ async def coordinator_of(uow: UnitOfWork, case_id: uuid.UUID) -> uuid.UUID | Non
         held: uuid.UUID | None = row.coordinator_id
         return held
     conn = await uow.session.connection()
-    coordinator: uuid.UUID | None = (
-        await conn.execute(_COORDINATOR, {"case_id": case_id})
-    ).scalar()
+    found = await _COORDINATOR.fetch(conn, {"case_id": case_id})
+    coordinator: uuid.UUID | None = found[0][0] if found else None
     return coordinator
 
 
@@ -94,9 +99,8 @@ async def set_coordinator(
     locks), safe against a concurrent first insert like ``get_or_insert`` and without
     reading the row back. A row this session holds is given the new value as well."""
     conn = await uow.session.connection()
-    await conn.execute(
-        _SET_COORDINATOR[conn.dialect.name],
-        {"case_id": case_id, "org": uow.org, "coordinator_id": coordinator},
+    await _SET_COORDINATOR[conn.dialect.name].run(
+        conn, {"case_id": case_id, "org": uow.org, "coordinator_id": coordinator}
     )
     row = _held(uow, CaseCoordinator, case_id)
     if row is not None:
@@ -166,7 +170,7 @@ async def by_key(uow: UnitOfWork, key: str) -> Reminder | None:
     rid = reminder_id(uow.org, key)
     if _held(uow, Reminder, rid) is None:
         conn = await uow.session.connection()
-        if (await conn.execute(_REMINDER_EXISTS, {"id": rid})).first() is None:
+        if not await _REMINDER_EXISTS.fetch(conn, {"id": rid}):
             return None
     return await uow.session.get(Reminder, rid, with_for_update=True)
 

@@ -11,12 +11,13 @@ import contextlib
 from datetime import timedelta
 
 from nats.js import JetStreamContext
-from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy import Integer, bindparam, delete, text, update
 from sqlmodel import col, select
 
 from shared.clock import Clock
 from shared.contracts.subjects import EVENTS_STREAM, XORG_PREFIX
 from shared.db.engine import Database
+from shared.db.fast import FastStatement
 from shared.db.kernel import CommandReply, OutboxMessage, ProcessedMessage
 from shared.logging import get_logger
 
@@ -52,8 +53,9 @@ async def prune(db: Database, clock: Clock) -> dict[str, int]:
     return removed
 
 
-# The relay's read, built once; plain rows, no ORM objects (it runs after every commit).
-_UNPUBLISHED = (
+# The relay's read, built once; plain rows, no ORM objects (it runs after every commit). On
+# SQLite it and the marking run straight on the driver (shared.db.fast).
+_UNPUBLISHED = FastStatement(
     select(
         col(OutboxMessage.seq),
         col(OutboxMessage.message_id),
@@ -62,7 +64,12 @@ _UNPUBLISHED = (
     )
     .where(col(OutboxMessage.published_at).is_(None))
     .order_by(col(OutboxMessage.seq))
-    .limit(bindparam("n"))
+    .limit(bindparam("n", type_=Integer))
+)
+_MARK_ONE = FastStatement(
+    update(OutboxMessage)
+    .where(col(OutboxMessage.seq) == bindparam("k_seq"))
+    .values(published_at=bindparam("at"))
 )
 
 
@@ -163,8 +170,8 @@ class OutboxRelay:
         async with self._db.engine.begin() as conn:
             rows = [
                 (int(seq or 0), message_id, str(subject), str(body))
-                for seq, message_id, subject, body in await conn.execute(
-                    _UNPUBLISHED, {"n": self._batch}
+                for seq, message_id, subject, body in await _UNPUBLISHED.fetch(
+                    conn, {"n": self._batch}
                 )
             ]
         if not rows:
@@ -184,11 +191,15 @@ class OutboxRelay:
                 sent.append(seq)
         finally:
             if sent:
+                at = self._clock.now()
                 async with self._db.engine.begin() as conn:
-                    await conn.execute(
-                        update(OutboxMessage)
-                        .where(col(OutboxMessage.seq).in_(sent))
-                        .values(published_at=self._clock.now())
-                    )
+                    if self._db.is_sqlite:
+                        await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in sent])
+                    else:
+                        await conn.execute(
+                            update(OutboxMessage)
+                            .where(col(OutboxMessage.seq).in_(sent))
+                            .values(published_at=at)
+                        )
                 self.published += len(sent)
         return len(sent)

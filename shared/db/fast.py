@@ -18,6 +18,7 @@ changes.
 from __future__ import annotations
 
 import sqlite3
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ class _Compiled:
     compiled: SQLCompiler
     binds: tuple[Callable[[Any], Any] | None, ...]
     results: tuple[Callable[[Any], Any] | None, ...]
+    row: Callable[..., tuple[Any, ...]]
+    """Makes a row with the result columns' names as attributes (``fetch(named=True)``)."""
 
 
 class FastStatement:
@@ -72,6 +75,7 @@ class FastStatement:
             compiled=compiled,
             binds=tuple(processors.get(n) for n in names),  # type: ignore[misc]
             results=results,
+            row=namedtuple("Row", [e.keyname for e in compiled._result_columns], rename=True),
         )
 
     def _for(
@@ -109,15 +113,22 @@ class FastStatement:
         return sync.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
     async def fetch(
-        self, conn: AsyncConnection, params: Params | None = None, *, alone: bool = False
-    ) -> list[tuple[Any, ...]]:
+        self,
+        conn: AsyncConnection,
+        params: Params | None = None,
+        *,
+        alone: bool = False,
+        named: bool = False,
+    ) -> list[Any]:
         """The rows, as tuples, of a statement that returns rows. ``alone``: the only statement
         on a connection outside any transaction (a reader's one SELECT, which SQLite runs in
-        an implicit transaction of its own)."""
+        an implicit transaction of its own). ``named``: each row also has its columns' names
+        as attributes (``row.told``), as SQLAlchemy's rows have."""
         params = params or {}
         c = self._for(conn, tuple(sorted(params)), alone)
         if c is None:
-            return [tuple(r) for r in await conn.execute(self.statement, params)]
+            result = await conn.execute(self.statement, params)
+            return list(result) if named else [tuple(r) for r in result]
         cur = self._cursor(conn)
         try:
             cur.execute(c.sql, self._row(c, params))
@@ -126,12 +137,13 @@ class FastStatement:
             raise _wrapped(c, exc) from exc
         finally:
             cur.close()
-        if not any(c.results):
-            return rows  # type: ignore[no-any-return]
         procs = c.results
-        return [
-            tuple(v if p is None else p(v) for v, p in zip(row, procs, strict=True)) for row in rows
-        ]
+        if any(procs):
+            rows = [
+                tuple(v if p is None else p(v) for v, p in zip(row, procs, strict=True))
+                for row in rows
+            ]
+        return [c.row(*row) for row in rows] if named else rows
 
     async def run(self, conn: AsyncConnection, params: Params | Sequence[Params]) -> int:
         """Run a statement that returns no rows, once or for each of several parameter sets;

@@ -26,6 +26,7 @@ from shared.contracts.assignment import (
 )
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.replies import refuse
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -34,9 +35,10 @@ APPOINTMENTS = Appointment.__table__  # type: ignore[attr-defined]
 
 # The hot path writes rows nobody reads back in the same transaction with plain statements,
 # built once: an ORM flush of a mapped object costs a multiple of the statement itself.
-_INSERT_EPISODE = insert(Episode.__table__)  # type: ignore[attr-defined]
-_INSERT_APPOINTMENT = insert(APPOINTMENTS)
-_INSERT_DUTY = insert(Duty.__table__)  # type: ignore[attr-defined]
+# On SQLite they run straight on the driver (shared.db.fast).
+_INSERT_EPISODE = FastStatement(insert(Episode.__table__))  # type: ignore[attr-defined]
+_INSERT_APPOINTMENT = FastStatement(insert(APPOINTMENTS))
+_INSERT_DUTY = FastStatement(insert(Duty.__table__))  # type: ignore[attr-defined]
 # R10: one statement counts and stores the caseload of each coordinator, and returns it.
 _RECOUNT = (
     update(COORDINATORS)
@@ -155,8 +157,8 @@ async def apply_change(
         # A coordinator registered in this transaction must be in the table first (foreign key).
         await flush_pending(uow, Coordinator, Appointment)
         conn = await s.connection()
-        await conn.execute(
-            _INSERT_APPOINTMENT,
+        await _INSERT_APPOINTMENT.run(
+            conn,
             [
                 {
                     "id": p.id,
@@ -315,8 +317,8 @@ async def appoint_first(
     now = uow.clock.now()
     episode_id = uuid.uuid4()
     conn = await uow.session.connection()
-    await conn.execute(
-        _INSERT_EPISODE,
+    await _INSERT_EPISODE.run(
+        conn,
         {
             "id": episode_id,
             "org": uow.org,
@@ -346,7 +348,7 @@ async def appoint_first(
             local_today(uow.clock), ctx.settings.duty_due_days
         ).items()
     ]
-    await conn.execute(_INSERT_DUTY, duties)
+    await _INSERT_DUTY.run(conn, duties)
     appointment_id = change.new[0].id
     uow.emit(
         CoordinatorAppointed(

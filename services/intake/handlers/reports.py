@@ -34,6 +34,7 @@ from shared.contracts.intake import (
     TransferExport,
 )
 from shared.contracts.replies import CommandRejected, FieldError, refuse
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
@@ -42,20 +43,23 @@ from .common import load_case, loads
 # The hot path's statements, built once (Core: no ORM objects are needed for them).
 # Bump the running number in one statement; on PostgreSQL the UPDATE takes the counter's row
 # lock until commit, so concurrent reports get consecutive numbers, never the same one.
-_BUMP_COUNTER = (
+# On SQLite they run straight on the driver (shared.db.fast).
+_BUMP_COUNTER = FastStatement(
     update(CaseCounter.__table__)  # type: ignore[attr-defined]
     .where(col(CaseCounter.org) == bindparam("k_org"), col(CaseCounter.year) == bindparam("k_year"))
     .values(last=col(CaseCounter.last) + 1)
     .returning(col(CaseCounter.last))
 )
-_INSERT_COUNTER = insert(CaseCounter.__table__)  # type: ignore[attr-defined]
-_PERSON_BY_NUMBER = core_select(col(Person.id), col(Person.birth_date)).where(
-    col(Person.org) == bindparam("org"), col(Person.national_id) == bindparam("national_id")
+_INSERT_COUNTER = FastStatement(insert(CaseCounter.__table__))  # type: ignore[attr-defined]
+_PERSON_BY_NUMBER = FastStatement(
+    core_select(col(Person.id), col(Person.birth_date)).where(
+        col(Person.org) == bindparam("org"), col(Person.national_id) == bindparam("national_id")
+    )
 )
-_INSERT_PERSON = insert(Person.__table__)  # type: ignore[attr-defined]
-_INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
-_INSERT_REPORT = insert(Report.__table__)  # type: ignore[attr-defined]
-_CASE_VIEW = (
+_INSERT_PERSON = FastStatement(insert(Person.__table__))  # type: ignore[attr-defined]
+_INSERT_CASE = FastStatement(insert(Case.__table__))  # type: ignore[attr-defined]
+_INSERT_REPORT = FastStatement(insert(Report.__table__))  # type: ignore[attr-defined]
+_CASE_VIEW = FastStatement(
     core_select(
         col(Case.id), col(Case.ref), col(Case.status), col(Person.birth_date), col(Case.needs)
     )
@@ -67,12 +71,12 @@ _CASE_VIEW = (
 async def _next_case_ref(uow: UnitOfWork, year: int) -> str:
     """The next case reference of the org's ``year``: the running number goes up by one."""
     conn = await uow.session.connection()
-    last = (
-        await conn.execute(_BUMP_COUNTER, {"k_org": uow.org, "k_year": year})
-    ).scalar_one_or_none()
-    if last is None:  # the year's first case (a concurrent first insert fails: retried whole)
+    bumped = await _BUMP_COUNTER.fetch(conn, {"k_org": uow.org, "k_year": year})
+    if bumped:
+        (last,) = bumped[0]
+    else:  # the year's first case (a concurrent first insert fails: retried whole)
         last = 1
-        await conn.execute(_INSERT_COUNTER, {"org": uow.org, "year": year, "last": last})
+        await _INSERT_COUNTER.run(conn, {"org": uow.org, "year": year, "last": last})
     return case_reference(year, last)
 
 
@@ -118,13 +122,11 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
     conn = await s.connection()
     # Concurrent reports about one person (several intake instances) must not open two cases.
     await uow.lock("intake:person:" + hashlib.sha256(national_id.number.encode()).hexdigest())
-    known = (
-        await conn.execute(_PERSON_BY_NUMBER, {"org": uow.org, "national_id": national_id.number})
-    ).first()
-    if known is None:
+    found = await _PERSON_BY_NUMBER.fetch(conn, {"org": uow.org, "national_id": national_id.number})
+    if not found:
         person_id, birth_date = uuid.uuid4(), national_id.birth_date
-        await conn.execute(
-            _INSERT_PERSON,
+        await _INSERT_PERSON.run(
+            conn,
             {
                 "id": person_id,
                 "org": uow.org,
@@ -135,7 +137,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
         )
         open_case = None  # a person registered just now has no case yet
     else:
-        person_id, birth_date = known
+        person_id, birth_date = found[0]
         open_case = (
             await s.exec(
                 select(Case)
@@ -151,8 +153,8 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
     if open_case is None:
         case_id = uuid.uuid4()
         case_ref = await _next_case_ref(uow, now.astimezone(OSLO).year)
-        await conn.execute(
-            _INSERT_CASE,
+        await _INSERT_CASE.run(
+            conn,
             {
                 "id": case_id,
                 "org": uow.org,
@@ -173,8 +175,8 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
         open_case.needs = ",".join(merged)
         open_case.received_at = min(open_case.received_at, cmd.received_at or now)
     report_id = uuid.uuid4()
-    await conn.execute(
-        _INSERT_REPORT,
+    await _INSERT_REPORT.run(
+        conn,
         {
             "id": report_id,
             "org": uow.org,
@@ -227,12 +229,12 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
 async def get_case(uow: UnitOfWork, q: GetCase) -> CaseView:
     """A case's status and the birth date (for R6), never the identity number."""
     conn = await uow.session.connection()
-    row = (await conn.execute(_CASE_VIEW, {"case_id": q.case_id, "org": uow.org})).first()
-    if row is None:
+    rows = await _CASE_VIEW.fetch(conn, {"case_id": q.case_id, "org": uow.org})
+    if not rows:
         raise CommandRejected(
             "not_found", "no such case", [FieldError(field="case_id", reason="unknown case")]
         )
-    case_id, case_ref, status, birth_date, needs = row
+    case_id, case_ref, status, birth_date, needs = rows[0]
     return CaseView(
         case_id=case_id,
         case_ref=case_ref,

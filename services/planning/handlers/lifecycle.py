@@ -15,6 +15,7 @@ from shared.contracts.assignment import CoordinatorAppointed
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.planning import PlanContent, PlanCreated, PlanFrozen, PlanUnfrozen
+from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 
 from .common import project_due
@@ -23,10 +24,11 @@ PLANS = Plan.__table__  # type: ignore[attr-defined]
 
 # Built once. Rows nobody reads back as objects in the same transaction are written with plain
 # statements: an ORM flush of a mapped object costs a multiple of the statement itself.
-_INSERT_TOOL_CHANGE = insert(ToolChange.__table__)  # type: ignore[attr-defined]
-_INSERT_PLAN = insert(PLANS)
-_INSERT_VERSION = insert(PlanVersion.__table__)  # type: ignore[attr-defined]
-_PLAN_ID_LOCKED = (
+# On SQLite they run straight on the driver (shared.db.fast).
+_INSERT_TOOL_CHANGE = FastStatement(insert(ToolChange.__table__))  # type: ignore[attr-defined]
+_INSERT_PLAN = FastStatement(insert(PLANS))
+_INSERT_VERSION = FastStatement(insert(PlanVersion.__table__))  # type: ignore[attr-defined]
+_PLAN_ID_LOCKED = FastStatement(
     core_select(PLANS.c.id).where(PLANS.c.case_id == bindparam("case_id")).with_for_update()
 )
 _EMPTY_CONTENT = PlanContent().model_dump_json(exclude_defaults=True)
@@ -76,8 +78,8 @@ async def create_plan(
     now = uow.clock.now()
     plan_id = uuid.uuid4()
     conn = await uow.session.connection()
-    await conn.execute(
-        _INSERT_PLAN,
+    await _INSERT_PLAN.run(
+        conn,
         {
             "id": plan_id,
             "org": uow.org,
@@ -91,8 +93,8 @@ async def create_plan(
             "items_numbered": 0,
         },
     )
-    await conn.execute(
-        _INSERT_VERSION,
+    await _INSERT_VERSION.run(
+        conn,
         {
             "plan_id": plan_id,
             "version": 1,
@@ -125,10 +127,10 @@ async def _plan_of(uow: UnitOfWork, case_id: uuid.UUID) -> Plan | None:
     written with plain statements (``create_plan``), so a plain locked read of the id finds
     every plan; only an existing one is loaded as an object."""
     conn = await uow.session.connection()
-    plan_id = (await conn.execute(_PLAN_ID_LOCKED, {"case_id": case_id})).scalar()
-    if plan_id is None:
+    found = await _PLAN_ID_LOCKED.fetch(conn, {"case_id": case_id})
+    if not found:
         return None
-    return await uow.session.get(Plan, plan_id)
+    return await uow.session.get(Plan, found[0][0])
 
 
 async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
@@ -163,8 +165,8 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
     if case.tool is None:
         case.tool = "ip"
         conn = await uow.session.connection()
-        await conn.execute(
-            _INSERT_TOOL_CHANGE,
+        await _INSERT_TOOL_CHANGE.run(
+            conn,
             {
                 "id": uuid.uuid4(),
                 "case_id": case.case_id,
