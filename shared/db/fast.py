@@ -43,6 +43,9 @@ class _Compiled:
     results: tuple[Callable[[Any], Any] | None, ...]
     row: Callable[..., tuple[Any, ...]]
     """Makes a row with the result columns' names as attributes (``fetch(named=True)``)."""
+    direct: tuple[tuple[bool, Any, Callable[[Any], Any] | None], ...] | None
+    """Per position: (True, the caller's key, its processor) or (False, the statement's own
+    value, already processed, None); None when a name needs SQLAlchemy's own resolution."""
 
 
 class FastStatement:
@@ -66,16 +69,32 @@ class FastStatement:
             return None  # SQLAlchemy would do more than bind and run: let it
         processors = compiled._bind_processors
         names = tuple(compiled.positiontup)
+        binds = tuple(processors.get(n) for n in names)
         results = tuple(
             entry.type._cached_result_processor(dialect, None) for entry in compiled._result_columns
         )
+        # Each position's value straight from the caller's parameters (or the statement's own
+        # literal), without SQLAlchemy's construct_params per row, where names are plain.
+        own = compiled.construct_params({}, _check=False)
+        direct: list[tuple[bool, Any, Callable[[Any], Any] | None]] | None = []
+        for n, proc in zip(names, binds, strict=True):
+            bind = compiled.binds.get(n)
+            if n in keys:
+                direct.append((True, n, proc))  # type: ignore[union-attr,arg-type]
+            elif bind is not None and not bind.required and n in own:
+                value = own[n]
+                direct.append((False, value if proc is None else proc(value), None))  # type: ignore[union-attr,operator]
+            else:
+                direct = None  # an escaped or missing name: construct_params says what is wrong
+                break
         return _Compiled(
             sql=compiled.string,
             names=names,
             compiled=compiled,
-            binds=tuple(processors.get(n) for n in names),  # type: ignore[misc]
+            binds=binds,  # type: ignore[arg-type]
             results=results,
             row=namedtuple("Row", [e.keyname for e in compiled._result_columns], rename=True),
+            direct=None if direct is None else tuple(direct),
         )
 
     def _for(
@@ -98,6 +117,16 @@ class FastStatement:
 
     @staticmethod
     def _row(c: _Compiled, params: Params) -> tuple[Any, ...]:
+        if c.direct is not None:
+            row = []
+            for is_param, key, proc in c.direct:
+                if not is_param:
+                    row.append(key)
+                elif proc is None:
+                    row.append(params[key])
+                else:
+                    row.append(proc(params[key]))
+            return tuple(row)
         values = c.compiled.construct_params(params, _check=True)
         return tuple(
             values[n] if proc is None else proc(values[n])
