@@ -1,13 +1,20 @@
-"""A lean request/reply path for the hottest reads (the consent gate): a plain nats-py queue
-subscription, handled concurrently, without FastStream's per-message dependency injection.
+"""Request/reply without FastStream's per-message machinery: plain nats-py queue
+subscriptions, each request handled in a task of its own, at most ``concurrency`` at once.
 
-Same contract as ``query_responder`` (the request model in, ``Reply`` out, one instance per
-request through the queue group), for reads that are not audited themselves.
+Every command and query responder of kenett runs here (``shared.bus.handlers``), as does the
+consent gate. FastStream's per-message path (parser, context, middlewares, the reply's own
+publish) cost more than many a handler (py-spy, docs/benchmarks.md "pipeline", change 12);
+the contract is the same: the request model in, a ``Reply`` out, one instance of the service
+per request through its queue group.
+
+Stopping is graceful: the subscriptions are drained (requests already delivered are still
+handled) and the host waits for the answers in flight before the database goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,15 +32,22 @@ from shared.service import ServiceContext
 
 log = get_logger(__name__)
 
+Answer = Callable[[bytes], Awaitable[bytes]]
+"""The reply (JSON of a ``Reply``) to a raw request body; never raises."""
+
 
 @dataclass(frozen=True)
 class FastResponder:
-    """A subject, its request model, and the handler that answers it."""
+    """A subject and what answers it."""
 
     subject: str
-    model: type[Query]
-    handler: Callable[[Any], Awaitable[BaseModel]]
+    answer: Answer
     concurrency: int
+
+
+def responder(ctx: ServiceContext, subject: str, answer: Answer, concurrency: int) -> None:
+    """Declare a responder; the host subscribes it when the service starts."""
+    ctx.fast_responders.append(FastResponder(subject, answer, concurrency))
 
 
 def fast_query_responder(
@@ -43,55 +57,78 @@ def fast_query_responder(
     handler: Callable[[Any], Awaitable[BaseModel]],
     concurrency: int = 32,
 ) -> None:
-    """Declare a fast responder; the host subscribes it when the service starts."""
+    """A query answered by ``handler(request)`` alone: no unit of work, not audited itself
+    (the gate, whose callers audit what they then read)."""
     subject = query_subject(ctx.org, ctx.name, query.QUERY)  # type: ignore[attr-defined]
-    ctx.fast_responders.append(FastResponder(subject, query, handler, concurrency))
+    action = f"{ctx.name}.{query.QUERY}"  # type: ignore[attr-defined]
+
+    async def answer(body: bytes) -> bytes:
+        try:
+            request = query.model_validate_json(body)
+        except ValidationError as exc:
+            reply = Reply.failure(
+                "validation_failed", f"{action}: invalid request", field_errors(exc)
+            )
+        else:
+            try:
+                reply = Reply.success(await handler(request))
+            except CommandRejected as rej:
+                reply = rej.reply()
+            except Exception as exc:
+                log.error("query failed", action=action, error=describe_error(exc))
+                reply = Reply.failure(
+                    "unavailable", f"{action} could not be completed now; try again"
+                )
+        return reply.model_dump_json().encode()
+
+    responder(ctx, subject, answer, concurrency)
     ctx.catalog.append(("query", subject, query))
 
 
-async def _answer(responder: FastResponder, action: str, msg: Msg) -> None:
-    try:
-        request = responder.model.model_validate_json(msg.data)
-    except ValidationError as exc:
-        reply = Reply.failure("validation_failed", f"{action}: invalid request", field_errors(exc))
-    else:
-        try:
-            reply = Reply.success(await responder.handler(request))
-        except CommandRejected as rej:
-            reply = rej.reply()
-        except Exception as exc:
-            log.error("query failed", action=action, error=describe_error(exc))
-            reply = Reply.failure("unavailable", f"{action} could not be completed now; try again")
-    if msg.reply:
-        await msg.respond(reply.model_dump_json().encode())
+@dataclass
+class FastSubscriptions:
+    """What ``subscribe_fast`` started: the subscriptions and the requests in flight."""
+
+    subs: list[Subscription]
+    in_flight: set[asyncio.Task[None]]
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        """Take no more requests, and let those delivered be answered (up to ``timeout``)."""
+        for sub in self.subs:
+            with contextlib.suppress(Exception):
+                await sub.drain()  # type: ignore[no-untyped-call]
+        self.subs.clear()
+        if self.in_flight:
+            _, late = await asyncio.wait(set(self.in_flight), timeout=timeout)
+            for task in late:
+                task.cancel()
 
 
-async def subscribe_fast(ctx: ServiceContext) -> list[Subscription]:
-    """Subscribe every fast responder of ``ctx`` in the service's queue group."""
-    subs = []
-    for responder in ctx.fast_responders:
-        action = f"{ctx.name}.{responder.model.QUERY}"
-        slots = asyncio.Semaphore(responder.concurrency)
-        pending: set[asyncio.Task[None]] = set()
+async def subscribe_fast(ctx: ServiceContext) -> FastSubscriptions:
+    """Subscribe every responder of ``ctx`` in the service's queue group."""
+    started = FastSubscriptions([], set())
+    in_flight = started.in_flight
+    for fast in ctx.fast_responders:
+        slots = asyncio.Semaphore(fast.concurrency)
 
         async def on_msg(
-            msg: Msg,
-            responder: FastResponder = responder,
-            action: str = action,
-            slots: asyncio.Semaphore = slots,
-            pending: set[asyncio.Task[None]] = pending,
+            msg: Msg, fast: FastResponder = fast, slots: asyncio.Semaphore = slots
         ) -> None:
             await slots.acquire()  # bounded: a flood waits in NATS, not in memory
 
             async def run() -> None:
                 try:
-                    await _answer(responder, action, msg)
+                    reply = await fast.answer(msg.data)
+                    if msg.reply:
+                        await msg.respond(reply)
+                except Exception as exc:  # the broker away as the answer goes: the asker retries
+                    log.warning("reply not sent", subject=fast.subject, error=describe_error(exc))
                 finally:
                     slots.release()
 
             task = asyncio.create_task(run())
-            pending.add(task)
-            task.add_done_callback(pending.discard)
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
 
-        subs.append(await ctx.nc.subscribe(responder.subject, queue=ctx.name, cb=on_msg))
-    return subs
+        started.subs.append(await ctx.nc.subscribe(fast.subject, queue=ctx.name, cb=on_msg))
+    return started

@@ -1,4 +1,6 @@
-"""Wiring of event consumers and command/query responders onto a FastStream router.
+"""Wiring of event consumers (FastStream, JetStream pull) and of command and query responders
+(plain NATS queue subscriptions, ``shared.bus.fastpath``; the ``router`` argument of the
+responders is kept so that every service wires all its handlers the same way).
 
 Event consumers are durable JetStream pull consumers with manual acknowledgement:
 - the handler runs in one unit of work with the inbox check and mark; ack only after commit.
@@ -43,6 +45,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.bus.deadletter import dead_letter, describe_error
+from shared.bus.fastpath import responder
 from shared.client import RequestFailed
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import (
@@ -714,19 +717,14 @@ def command_responder(
     subject = command_subject(ctx.org, ctx.name, command.COMMAND)  # type: ignore[attr-defined]
     ctx.catalog.append(("command", subject, command))
 
-    @router.subscriber(
-        subject,
-        queue=ctx.name,
-        title=processor.action,
-        description=command.__doc__,
-        # Several at once: a command's ``before`` waits on other services, and one at a time
-        # those waits would be the whole service's throughput. Writes still queue for the
-        # database (one SQLite writer; row locks on PostgreSQL), and a retried request_id
-        # finds the stored reply once the first has committed.
-        max_workers=COMMAND_WORKERS,
-    )
-    async def on_command(msg: NatsMessage) -> dict[str, Any]:
-        return (await processor.process(msg.body)).model_dump(mode="json")
+    async def answer(body: bytes) -> bytes:
+        return (await processor.process(body)).model_dump_json().encode()
+
+    # Several at once: a command's ``before`` waits on other services, and one at a time
+    # those waits would be the whole service's throughput. Writes still queue for the
+    # database (one SQLite writer; row locks on PostgreSQL), and a retried request_id finds
+    # the stored reply once the first has committed.
+    responder(ctx, subject, answer, COMMAND_WORKERS)
 
 
 def query_responder(
@@ -749,7 +747,7 @@ def query_responder(
     action = f"{ctx.name}.{name}"
     ctx.catalog.append(("query", subject, query))
 
-    async def refuse(q: Q, rej: CommandRejected) -> dict[str, Any]:
+    async def refuse(q: Q, rej: CommandRejected) -> Reply:
         if audited:  # a refused read is an access attempt too
             async with ctx.uow() as uow:
                 uow.audit(
@@ -759,19 +757,12 @@ def query_responder(
                     outcome=f"refused:{rej.code}",
                 )
                 await uow.commit()
-        return rej.reply().model_dump(mode="json")
+        return rej.reply()
 
-    @router.subscriber(
-        subject,
-        queue=ctx.name,
-        title=action,
-        description=query.__doc__,
-        max_workers=max_workers,
-    )
-    async def on_query(msg: NatsMessage) -> dict[str, Any]:
-        q = _decode(query, msg.body, action)
+    async def on_query(body: bytes) -> Reply:
+        q = _decode(query, body, action)
         if isinstance(q, Reply):
-            return q.model_dump(mode="json")
+            return q
         try:
             extra: tuple[Any, ...] = ()
             if before is not None:
@@ -788,9 +779,12 @@ def query_responder(
                 if audited:
                     uow.audit(actor=q.actor, action=action, case_id=_audit_case(result, q))
                     await uow.commit()
-                return Reply.success(result).model_dump(mode="json")
+                return Reply.success(result)
         except Exception as exc:
             log.error("query failed", action=action, error=describe_error(exc))
-            return Reply.failure(
-                "unavailable", f"{action} could not be completed now; try again"
-            ).model_dump(mode="json")
+            return Reply.failure("unavailable", f"{action} could not be completed now; try again")
+
+    async def answer(body: bytes) -> bytes:
+        return (await on_query(body)).model_dump_json().encode()
+
+    responder(ctx, subject, answer, max_workers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -45,7 +46,22 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
+# Ports handed out for servers of our own: below the kernel's range for outgoing connections
+# (32768-60999 on Linux), so that a client socket opened between choosing a port and the
+# server binding it cannot have taken it (a port from bind(0) can be, and rarely was).
+_OWN_PORTS = range(20000, 32000)
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now, for a server to be started on it."""
+    for _ in range(200):
+        port = random.choice(_OWN_PORTS)
+        # Never the same port twice in one process: several may be chosen before any
+        # server binds its own (a federation's hub and leaves).
+        if port not in _HANDED_OUT and port_is_free(host, port):
+            _HANDED_OUT.add(port)
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
