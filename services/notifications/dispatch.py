@@ -101,7 +101,7 @@ class Dispatcher:
             # The recipients' addresses in one read for the round (was one ORM get each).
             addresses: dict[uuid.UUID, str] = {}
             if rows:
-                conn = await uow.session.connection()
+                conn = await uow.connection()
                 found = await conn.execute(
                     _ADDRESSES, {"ids": sorted({d.recipient_id for d in rows})}
                 )

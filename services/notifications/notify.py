@@ -322,7 +322,7 @@ class Notifier:
         if notice is not None and notice in uow.session:
             return True, None
         held = uow.session.sync_session.identity_map.get(identity_key(Recipient, recipient_id))
-        conn = await uow.session.connection()
+        conn = await uow.connection()
         if held is not None and not sa.inspect(held).expired_attributes:
             return bool(await NOTICE_EXISTS.fetch(conn, {"id": nid})), held
         (row,) = await TOLD_AND_PREFS.fetch(

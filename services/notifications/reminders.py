@@ -86,7 +86,7 @@ async def coordinator_of(uow: UnitOfWork, case_id: uuid.UUID) -> uuid.UUID | Non
     if row is not None:
         held: uuid.UUID | None = row.coordinator_id
         return held
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     found = await _COORDINATOR.fetch(conn, {"case_id": case_id})
     coordinator: uuid.UUID | None = found[0][0] if found else None
     return coordinator
@@ -98,7 +98,7 @@ async def set_coordinator(
     """Record who coordinates the case now: one upsert (insert, or update the row, which it
     locks), safe against a concurrent first insert like ``get_or_insert`` and without
     reading the row back. A row this session holds is given the new value as well."""
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     await _SET_COORDINATOR[conn.dialect.name].run(
         conn, {"case_id": case_id, "org": uow.org, "coordinator_id": coordinator}
     )
@@ -169,7 +169,7 @@ async def by_key(uow: UnitOfWork, key: str) -> Reminder | None:
     not found (no handler that calls this adds one)."""
     rid = reminder_id(uow.org, key)
     if _held(uow, Reminder, rid) is None:
-        conn = await uow.session.connection()
+        conn = await uow.connection()
         if not await _REMINDER_EXISTS.fetch(conn, {"id": rid}):
             return None
     return await uow.session.get(Reminder, rid, with_for_update=True)

@@ -246,7 +246,7 @@ class GroupCommit(_Grouping[_Pending]):
                             if len(group) > 1:
                                 # Written now, so that a write error is this event's own and
                                 # not the next one's (autoflush would raise it there).
-                                await uow.session.flush()
+                                await uow.flush()
                         uow.mark_processed(self._consumer, p.envelope.id)
                     culprit = None
                     await uow.commit()
@@ -578,7 +578,7 @@ class CommandGroup(_Grouping[_PendingCommand]):
                                 continue
                         result = await self._p.handler(uow, cmd, *p.extra)
                         if len(group) > 1:
-                            await uow.session.flush()  # its write errors are its own
+                            await uow.flush()  # its write errors are its own
                         replies[i] = self._p.complete(uow, cmd, result)
                     culprit = None
                     await uow.commit()

@@ -156,7 +156,7 @@ async def apply_change(
     if change.new:
         # A coordinator registered in this transaction must be in the table first (foreign key).
         await flush_pending(uow, Coordinator, Appointment)
-        conn = await s.connection()
+        conn = await uow.connection()
         await _INSERT_APPOINTMENT.run(
             conn,
             [
@@ -185,7 +185,7 @@ async def recount(uow: UnitOfWork, coordinator_ids: set[uuid.UUID]) -> dict[uuid
         return {}
     # Unflushed appointments must count, and a new coordinator's insert must not overwrite it.
     await flush_pending(uow, Coordinator, Appointment)
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     rows = await conn.execute(_RECOUNT, {"ids": list(coordinator_ids), "now": uow.clock.now()})
     counts = dict.fromkeys(coordinator_ids, 0) | {cid: int(n) for cid, n in rows}
     held = uow.session.identity_map
@@ -316,7 +316,7 @@ async def appoint_first(
     appointment, the episode and the duty ids."""
     now = uow.clock.now()
     episode_id = uuid.uuid4()
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     await _INSERT_EPISODE.run(
         conn,
         {

@@ -65,7 +65,7 @@ async def previous_coordinators(uow: UnitOfWork, c: AssignmentCase) -> frozenset
     first (``flush_pending``); a case's person is written only by ``on_case_opened``, which
     never ranks."""
     await flush_pending(uow, Appointment)
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     if c.person_id is not None:
         rows = await conn.execute(_BY_PERSON, {"org": uow.org, "person_id": c.person_id})
     else:
@@ -129,7 +129,7 @@ async def rank_for_case(
     statements; unflushed changes to coordinators are flushed first (``flush_pending``)."""
     facts = await case_facts(uow, ctx, c)
     await flush_pending(uow, Coordinator)
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     default = ctx.settings.caseload_limit
     current = c.primary_coordinator_id
     shape = (

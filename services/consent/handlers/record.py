@@ -64,7 +64,7 @@ async def record(
     (``ensure_case_known``), added first in this transaction."""
     if new_case is not None:
         await add_case(uow, new_case)
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     found = await _CASE.fetch(conn, {"case_id": cmd.case_id})
     if not found:  # ensure_case_known ran just before; only a purge could cause this
         raise CommandRejected("unavailable", "the case could not be looked up now; try again")

@@ -70,7 +70,7 @@ _CASE_VIEW = FastStatement(
 
 async def _next_case_ref(uow: UnitOfWork, year: int) -> str:
     """The next case reference of the org's ``year``: the running number goes up by one."""
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     bumped = await _BUMP_COUNTER.fetch(conn, {"k_org": uow.org, "k_year": year})
     if bumped:
         (last,) = bumped[0]
@@ -119,7 +119,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
     # New rows are written with Core inserts, in the order their foreign keys need (person,
     # case, report), and never read back here; only an open case that a report is attached
     # to is loaded (and updated) as an ORM object.
-    conn = await s.connection()
+    conn = await uow.connection()
     # Concurrent reports about one person (several intake instances) must not open two cases.
     await uow.lock("intake:person:" + hashlib.sha256(national_id.number.encode()).hexdigest())
     found = await _PERSON_BY_NUMBER.fetch(conn, {"org": uow.org, "national_id": national_id.number})
@@ -228,7 +228,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
 
 async def get_case(uow: UnitOfWork, q: GetCase) -> CaseView:
     """A case's status and the birth date (for R6), never the identity number."""
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     rows = await _CASE_VIEW.fetch(conn, {"case_id": q.case_id, "org": uow.org})
     if not rows:
         raise CommandRejected(

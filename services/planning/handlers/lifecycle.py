@@ -77,7 +77,7 @@ async def create_plan(
     assert case.coordinator_id is not None
     now = uow.clock.now()
     plan_id = uuid.uuid4()
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     await _INSERT_PLAN.run(
         conn,
         {
@@ -126,7 +126,7 @@ async def _plan_of(uow: UnitOfWork, case_id: uuid.UUID) -> Plan | None:
     """The case's plan, locked for this transaction (``FOR UPDATE``), or None. Plans are
     written with plain statements (``create_plan``), so a plain locked read of the id finds
     every plan; only an existing one is loaded as an object."""
-    conn = await uow.session.connection()
+    conn = await uow.connection()
     found = await _PLAN_ID_LOCKED.fetch(conn, {"case_id": case_id})
     if not found:
         return None
@@ -164,7 +164,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
     case.ip_consent_id = event.consent_id
     if case.tool is None:
         case.tool = "ip"
-        conn = await uow.session.connection()
+        conn = await uow.connection()
         await _INSERT_TOOL_CHANGE.run(
             conn,
             {
