@@ -12,9 +12,21 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, String, bindparam, event, func, insert, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    String,
+    bindparam,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Field, SQLModel, col
 
 from shared.clock import FixedClock
@@ -245,3 +257,73 @@ async def test_on_sqlite_the_statement_bypasses_sqlalchemy_and_a_default_does_no
         event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)
     assert fast == (0 if db.is_sqlite else 2)
     assert len(seen) == fast + 1
+
+
+async def test_a_changed_row_is_written_by_one_update_and_left_clean(db: Database) -> None:
+    """``UnitOfWork.flush`` (and commit): on SQLite a loaded row's changed columns go out as one
+    UPDATE on the driver, not through the ORM's flush; the row reads back changed, the object
+    is clean afterwards, and nothing else of the row is touched."""
+    async with uow(db) as u:
+        conn = await u.connection()
+        await INSERT.run(conn, ROWS)
+        await u.commit()
+    seen: list[str] = []
+
+    def on_execute(*args: Any) -> None:
+        seen.append(args[2])
+
+    later = datetime(2027, 1, 2, 3, 4, 5, tzinfo=UTC)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        async with uow(db) as u:
+            row = await u.session.get(Sample, ROWS[0]["id"])
+            assert row is not None
+            loaded = len(seen)
+            row.label, row.at, row.on = None, later, date(2027, 3, 1)
+            row.flag = row.flag  # set to what it was: not a change
+            await u.flush()
+            assert not u.session.sync_session.dirty
+            await u.commit()
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", on_execute)
+    # The UPDATE (and the commit's) went through SQLAlchemy's cursor only on PostgreSQL.
+    assert len(seen) - loaded == (0 if db.is_sqlite else 1)
+    async with uow(db) as u:
+        conn = await u.connection()
+        (got,) = await BY_ID.fetch(conn, {"id": ROWS[0]["id"]})
+        other = await BY_ID.fetch(conn, {"id": ROWS[1]["id"]})
+    assert got == (ROWS[0]["id"], later, date(2027, 3, 1), Colour.RED, True, None, 3)
+    assert other == [_expected(ROWS[1])]
+
+
+async def test_a_changed_row_that_is_gone_fails_as_the_orm_would(db: Database) -> None:
+    async with uow(db) as u:
+        conn = await u.connection()
+        await INSERT.run(conn, ROWS[0])
+        await u.commit()
+    async with uow(db) as u:
+        row = await u.session.get(Sample, ROWS[0]["id"])
+        assert row is not None
+        conn = await u.connection()
+        await conn.execute(delete(Sample.__table__))  # type: ignore[attr-defined]
+        row.label = "changed"
+        with pytest.raises(StaleDataError):
+            await u.commit()
+
+
+async def test_new_rows_beside_changed_ones_go_through_the_orm_in_its_order(db: Database) -> None:
+    async with uow(db) as u:
+        conn = await u.connection()
+        await INSERT.run(conn, ROWS[0])
+        await u.commit()
+    async with uow(db) as u:
+        row = await u.session.get(Sample, ROWS[0]["id"])
+        assert row is not None
+        row.counter = 9
+        u.session.add(Counted(note="ny"))
+        await u.commit()
+    async with uow(db) as u:
+        conn = await u.connection()
+        (got,) = await BY_ID.fetch(conn, {"id": ROWS[0]["id"]})
+        names = [r[0] for r in await conn.execute(select(col(Counted.name)))]
+    assert got[-1] == 9 and names == ["defaulted"]
