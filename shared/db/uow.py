@@ -77,6 +77,45 @@ _STORED_REPLY = FastStatement(
 _UPDATES: dict[tuple[Table, tuple[str, ...]], FastStatement] = {}
 
 
+# ``UnitOfWork.flush``'s INSERTs, by table; and each table's place in foreign-key order.
+_INSERTS: dict[Table, FastStatement] = {}
+_TABLE_ORDER: dict[Table, int] = {}
+
+
+def _insert_of(obj: Any) -> tuple[tuple[int, int], Any, FastStatement, dict[str, Any]] | None:
+    """The INSERT of a new object's row, with its place in the flush order; or None when the
+    ORM must flush it (several tables, a column without a value that a default or the
+    database would fill in, so the object would need it back)."""
+    state = sa_inspect(obj)
+    mapper = state.mapper
+    table = mapper.local_table
+    if len(mapper.tables) != 1 or mapper.version_id_col is not None:
+        return None
+    values: dict[str, Any] = {}
+    for prop in mapper.column_attrs:
+        if len(prop.columns) != 1:
+            return None
+        column = prop.columns[0]
+        if prop.key in state.dict:
+            values[column.key] = state.dict[prop.key]
+        elif (
+            column.default is not None
+            or column.server_default is not None
+            or column.primary_key
+            or not column.nullable
+        ):
+            return None
+        else:
+            values[column.key] = None
+    statement = _INSERTS.get(table)
+    if statement is None:
+        statement = _INSERTS[table] = FastStatement(insert(table))
+    if table not in _TABLE_ORDER:
+        for i, t in enumerate(table.metadata.sorted_tables):
+            _TABLE_ORDER.setdefault(t, i)
+    return (_TABLE_ORDER[table], state.insert_order or 0), obj, statement, values
+
+
 def _update_of(obj: Any) -> tuple[Any, FastStatement | None, dict[str, Any]] | None:
     """The UPDATE that writes a loaded row's changed columns (None as statement: nothing
     changed), or None when the ORM must flush it (several tables, a version counter, an
@@ -170,16 +209,27 @@ class UnitOfWork:
         sync = self.session.sync_session
         if not (sync.new or sync.dirty or sync.deleted):
             return
-        if self._db.is_sqlite and not sync.new and not sync.deleted:
+        if self._db.is_sqlite and not sync.deleted:
+            inserts = [_insert_of(obj) for obj in sync.new]
             updates = [_update_of(obj) for obj in sync.dirty]
-            if all(u is not None for u in updates):
+            if all(i is not None for i in inserts) and all(u is not None for u in updates):
                 conn = await self.connection()
+                # New rows first, parents before children (tables in foreign-key order), each
+                # table's in the order they were added, as the ORM orders them.
+                inserts.sort(key=lambda i: i[0])  # type: ignore[index]
+                for _, _obj, statement, values in inserts:  # type: ignore[misc]
+                    await statement.run(conn, values)
                 for state, statement, params in updates:  # type: ignore[misc]
                     if statement is not None and await statement.run(conn, params) != 1:
                         raise StaleDataError(
                             f"UPDATE of {state.mapper.local_table.name} matched no row"
                         )
                     state._commit_all(state.dict, sync.identity_map)
+                for _, obj, _, _ in inserts:  # type: ignore[misc]
+                    # Persistent as written: what a flush leaves of an inserted row.
+                    sync.expunge(obj)
+                    make_transient_to_detached(obj)
+                    sync.add(obj)
                 return
         await self.session.flush()
 

@@ -327,3 +327,23 @@ async def test_new_rows_beside_changed_ones_go_through_the_orm_in_its_order(db: 
         (got,) = await BY_ID.fetch(conn, {"id": ROWS[0]["id"]})
         names = [r[0] for r in await conn.execute(select(col(Counted.name)))]
     assert got[-1] == 9 and names == ["defaulted"]
+
+
+async def test_new_rows_are_written_by_plain_inserts_and_become_persistent(db: Database) -> None:
+    """A new object whose every column has a value is inserted on the driver and joins the
+    session as written: found by ``get`` without a read, changed later by an UPDATE."""
+    async with uow(db) as u:
+        for row in ROWS:
+            u.session.add(Sample(**row))
+        await u.flush()
+        assert not u.session.sync_session.new
+        held = await u.session.get(Sample, ROWS[0]["id"])
+        assert held is not None and held in u.session
+        held.counter = 7
+        await u.commit()
+    async with uow(db) as u:
+        conn = await u.connection()
+        (first,) = await BY_ID.fetch(conn, {"id": ROWS[0]["id"]})
+        second = await BY_ID.fetch(conn, {"id": ROWS[1]["id"]})
+    assert first == (*_expected(ROWS[0])[:-1], 7)
+    assert second == [_expected(ROWS[1])]
