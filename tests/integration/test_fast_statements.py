@@ -347,3 +347,27 @@ async def test_new_rows_are_written_by_plain_inserts_and_become_persistent(db: D
         second = await BY_ID.fetch(conn, {"id": ROWS[1]["id"]})
     assert first == (*_expected(ROWS[0])[:-1], 7)
     assert second == [_expected(ROWS[1])]
+
+
+async def test_a_locked_read_loads_the_row_as_the_orm_would(db: Database) -> None:
+    """``UnitOfWork.get_locked``: the row as stored (a row the session holds is read again),
+    None for an absent key, and an unflushed new row is found, as autoflush would find it."""
+    async with uow(db) as u:
+        conn = await u.connection()
+        await INSERT.run(conn, ROWS[0])
+        await u.commit()
+    async with uow(db) as u:
+        got = await u.get_locked(Sample, ROWS[0]["id"])
+        assert got is not None and got in u.session and not u.session.sync_session.dirty
+        assert (got.id, got.at, got.on, got.colour, got.flag, got.label, got.counter) == (
+            _expected(ROWS[0])
+        )
+        conn = await u.connection()
+        await BUMP.run(conn, {"k_id": ROWS[0]["id"]})  # behind the session's back
+        again = await u.get_locked(Sample, ROWS[0]["id"])
+        assert again is got and again.counter == ROWS[0]["counter"] + 1
+        assert await u.get_locked(Sample, uuid.uuid4()) is None
+        u.session.add(Sample(**ROWS[1]))
+        pending = await u.get_locked(Sample, ROWS[1]["id"])
+        assert pending is not None and pending.label is None
+        await u.commit()
