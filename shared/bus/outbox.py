@@ -167,7 +167,7 @@ class OutboxRelay:
     async def _drain_batch(self) -> int:
         # Read in a short transaction; publish outside any transaction (a slow broker must not
         # hold a database lock); mark what was sent in a second short transaction.
-        async with self._db.engine.begin() as conn:
+        async with self._db.transaction() as conn:
             rows = [
                 (int(seq or 0), message_id, str(subject), str(body))
                 for seq, message_id, subject, body in await _UNPUBLISHED.fetch(
@@ -192,7 +192,7 @@ class OutboxRelay:
         finally:
             if sent:
                 at = self._clock.now()
-                async with self._db.engine.begin() as conn:
+                async with self._db.transaction() as conn:
                     if self._db.is_sqlite:
                         await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in sent])
                     else:

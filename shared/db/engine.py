@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from .migrate import upgrade
@@ -135,6 +142,42 @@ class Database:
                     )
         finally:
             await engine.dispose()
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection for a few statements outside any transaction.
+
+        On SQLite it goes back to the pool as soon as the block ends. ``async with
+        read_engine.connect()`` closes in a task of its own (SQLAlchemy shields the close from
+        cancellation), so under load the next query found the pool empty and opened a
+        connection, PRAGMAs and all, that was closed again on return: 272 connections for
+        1,400 cases in the pipeline benchmark (docs/benchmarks.md "pipeline", change 17).
+        Here the close cannot be cancelled halfway: on the inline driver it never waits."""
+        if not self.is_sqlite:
+            async with self.read_engine.connect() as shielded:
+                yield shielded
+            return
+        conn = await self.read_engine.connect()
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """``engine.begin()``: a write transaction, committed when the block ends (rolled back
+        on an error). On SQLite the writer connection goes back to the pool at once, for the
+        same reason as in ``reader``; there every writer waits for that one connection."""
+        if not self.is_sqlite:
+            async with self.engine.begin() as shielded:
+                yield shielded
+            return
+        conn = await self.engine.connect()
+        try:
+            async with conn.begin():
+                yield conn
+        finally:
+            await conn.close()
 
     async def dispose(self) -> None:
         """Close all connections."""

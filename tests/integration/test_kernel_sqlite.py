@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 
 from shared.clock import FixedClock
@@ -92,3 +92,48 @@ async def test_kernel_rows_are_written_at_commit_in_order_and_not_at_all_on_roll
     async with db.read_engine.connect() as conn:
         ids = (await conn.execute(text("SELECT message_id FROM kernel_outbox ORDER BY seq"))).all()
     assert [uuid.UUID(str(row[0])) for row in ids] == [first.id, second.id]
+
+
+async def test_reader_and_transaction_give_their_connection_back_when_the_block_ends(
+    db: Database,
+) -> None:
+    """``Database.reader``/``transaction``: the pool has the connection again as soon as the
+    block ends, with no task in between (so a burst of queries reuses the pool's connections
+    instead of opening new ones); a failed transaction is rolled back; a reader cannot write."""
+    readers, writers = db.read_engine.sync_engine.pool, db.engine.sync_engine.pool
+    async with db.reader() as conn:
+        assert readers.checkedout() == 1  # type: ignore[attr-defined]
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+    assert readers.checkedout() == 0  # type: ignore[attr-defined]
+    opened: list[object] = []
+    event.listen(db.read_engine.sync_engine, "connect", lambda c, r: opened.append(c))
+
+    async def query() -> None:
+        async with db.reader() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    await asyncio.gather(*(query() for _ in range(50)))  # a burst: one at a time on the loop
+    assert opened == []  # the one connection opened above served them all
+
+    async with db.transaction() as conn:
+        await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        await conn.execute(text("INSERT INTO t VALUES (1)"))
+    assert writers.checkedout() == 0  # type: ignore[attr-defined]
+
+    async def fails() -> None:
+        async with db.transaction() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (2)"))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await fails()
+    assert writers.checkedout() == 0  # type: ignore[attr-defined]
+    assert await count(db, "t") == 1
+
+    async def writes() -> None:
+        async with db.reader() as conn:
+            await conn.execute(text("INSERT INTO t VALUES (3)"))
+
+    with pytest.raises(OperationalError):
+        await writes()
+    assert readers.checkedout() == 0  # type: ignore[attr-defined]

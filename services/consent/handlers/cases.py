@@ -56,7 +56,7 @@ def make_ensure_case_known(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """
 
     async def ensure_case_known(cmd: RecordConsent) -> dict[str, Any] | None:
-        async with ctx.db.read_engine.connect() as conn:
+        async with ctx.db.reader() as conn:
             if await _CASE_KNOWN.fetch(conn, {"case_id": cmd.case_id}, alone=True):
                 return None
         client = KenettClient(ctx.nc, ctx.org, timeout=ctx.settings.command_timeout_s)

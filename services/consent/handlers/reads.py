@@ -79,7 +79,7 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     )
 
     async def may(q: MayQuery) -> GateDecision:
-        async with ctx.db.read_engine.connect() as conn:
+        async with ctx.db.reader() as conn:
             rows = await statement.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
         consents = [
             facts(cid, kind, status, valid_from or given_at, valid_until, scope_json)
