@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, text
@@ -281,3 +282,43 @@ async def test_a_refused_read_is_audited_too(system: System) -> None:
     async with system.host.contexts["planning"].uow() as uow:
         trail = [(a.action, a.outcome) for a in await uow.audit_trail(unknown)]
     assert trail == [("planning.get_plan", "refused:not_found")]
+
+
+async def test_a_whole_case_runs_its_hot_statements_on_sqlites_driver(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline's hot path stays on the fast path (docs/benchmarks.md "pipeline", changes
+    10–17): on SQLite, no ``FastStatement`` met during a whole case (report, consents,
+    appointment, plan, notice, the outbox relay) falls back to SQLAlchemy's execution. A
+    change that makes one fall back (a Python-side default, an expanding IN) fails here,
+    instead of quietly costing CPU per case."""
+    if not system.settings.database_url.startswith("sqlite"):
+        pytest.skip("the fast path is SQLite's; on PostgreSQL every statement is SQLAlchemy's")
+    from shared.db.fast import FastStatement
+    from shared.db.sqlite_inline import SQLiteDialect_inline
+
+    original = FastStatement._for
+    used: list[str] = []
+    fell_back: list[str] = []
+
+    def watched(self: FastStatement, conn: Any, keys: tuple[str, ...], alone: bool = False) -> Any:
+        found = original(self, conn, keys, alone)
+        name = " ".join(str(self.statement).split())[:120]
+        used.append(name)
+        if found is None and isinstance(conn.dialect, SQLiteDialect_inline):
+            fell_back.append(name)
+        return found
+
+    monkeypatch.setattr(FastStatement, "_for", watched)
+    await system.client.command("assignment", register_coordinator())
+    case = await _report(system)
+    await _consents(system, case.case_id)
+    ev = system.events
+    await ev.wait_until(
+        lambda: ev.matching(
+            "notifications.notification_created", case.case_id, kind="plan_created"
+        ),
+        WAIT,
+    )
+    assert len(set(used)) >= 20, sorted(set(used))  # the watch saw the hot path
+    assert fell_back == []
