@@ -1,0 +1,124 @@
+"""Commands and queries on plain NATS queue subscriptions (``shared.bus.fastpath``): at most
+``concurrency`` at once, and a graceful stop that answers what was delivered before it."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import nats
+import pytest
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from shared.bus.fastpath import FastResponder, subscribe_fast
+
+pytestmark = pytest.mark.nats
+SUBJECT = "test.fastpath.answer"
+
+
+class Gate:
+    """A responder that holds each request until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.entered: asyncio.Queue[bytes] = asyncio.Queue()
+        self.release = asyncio.Event()
+        self.running = 0
+        self.most = 0
+
+    async def answer(self, body: bytes) -> bytes:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        await self.entered.put(body)
+        try:
+            await self.release.wait()
+        finally:
+            self.running -= 1
+        return b"answered " + body
+
+
+async def _start(url: str, gate: Gate, concurrency: int) -> tuple[Any, Any]:
+    nc = await nats.connect(url)
+    ctx = SimpleNamespace(
+        nc=nc, name="fasttest", fast_responders=[FastResponder(SUBJECT, gate.answer, concurrency)]
+    )
+    return nc, await subscribe_fast(ctx)  # type: ignore[arg-type]
+
+
+def _on_drained(subs: Any) -> asyncio.Event:
+    """Set once the stop has drained the responder's subscription."""
+    drained = asyncio.Event()
+    (sub,) = subs.subs
+    original = sub.drain
+
+    async def drain() -> None:
+        await original()
+        drained.set()
+
+    sub.drain = drain
+    return drained
+
+
+async def test_a_stop_answers_the_requests_in_flight_and_takes_no_more(nats_server: Any) -> None:
+    gate = Gate()
+    nc, subs = await _start(nats_server.url, gate, concurrency=4)
+    asker = await nats.connect(nats_server.url)
+    try:
+        pending = [
+            asyncio.create_task(asker.request(SUBJECT, f"r{i}".encode(), timeout=10))
+            for i in range(3)
+        ]
+        for _ in range(3):
+            await asyncio.wait_for(gate.entered.get(), 10)  # all three are being handled
+        drained = _on_drained(subs)
+        stopping = asyncio.create_task(subs.stop(timeout=10))
+        await asyncio.wait_for(drained.wait(), 10)
+        assert not stopping.done()  # drained, and now waiting for the answers in flight
+        gate.release.set()
+        await asyncio.wait_for(stopping, 10)
+        replies = sorted(m.data for m in await asyncio.gather(*pending))
+        assert replies == [b"answered r0", b"answered r1", b"answered r2"]
+        with pytest.raises((NoRespondersError, NatsTimeout)):  # nobody answers any more
+            await asker.request(SUBJECT, b"late", timeout=0.5)
+    finally:
+        await asker.close()
+        await nc.close()
+
+
+async def test_no_more_than_concurrency_requests_run_at_once(nats_server: Any) -> None:
+    gate = Gate()
+    nc, subs = await _start(nats_server.url, gate, concurrency=2)
+    asker = await nats.connect(nats_server.url)
+    try:
+        pending = [
+            asyncio.create_task(asker.request(SUBJECT, f"r{i}".encode(), timeout=10))
+            for i in range(5)
+        ]
+        for _ in range(2):
+            await asyncio.wait_for(gate.entered.get(), 10)
+        await asker.flush()
+        await nc.flush()  # the other three have reached the responder's process
+        assert gate.running == 2 and gate.entered.empty()
+        gate.release.set()
+        replies = await asyncio.wait_for(asyncio.gather(*pending), 10)
+        assert len(replies) == 5 and gate.most == 2
+        await subs.stop(timeout=5)
+    finally:
+        await asker.close()
+        await nc.close()
+
+
+async def test_a_stop_cancels_what_is_still_running_after_its_timeout(nats_server: Any) -> None:
+    gate = Gate()
+    nc, subs = await _start(nats_server.url, gate, concurrency=4)
+    asker = await nats.connect(nats_server.url)
+    try:
+        pending = asyncio.create_task(asker.request(SUBJECT, b"stuck", timeout=10))
+        await asyncio.wait_for(gate.entered.get(), 10)
+        await asyncio.wait_for(subs.stop(timeout=0.2), 10)  # never released: cancelled
+        assert gate.running == 0 and not subs.in_flight
+        pending.cancel()
+    finally:
+        await asker.close()
+        await nc.close()
