@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from nats.js import JetStreamContext
 from sqlalchemy import Integer, bindparam, delete, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from shared.clock import Clock
@@ -95,6 +96,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.published = 0
+        self._unmarked: list[int] = []
+        """Sequence numbers published and not yet marked (SQLite: marked with the next read)."""
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows."""
@@ -118,6 +121,8 @@ class OutboxRelay:
         # Flush what was committed before stop; what remains is sent by the next start.
         with contextlib.suppress(Exception):
             await self.drain()
+        with contextlib.suppress(Exception):
+            await self.flush_marks()
 
     async def _run(self) -> None:
         next_prune = 0.0
@@ -166,8 +171,12 @@ class OutboxRelay:
 
     async def _drain_batch(self) -> int:
         # Read in a short transaction; publish outside any transaction (a slow broker must not
-        # hold a database lock); mark what was sent in a second short transaction.
+        # hold a database lock); mark what was sent in a second short transaction. On SQLite
+        # the marks wait for the relay's next read and go in its transaction (``_unmarked``).
         async with self._db.transaction() as conn:
+            if self._unmarked:
+                await self._mark(conn, self._unmarked)
+                self._unmarked = []
             rows = [
                 (int(seq or 0), message_id, str(subject), str(body))
                 for seq, message_id, subject, body in await _UNPUBLISHED.fetch(
@@ -190,16 +199,32 @@ class OutboxRelay:
                 )
                 sent.append(seq)
         finally:
-            if sent:
-                at = self._clock.now()
+            if sent and self._db.is_sqlite:
+                # Marked with the next read (the relay runs again on the next commit, on its
+                # poll, and at stop): one transaction per round instead of two. A crash first
+                # sends them again, as a crash between publish and mark always could: the
+                # stream's de-duplication and the consumers' inboxes make that harmless.
+                self._unmarked.extend(sent)
+            elif sent:
                 async with self._db.transaction() as conn:
-                    if self._db.is_sqlite:
-                        await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in sent])
-                    else:
-                        await conn.execute(
-                            update(OutboxMessage)
-                            .where(col(OutboxMessage.seq).in_(sent))
-                            .values(published_at=at)
-                        )
-                self.published += len(sent)
+                    await self._mark(conn, sent)
+            self.published += len(sent)
         return len(sent)
+
+    async def _mark(self, conn: AsyncConnection, seqs: list[int]) -> None:
+        at = self._clock.now()
+        if self._db.is_sqlite:
+            await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in seqs])
+        else:
+            await conn.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.seq).in_(seqs))
+                .values(published_at=at)
+            )
+
+    async def flush_marks(self) -> None:
+        """Mark sent what was published and not marked yet (at stop)."""
+        if self._unmarked:
+            async with self._db.transaction() as conn:
+                await self._mark(conn, self._unmarked)
+            self._unmarked = []
