@@ -199,16 +199,15 @@ class OutboxRelay:
                 )
                 sent.append(seq)
         finally:
-            if sent and self._db.is_sqlite:
-                # Marked with the next read (the relay runs again on the next commit, on its
-                # poll, and at stop): one transaction per round instead of two. A crash first
-                # sends them again, as a crash between publish and mark always could: the
-                # stream's de-duplication and the consumers' inboxes make that harmless.
-                self._unmarked.extend(sent)
-            elif sent:
-                async with self._db.transaction() as conn:
-                    await self._mark(conn, sent)
+            self._unmarked.extend(sent)
             self.published += len(sent)
+            if not self._db.is_sqlite:
+                # Several instances share the outbox: mark at once. On SQLite the marks go in
+                # the relay's next read (it runs again on the next commit, on its poll, and at
+                # stop): one transaction per round instead of two. A crash first sends them
+                # again, as a crash between publish and mark always could: the stream's
+                # de-duplication and the consumers' inboxes make that harmless.
+                await self.flush_marks()
         return len(sent)
 
     async def _mark(self, conn: AsyncConnection, seqs: list[int]) -> None:
@@ -223,7 +222,8 @@ class OutboxRelay:
             )
 
     async def flush_marks(self) -> None:
-        """Mark sent what was published and not marked yet (at stop)."""
+        """Mark sent what was published and not marked yet (PostgreSQL: after each round;
+        SQLite: at stop, the rounds' marks going in the next round's read)."""
         if self._unmarked:
             async with self._db.transaction() as conn:
                 await self._mark(conn, self._unmarked)

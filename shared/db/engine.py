@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,38 +143,36 @@ class Database:
         finally:
             await engine.dispose()
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only connection for a few statements outside any transaction.
+    def reader(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A read-only connection for a few statements outside any transaction."""
+        return self._returned_at_once(self.read_engine, begin=False)
 
-        On SQLite it goes back to the pool as soon as the block ends. ``async with
-        read_engine.connect()`` closes in a task of its own (SQLAlchemy shields the close from
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """``engine.begin()``: a write transaction, committed when the block ends (rolled back
+        on an error)."""
+        return self._returned_at_once(self.engine, begin=True)
+
+    @asynccontextmanager
+    async def _returned_at_once(
+        self, engine: AsyncEngine, *, begin: bool
+    ) -> AsyncIterator[AsyncConnection]:
+        """On SQLite the connection goes back to the pool as soon as the block ends. ``async
+        with engine.connect()`` closes in a task of its own (SQLAlchemy shields the close from
         cancellation), so under load the next query found the pool empty and opened a
         connection, PRAGMAs and all, that was closed again on return: 272 connections for
-        1,400 cases in the pipeline benchmark (docs/benchmarks.md "pipeline", change 17).
-        Here the close cannot be cancelled halfway: on the inline driver it never waits."""
+        1,400 cases in the pipeline benchmark (docs/benchmarks.md "pipeline", change 17); the
+        one writer connection came back a turn of the loop late. Here the close cannot be
+        cancelled halfway: on the inline driver it never waits. Elsewhere SQLAlchemy's own."""
         if not self.is_sqlite:
-            async with self.read_engine.connect() as shielded:
+            async with engine.begin() if begin else engine.connect() as shielded:
                 yield shielded
             return
-        conn = await self.read_engine.connect()
+        conn = await engine.connect()
         try:
-            yield conn
-        finally:
-            await conn.close()
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """``engine.begin()``: a write transaction, committed when the block ends (rolled back
-        on an error). On SQLite the writer connection goes back to the pool at once, for the
-        same reason as in ``reader``; there every writer waits for that one connection."""
-        if not self.is_sqlite:
-            async with self.engine.begin() as shielded:
-                yield shielded
-            return
-        conn = await self.engine.connect()
-        try:
-            async with conn.begin():
+            if begin:
+                async with conn.begin():
+                    yield conn
+            else:
                 yield conn
         finally:
             await conn.close()

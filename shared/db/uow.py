@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -117,24 +118,40 @@ def _insert_of(obj: Any) -> tuple[tuple[int, int], Any, FastStatement, dict[str,
     return (_TABLE_ORDER[table], state.insert_order or 0), obj, statement, values
 
 
-# ``UnitOfWork.get_locked``'s SELECTs, by model.
-_LOADS: dict[Any, FastStatement | None] = {}
+@dataclass(frozen=True)
+class _Load:
+    """``UnitOfWork.get_locked``'s SELECT of a model's row by primary key."""
+
+    statement: FastStatement
+    keys: tuple[str, ...]
+    """The primary key's parameter names, in the mapper's order."""
+    names: tuple[str, ...]
+    """The selected columns' attribute names."""
 
 
-def _load_of(model: Any) -> FastStatement | None:
-    """SELECT every column of ``model``'s row by primary key (None: a model the ORM loads)."""
+_LOADS: dict[Any, _Load | None] = {}
+
+
+def _load_of(model: Any) -> _Load | None:
+    """The SELECT of every column of ``model``'s row by primary key (None: a model the ORM
+    loads: several tables, or an attribute of several columns)."""
     if model in _LOADS:
         return _LOADS[model]
     mapper = sa_inspect(model)
-    statement = None
+    load = None
     if len(mapper.tables) == 1 and all(len(p.columns) == 1 for p in mapper.column_attrs):
-        statement = FastStatement(
-            select(*(p.columns[0] for p in mapper.column_attrs)).where(
-                *(c == bindparam(f"pk_{c.key}") for c in mapper.primary_key)
-            )
+        keys = tuple(f"pk_{c.key}" for c in mapper.primary_key)
+        load = _Load(
+            FastStatement(
+                select(*(p.columns[0] for p in mapper.column_attrs)).where(
+                    *(c == bindparam(k) for c, k in zip(mapper.primary_key, keys, strict=True))
+                )
+            ),
+            keys,
+            tuple(p.key for p in mapper.column_attrs),
         )
-    _LOADS[model] = statement
-    return statement
+    _LOADS[model] = load
+    return load
 
 
 def _update_of(obj: Any) -> tuple[Any, FastStatement | None, dict[str, Any]] | None:
@@ -450,17 +467,15 @@ class UnitOfWork:
         16); pending changes are flushed first, as the ORM's autoflush would."""
         sync = self.session.sync_session
         if self._db.is_sqlite and sync.identity_map.get(identity_key(model, key)) is None:
-            statement = _load_of(model)
-            if statement is not None:
+            load = _load_of(model)
+            if load is not None:
                 await self.flush()
-                mapper = sa_inspect(model)
-                keys = key if isinstance(key, tuple) else (key,)
-                params = {f"pk_{c.key}": v for c, v in zip(mapper.primary_key, keys, strict=True)}
-                rows = await statement.fetch(await self.connection(), params)
+                values = key if isinstance(key, tuple) else (key,)
+                params = dict(zip(load.keys, values, strict=True))
+                rows = await load.statement.fetch(await self.connection(), params)
                 if not rows:
                     return None
-                names = [p.key for p in mapper.column_attrs]
-                row = model(**dict(zip(names, rows[0], strict=True)))
+                row = model(**dict(zip(load.names, rows[0], strict=True)))
                 make_transient_to_detached(row)  # persistent, as loaded
                 sync.add(row)
                 return row

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,12 +40,35 @@ class Gate:
         return b"answered " + body
 
 
-async def _start(url: str, gate: Gate, concurrency: int) -> tuple[Any, Any]:
+@asynccontextmanager
+async def _responder(url: str, concurrency: int) -> AsyncIterator[tuple[Gate, Any, Any, Any]]:
+    """A held responder subscribed with ``concurrency`` (its subscriptions and connection), and
+    a connection that asks it."""
+    gate = Gate()
     nc = await nats.connect(url)
-    ctx = SimpleNamespace(
-        nc=nc, name="fasttest", fast_responders=[FastResponder(SUBJECT, gate.answer, concurrency)]
-    )
-    return nc, await subscribe_fast(ctx)  # type: ignore[arg-type]
+    asker = await nats.connect(url)
+    try:
+        ctx = SimpleNamespace(
+            nc=nc,
+            name="fasttest",
+            fast_responders=[FastResponder(SUBJECT, gate.answer, concurrency)],
+        )
+        yield gate, await subscribe_fast(ctx), asker, nc  # type: ignore[arg-type]
+    finally:
+        await asker.close()
+        await nc.close()
+
+
+def _ask(asker: Any, n: int) -> list[asyncio.Task[Any]]:
+    return [
+        asyncio.create_task(asker.request(SUBJECT, f"r{i}".encode(), timeout=10)) for i in range(n)
+    ]
+
+
+async def _entered(gate: Gate, n: int) -> None:
+    """Until ``n`` requests are being handled."""
+    for _ in range(n):
+        await asyncio.wait_for(gate.entered.get(), 10)
 
 
 def _on_drained(subs: Any) -> asyncio.Event:
@@ -61,16 +86,9 @@ def _on_drained(subs: Any) -> asyncio.Event:
 
 
 async def test_a_stop_answers_the_requests_in_flight_and_takes_no_more(nats_server: Any) -> None:
-    gate = Gate()
-    nc, subs = await _start(nats_server.url, gate, concurrency=4)
-    asker = await nats.connect(nats_server.url)
-    try:
-        pending = [
-            asyncio.create_task(asker.request(SUBJECT, f"r{i}".encode(), timeout=10))
-            for i in range(3)
-        ]
-        for _ in range(3):
-            await asyncio.wait_for(gate.entered.get(), 10)  # all three are being handled
+    async with _responder(nats_server.url, concurrency=4) as (gate, subs, asker, _):
+        pending = _ask(asker, 3)
+        await _entered(gate, 3)
         drained = _on_drained(subs)
         stopping = asyncio.create_task(subs.stop(timeout=10))
         await asyncio.wait_for(drained.wait(), 10)
@@ -81,44 +99,25 @@ async def test_a_stop_answers_the_requests_in_flight_and_takes_no_more(nats_serv
         assert replies == [b"answered r0", b"answered r1", b"answered r2"]
         with pytest.raises((NoRespondersError, NatsTimeout)):  # nobody answers any more
             await asker.request(SUBJECT, b"late", timeout=0.5)
-    finally:
-        await asker.close()
-        await nc.close()
 
 
 async def test_no_more_than_concurrency_requests_run_at_once(nats_server: Any) -> None:
-    gate = Gate()
-    nc, subs = await _start(nats_server.url, gate, concurrency=2)
-    asker = await nats.connect(nats_server.url)
-    try:
-        pending = [
-            asyncio.create_task(asker.request(SUBJECT, f"r{i}".encode(), timeout=10))
-            for i in range(5)
-        ]
-        for _ in range(2):
-            await asyncio.wait_for(gate.entered.get(), 10)
+    async with _responder(nats_server.url, concurrency=2) as (gate, subs, asker, nc):
+        pending = _ask(asker, 5)
+        await _entered(gate, 2)
         await asker.flush()
-        await nc.flush()  # the other three have reached the responder's process
+        await nc.flush()  # the other three have reached the responder's connection
         assert gate.running == 2 and gate.entered.empty()
         gate.release.set()
         replies = await asyncio.wait_for(asyncio.gather(*pending), 10)
         assert len(replies) == 5 and gate.most == 2
         await subs.stop(timeout=5)
-    finally:
-        await asker.close()
-        await nc.close()
 
 
 async def test_a_stop_cancels_what_is_still_running_after_its_timeout(nats_server: Any) -> None:
-    gate = Gate()
-    nc, subs = await _start(nats_server.url, gate, concurrency=4)
-    asker = await nats.connect(nats_server.url)
-    try:
-        pending = asyncio.create_task(asker.request(SUBJECT, b"stuck", timeout=10))
-        await asyncio.wait_for(gate.entered.get(), 10)
+    async with _responder(nats_server.url, concurrency=4) as (gate, subs, asker, _):
+        (pending,) = _ask(asker, 1)
+        await _entered(gate, 1)
         await asyncio.wait_for(subs.stop(timeout=0.2), 10)  # never released: cancelled
         assert gate.running == 0 and not subs.in_flight
         pending.cancel()
-    finally:
-        await asker.close()
-        await nc.close()
