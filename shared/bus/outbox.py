@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from nats.js import JetStreamContext
 from sqlalchemy import Integer, bindparam, delete, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 
 from shared.clock import Clock
@@ -96,8 +95,6 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.published = 0
-        self._unmarked: list[int] = []
-        """Sequence numbers published and not yet marked (SQLite: marked with the next read)."""
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows."""
@@ -121,8 +118,6 @@ class OutboxRelay:
         # Flush what was committed before stop; what remains is sent by the next start.
         with contextlib.suppress(Exception):
             await self.drain()
-        with contextlib.suppress(Exception):
-            await self.flush_marks()
 
     async def _run(self) -> None:
         next_prune = 0.0
@@ -171,12 +166,8 @@ class OutboxRelay:
 
     async def _drain_batch(self) -> int:
         # Read in a short transaction; publish outside any transaction (a slow broker must not
-        # hold a database lock); mark what was sent in a second short transaction. On SQLite
-        # the marks wait for the relay's next read and go in its transaction (``_unmarked``).
+        # hold a database lock); mark what was sent in a second short transaction.
         async with self._db.transaction() as conn:
-            if self._unmarked:
-                await self._mark(conn, self._unmarked)
-                self._unmarked = []
             rows = [
                 (int(seq or 0), message_id, str(subject), str(body))
                 for seq, message_id, subject, body in await _UNPUBLISHED.fetch(
@@ -199,32 +190,16 @@ class OutboxRelay:
                 )
                 sent.append(seq)
         finally:
-            self._unmarked.extend(sent)
-            self.published += len(sent)
-            if not self._db.is_sqlite:
-                # Several instances share the outbox: mark at once. On SQLite the marks go in
-                # the relay's next read (it runs again on the next commit, on its poll, and at
-                # stop): one transaction per round instead of two. A crash first sends them
-                # again, as a crash between publish and mark always could: the stream's
-                # de-duplication and the consumers' inboxes make that harmless.
-                await self.flush_marks()
+            if sent:
+                at = self._clock.now()
+                async with self._db.transaction() as conn:
+                    if self._db.is_sqlite:
+                        await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in sent])
+                    else:
+                        await conn.execute(
+                            update(OutboxMessage)
+                            .where(col(OutboxMessage.seq).in_(sent))
+                            .values(published_at=at)
+                        )
+                self.published += len(sent)
         return len(sent)
-
-    async def _mark(self, conn: AsyncConnection, seqs: list[int]) -> None:
-        at = self._clock.now()
-        if self._db.is_sqlite:
-            await _MARK_ONE.run(conn, [{"k_seq": seq, "at": at} for seq in seqs])
-        else:
-            await conn.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.seq).in_(seqs))
-                .values(published_at=at)
-            )
-
-    async def flush_marks(self) -> None:
-        """Mark sent what was published and not marked yet (PostgreSQL: after each round;
-        SQLite: at stop, the rounds' marks going in the next round's read)."""
-        if self._unmarked:
-            async with self._db.transaction() as conn:
-                await self._mark(conn, self._unmarked)
-            self._unmarked = []

@@ -288,7 +288,7 @@ async def test_a_whole_case_runs_its_hot_statements_on_sqlites_driver(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pipeline's hot path stays on the fast path (docs/benchmarks.md "pipeline", changes
-    10–18): on SQLite, no ``FastStatement`` met during a whole case (report, the consents that
+    10–17): on SQLite, no ``FastStatement`` met during a whole case (report, the consents that
     gate appointment and plan (R5), the appointment (R9), plan, notice, the outbox relay) falls
     back to SQLAlchemy's execution. A
     change that makes one fall back (a Python-side default, an expanding IN) fails here,

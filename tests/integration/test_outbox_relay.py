@@ -1,7 +1,5 @@
-"""The outbox relay: committed rows published in order with their de-duplication id, and
-marked sent. On SQLite a round's marks go in the next round's read transaction (one
-transaction per round, docs/benchmarks.md "pipeline", change 18); ``flush_marks`` and stop
-mark the rest."""
+"""The outbox relay: committed rows published once, in order, with their de-duplication id,
+and marked sent in the round that sent them; stop sends and marks what is left."""
 
 from __future__ import annotations
 
@@ -49,7 +47,7 @@ async def _unmarked(db: Database) -> int:
         return int(found.scalar_one())
 
 
-async def test_rows_are_published_once_in_order_and_marked_by_the_next_round_or_the_stop(
+async def test_rows_are_published_once_in_order_and_marked_sent(
     nats_server: Any, tmp_path: Path
 ) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db", "relaytest")
@@ -65,17 +63,13 @@ async def test_rows_are_published_once_in_order_and_marked_by_the_next_round_or_
         first = await _add(db, 3)
         begun.clear()
         assert await relay.drain() == 3
-        assert len(begun) == 1  # the read; the marks wait for the next round
-        assert await _unmarked(db) == 3
+        assert len(begun) == 2  # the read, and the marks after the publications
+        assert await _unmarked(db) == 0
 
         second = await _add(db, 2)
-        begun.clear()
         assert await relay.drain() == 2  # the first three are not sent again
-        assert len(begun) == 1  # their marks went in this round's read
-        assert await _unmarked(db) == 2
-
-        await relay.flush_marks()
         assert await _unmarked(db) == 0
+        assert await relay.drain() == 0
         assert relay.published == 5
 
         third = await _add(db, 1)
