@@ -122,6 +122,13 @@ class Settings(BaseSettings):
         1.0, gt=0, description="Outbox relay fallback poll interval (rows from other processes)."
     )
     command_timeout_s: float = Field(10.0, gt=0, description="Client wait for a command reply.")
+    projection_wait_s: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="Seconds a command on a case its service has not yet heard of waits for "
+        "the owner's event before asking the owner (0: ask at once).",
+    )
 
     @field_validator("duty_due_days")
     @classmethod

@@ -39,6 +39,8 @@ class ServiceContext:
     """Background tasks a service starts in on_start; cancel them in on_stop."""
     fast_responders: list[Any] = field(default_factory=list)
     """Lean request/reply responders (shared.bus.fastpath), subscribed by the host."""
+    pull_consumers: list[Any] = field(default_factory=list)
+    """Event consumers' fetch loops (shared.bus.pull.PullConsumer), started by the host."""
     groups: list[Any] = field(default_factory=list)
     """Each event consumer's ``shared.bus.handlers.GroupCommit`` (how many groups, how many
     events), for metrics and the benchmarks."""

@@ -1258,7 +1258,7 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
     ctx.stream_consumers.append((in_stream(fed.org), config))
 
     async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
-        if await dead_letter_and_ack(ctx, msg, CONSUMER, reason):
+        if await dead_letter_and_ack(ctx, msg.raw_message, CONSUMER, reason):
             rt.applied(None)
 
     @router.subscriber(

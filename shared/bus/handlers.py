@@ -1,6 +1,8 @@
-"""Wiring of event consumers (FastStream, JetStream pull) and of command and query responders
-(plain NATS queue subscriptions, ``shared.bus.fastpath``; the ``router`` argument of the
-responders is kept so that every service wires all its handlers the same way).
+"""Wiring of event consumers (durable JetStream pull consumers, fetched by ``shared.bus.pull``)
+and of command and query responders (plain NATS queue subscriptions, ``shared.bus.fastpath``).
+Neither goes through FastStream's per-message path (docs/benchmarks.md "pipeline", changes 12
+and 19); the ``router`` argument is kept so that every service wires all its handlers the same
+way, and a service's own FastStream subscribers (federation's) share the helpers here.
 
 Event consumers are durable JetStream pull consumers with manual acknowledgement:
 - the handler runs in one unit of work with the inbox check and mark; ack only after commit.
@@ -22,7 +24,7 @@ Outages are not the message's fault, so they spend no delivery (the consumer pau
   tried again in place with a growing delay for up to ``DEPENDENCY_PATIENCE_S``, then it is an
   ordinary failure.
 While it waits, the message is kept from redelivery with ``in_progress`` every third of
-``ack_wait``. Every message of a fetched batch runs concurrently (FastStream's pull loop), so each
+``ack_wait``. Every message of a fetched batch runs concurrently (``shared.bus.pull``), so each
 one waits, and keeps itself alive, on its own; nothing is acked that was not committed.
 """
 
@@ -37,8 +39,8 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import structlog
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
+from faststream.nats import ConsumerConfig, NatsRouter
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from pydantic import BaseModel, ValidationError
@@ -46,6 +48,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.bus.deadletter import dead_letter, describe_error
 from shared.bus.fastpath import responder
+from shared.bus.pull import PullConsumer
 from shared.client import RequestFailed
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import (
@@ -88,7 +91,7 @@ def dependency_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, RequestFailed) and exc.error.code == "unavailable"
 
 
-async def _keep_alive(msg: NatsMessage, every: float) -> None:
+async def _keep_alive(msg: Msg, every: float) -> None:
     """Tell JetStream the message is still being worked on, so it is not redelivered."""
     while True:
         with contextlib.suppress(Exception):  # the broker may be away too; try next time
@@ -294,16 +297,14 @@ def durable_name(service: str, name: str) -> str:
     return f"{service}-{name}"
 
 
-async def dead_letter_and_ack(
-    ctx: ServiceContext, msg: NatsMessage, consumer: str, reason: str
-) -> bool:
+async def dead_letter_and_ack(ctx: ServiceContext, msg: Msg, consumer: str, reason: str) -> bool:
     """Copy a message no handler can accept to the dead-letter stream with the reason, then
     ack it so it never blocks the consumer. If the copy fails it is nacked and comes back (it is
     never dropped); returns whether it was dead-lettered."""
     try:
         await dead_letter(
             ctx.js,
-            msg.raw_message,
+            msg,
             org=ctx.org,
             service=ctx.name,
             consumer=consumer,
@@ -312,7 +313,7 @@ async def dead_letter_and_ack(
         )
     except Exception as exc:
         log.error("dead-lettering failed", consumer=consumer, error=describe_error(exc))
-        await msg.nack(delay=BACKOFF[-1])
+        await msg.nak(delay=BACKOFF[-1])
         return False
     await msg.ack()
     log.warning("dead-lettered", consumer=consumer, reason=reason)
@@ -361,21 +362,11 @@ def event_consumer(
     ctx.consumers.append(config)
     ctx.catalog.append(("consume", subject, event))
 
-    async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
+    async def to_dead_letter(msg: Msg, reason: str) -> None:
         await dead_letter_and_ack(ctx, msg, durable, reason)
 
-    @router.subscriber(
-        subject,
-        stream=JStream(EVENTS_STREAM, declare=False),
-        durable=durable,
-        config=config,
-        pull_sub=PullSub(batch_size=batch_size, timeout=5.0),
-        ack_policy=AckPolicy.MANUAL,
-        title=durable,
-        description=f"{ctx.name} consumes {event.TYPE}",
-    )
-    async def on_event(msg: NatsMessage) -> None:
-        raw = msg.raw_message
+    async def on_event(msg: Msg) -> None:
+        raw = msg
         try:
             envelope = parse_envelope(raw.data)
             payload = open_payload(envelope, accepted)
@@ -416,12 +407,13 @@ def event_consumer(
                     await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")
                 else:
                     log.info("transient failure, redelivering", consumer=durable, error=reason)
-                    await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
+                    await msg.nak(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
                 return
             await msg.ack()
             for observer in ctx.on_handled:
                 observer(durable, envelope)
 
+    ctx.pull_consumers.append(PullConsumer(EVENTS_STREAM, durable, on_event, batch_size))
     group = GroupCommit(ctx, durable, handler, max_group=batch_size)
     ctx.groups.append(group)
 
@@ -440,7 +432,7 @@ def event_consumer(
     keep_alive_every = max(0.5, ctx.settings.ack_wait_s / 3)
 
     async def apply_through_outages(
-        msg: NatsMessage, envelope: Envelope, payload: Event, failed: Exception | None = None
+        msg: Msg, envelope: Envelope, payload: Event, failed: Exception | None = None
     ) -> None:
         """``apply``, tried again in place while the database or a service it asks is away
         (module docstring); any other failure, or an outage past patience, is raised.

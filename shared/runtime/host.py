@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from shared.bus.broker import make_broker
 from shared.bus.fastpath import FastSubscriptions, subscribe_fast
 from shared.bus.outbox import OutboxRelay
+from shared.bus.pull import PullLoops, start_pulls
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -52,6 +53,7 @@ class ServiceHost:
         self._nc: NatsClient | None = None
         self._broker: NatsBroker | None = None
         self._fast_subs: list[FastSubscriptions] = []
+        self._pulls: PullLoops | None = None
 
     @property
     def js(self) -> JetStreamContext:
@@ -90,6 +92,9 @@ class ServiceHost:
             if plugin.on_start:
                 await plugin.on_start(self.contexts[plugin.name])
         await broker.start()
+        self._pulls = start_pulls(
+            js, [c for ctx in self.contexts.values() for c in ctx.pull_consumers]
+        )
         for ctx in self.contexts.values():
             self._fast_subs.append(await subscribe_fast(ctx))
         # Everything loaded so far (modules, models, routers) lives as long as the process:
@@ -104,6 +109,9 @@ class ServiceHost:
         # committed) while the database and the broker are still there.
         await asyncio.gather(*(fast.stop() for fast in self._fast_subs), return_exceptions=True)
         self._fast_subs.clear()
+        if self._pulls is not None:  # then the events in hand, committed before the database goes
+            await self._pulls.stop()
+            self._pulls = None
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await self._broker.stop()

@@ -247,7 +247,14 @@ class Driver:
     async def until_complete(self, timeout: float = 120.0) -> None:
         """Every case the load got accepted has its plan and the coordinator's notice of it."""
         cases = set(self.load.cases)
-        await self.events.wait_until(lambda: self.plans() >= cases, timeout)
+        try:
+            await self.events.wait_until(lambda: self.plans() >= cases, timeout)
+        except TimeoutError:
+            missing = cases - self.plans()
+            seen = {c: [e.type for e in self.events.events if e.case_id == c] for c in missing}
+            raise TimeoutError(
+                f"{len(missing)} cases without a plan; their events: {seen}"
+            ) from None
         await self.events.wait_until(lambda: self.plan_notices() >= cases, timeout)
 
 

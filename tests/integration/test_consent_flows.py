@@ -355,3 +355,40 @@ async def test_consents_export_as_valid_fhir_r4_consent_resources(system: System
     }
     assert sharing.provision.period.end is not None
     assert "EpisodeOfCare/" in sharing.patient.reference
+
+
+async def _intake_trail(system: System, case_id: uuid.UUID) -> list[tuple[str, str]]:
+    async with system.host.contexts["intake"].uow() as uow:
+        return [(a.action, a.actor_id) for a in await uow.audit_trail(case_id)]
+
+
+@pytest.mark.kenett_settings(projection_wait_s=5)
+async def test_r5_a_consent_recorded_as_the_case_opens_waits_for_the_case_not_for_intake(
+    system: System,
+) -> None:
+    """Consent hears of a case through ``intake.case_opened``; a consent recorded the moment
+    the case is reported waits for that event (woken by its commit, well inside the patience)
+    instead of asking intake for the case."""
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, report.case_id, kind)
+    assert await _intake_trail(system, report.case_id) == [("intake.report_need", STAFF.id)]
+
+
+@pytest.mark.kenett_settings(projection_wait_s=0.2)
+async def test_r5_when_the_case_does_not_come_consent_asks_intake_for_it(system: System) -> None:
+    """Without consent's consumer of ``case_opened`` the case never reaches its projection:
+    after its patience, consent asks intake (an audited read), and records the consent."""
+    await system.host.js.delete_consumer("KENETT_EVENTS", "consent-case-opened")
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    await consent(system, report.case_id, c.ConsentKind.IP)
+    async with system.host.contexts["consent"].uow() as uow:
+        assert [a.action for a in await uow.audit_trail(report.case_id)] == ["consent.record"]
+    assert await _intake_trail(system, report.case_id) == [
+        ("intake.report_need", STAFF.id),
+        ("intake.get_case", "consent"),
+    ]

@@ -6,7 +6,11 @@ import asyncio
 
 from faststream.nats import NatsRouter
 
-from services.consent.handlers.cases import make_ensure_case_known, on_case_opened
+from services.consent.handlers.cases import (
+    CaseArrivals,
+    make_ensure_case_known,
+    make_on_case_opened,
+)
 from services.consent.handlers.ending import make_sweep_command, sweep, withdraw
 from services.consent.handlers.reads import export_fhir, history, make_may
 from services.consent.handlers.record import record
@@ -31,9 +35,16 @@ SWEEP_EVERY_S = 60.0
 def build_router(ctx: ServiceContext) -> NatsRouter:
     """Consent's commands, queries and consumers."""
     router = NatsRouter()
-    event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
+    arrivals = CaseArrivals()
+    event_consumer(
+        router, ctx, name="case-opened", event=CaseOpened, handler=make_on_case_opened(arrivals)
+    )
     command_responder(
-        router, ctx, command=RecordConsent, handler=record, before=make_ensure_case_known(ctx)
+        router,
+        ctx,
+        command=RecordConsent,
+        handler=record,
+        before=make_ensure_case_known(ctx, arrivals),
     )
     command_responder(router, ctx, command=WithdrawConsent, handler=withdraw)
     command_responder(router, ctx, command=SweepConsents, handler=make_sweep_command(ctx.actor))
