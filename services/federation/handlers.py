@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import structlog
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
@@ -106,7 +105,7 @@ from shared.contracts.xorg import (
 from shared.db.uow import UnitOfWork
 from shared.federation.streams import ensure_federation_streams
 from shared.federation.topology import OrgFederation, in_stream, load_org_file, xorg_subject
-from shared.logging import get_logger
+from shared.logging import get_logger, log_context
 from shared.plugins import PluginError
 from shared.service import ServiceContext, stop_tasks
 
@@ -1296,9 +1295,7 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
             payload = open_message(m, fed.key())
         except XorgError as exc:
             problem = exc
-        with structlog.contextvars.bound_contextvars(
-            org=ctx.org, service=ctx.name, link=str(m.link)
-        ):
+        with log_context(org=ctx.org, service=ctx.name, link=str(m.link)):
             try:
                 await inbound.apply(m, payload, problem)
             except Wait:

@@ -38,7 +38,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import structlog
 from faststream.nats import ConsumerConfig, NatsRouter
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
@@ -63,7 +62,7 @@ from shared.contracts.replies import CommandRejected, Reply, field_errors
 from shared.contracts.subjects import EVENTS_STREAM, command_subject, query_subject
 from shared.db.availability import is_connectivity_error, waiter_for
 from shared.db.uow import UnitOfWork
-from shared.logging import get_logger
+from shared.logging import get_logger, log_context
 from shared.service import ServiceContext
 
 log = get_logger(__name__)
@@ -239,7 +238,7 @@ class GroupCommit(_Grouping[_Pending]):
                             continue  # applied before (a redelivery), or twice in this group
                         seen.add(p.envelope.id)
                         culprit = p
-                        with structlog.contextvars.bound_contextvars(
+                        with log_context(
                             org=self._ctx.org,
                             service=self._ctx.name,
                             correlation_id=str(p.envelope.correlation_id),
@@ -386,7 +385,7 @@ def event_consumer(
             for observer in ctx.on_handled:
                 observer(durable, envelope)
             return
-        with structlog.contextvars.bound_contextvars(
+        with log_context(
             org=ctx.org,
             service=ctx.name,
             correlation_id=str(envelope.correlation_id),

@@ -45,7 +45,8 @@ async def js(nats_server: Any) -> AsyncIterator[Any]:
 
 
 class Held:
-    """A handler that holds each message until the test lets it go, then acks it."""
+    """A handler that holds each message until the test lets it go, then acks it (and waits
+    for the server to confirm)."""
 
     def __init__(self) -> None:
         self.entered: asyncio.Queue[bytes] = asyncio.Queue()
@@ -55,7 +56,7 @@ class Held:
     async def handle(self, msg: Msg) -> None:
         await self.entered.put(msg.data)
         await self.release.wait()
-        await msg.ack()
+        await msg.ack_sync()  # the server has it: its consumer info shows it at once
         self.acked.append(msg.data)
 
 

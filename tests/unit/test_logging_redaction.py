@@ -64,6 +64,38 @@ def test_bound_context_is_in_every_line(log_output) -> None:
     assert (entry["org"], entry["service"], entry["correlation_id"]) == ("lund", "intake", "x1")
 
 
+async def test_log_context_fields_are_in_every_line_inside_and_in_tasks_only(log_output) -> None:
+    import asyncio
+
+    from shared.logging import log_context
+
+    log = get_logger("t")
+    with log_context(org="lund", case_id="c1"):
+        with log_context(case_id="c2", correlation_id="x2"):  # nested: the inner one wins
+            log.info("inner")
+            await asyncio.create_task(_log_in_task())  # a task started inside sees it too
+        log.info("outer", case_id="own")  # a line's own field wins
+    log.info("after")
+    inner, in_task, outer, after = lines(log_output)
+    assert (inner["org"], inner["case_id"], inner["correlation_id"]) == ("lund", "c2", "x2")
+    assert (in_task["case_id"], in_task["correlation_id"]) == ("c2", "x2")
+    assert (outer["case_id"], outer["org"]) == ("own", "lund") and "correlation_id" not in outer
+    assert not {"org", "case_id", "correlation_id"} & set(after)
+
+
+async def _log_in_task() -> None:
+    get_logger("t").info("in task")
+
+
+def test_log_context_values_are_redacted_too(log_output) -> None:
+    from shared.logging import log_context
+
+    number = national_id()
+    with log_context(note=f"ringte fra {number}"):
+        get_logger("t").info("hello")
+    assert number not in log_output.getvalue()
+
+
 def test_objects_are_redacted_not_printed_by_repr(log_output) -> None:
     from dataclasses import dataclass
 
