@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -79,3 +80,20 @@ async def read_stream(js: Any, stream: str, subject: str) -> list[Any]:
     finally:
         await sub.unsubscribe()
     return out
+
+
+async def until_settled(js: Any, stream: str, consumer: str, timeout: float = 10.0) -> Any:
+    """The consumer's info once nothing is pending or unacknowledged.
+
+    A consumer acks with a plain publish after its commit, and JetStream applies acks on its
+    own queue, so a test that has seen the commit may still read the ack as pending: there is
+    no event for "the server applied the ack", so its state is read again until it shows it.
+    """
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        info = await js.consumer_info(stream, consumer)
+        if info.num_ack_pending == 0 and info.num_pending == 0:
+            return info
+        if asyncio.get_running_loop().time() > deadline:
+            return info  # the caller's assertion says what is still pending
+        await asyncio.sleep(0.02)  # polling the server's state: see above

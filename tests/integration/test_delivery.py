@@ -27,6 +27,7 @@ from shared.db.uow import UnitOfWork
 from shared.plugins import ServicePlugin
 from shared.runtime.host import ServiceHost
 from shared.service import ServiceContext
+from tests.helpers import until_settled
 
 pytestmark = pytest.mark.nats
 ORG = "testorg"
@@ -314,5 +315,5 @@ async def test_an_event_the_consumer_does_not_want_is_acked_without_a_transactio
     async with rig.host.contexts["probe"].uow() as uow:
         marks = await uow.processed_among("probe-probe", [ignored.id, wanted.id])
     assert marks == {wanted.id}  # no inbox mark: it had no effect to guard
-    info = await rig.js.consumer_info(EVENTS_STREAM, "probe-probe")
+    info = await until_settled(rig.js, EVENTS_STREAM, "probe-probe")
     assert info.num_ack_pending == 0 and info.num_pending == 0  # both acked
