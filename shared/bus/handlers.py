@@ -365,16 +365,15 @@ def event_consumer(
         await dead_letter_and_ack(ctx, msg, durable, reason)
 
     async def on_event(msg: Msg) -> None:
-        raw = msg
         try:
-            envelope = parse_envelope(raw.data)
+            envelope = parse_envelope(msg.data)
             payload = open_payload(envelope, accepted)
             if envelope.org != ctx.org:
                 raise ContractError(f"event of org {envelope.org} on a consumer of {ctx.org}")
         except ContractError as exc:
             await to_dead_letter(msg, str(exc))
             return
-        if raw.metadata.num_delivered > max_deliver:
+        if msg.metadata.num_delivered > max_deliver:
             # Earlier deliveries ended without a verdict: a crash, or a handler past ack_wait.
             await to_dead_letter(
                 msg, f"no outcome after {max_deliver} deliveries (crash or timeout)"
@@ -400,7 +399,7 @@ def event_consumer(
                 await to_dead_letter(msg, f"refused: {exc}")
                 return
             except Exception as exc:
-                deliveries = raw.metadata.num_delivered
+                deliveries = msg.metadata.num_delivered
                 reason = describe_error(exc)
                 if deliveries >= max_deliver:
                     await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")

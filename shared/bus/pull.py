@@ -83,19 +83,17 @@ async def _handled(consumer: PullConsumer, msg: Msg) -> None:
 async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) -> None:
     me = asyncio.current_task()
     assert me is not None
-    subscription: list[JetStreamContext.PullSubscription] = []
+    psub: JetStreamContext.PullSubscription | None = None
     failures = 0
     try:
         while not loops.stopping:
             loops.fetching.add(me)
             try:
-                if not subscription:
-                    subscription.append(
-                        await js.pull_subscribe_bind(
-                            durable=consumer.durable, stream=consumer.stream
-                        )
+                if psub is None:
+                    psub = await js.pull_subscribe_bind(
+                        durable=consumer.durable, stream=consumer.stream
                     )
-                msgs = await subscription[0].fetch(consumer.batch, timeout=consumer.fetch_timeout)
+                msgs = await psub.fetch(consumer.batch, timeout=consumer.fetch_timeout)
             except (NatsTimeout, TimeoutError):  # nats-py raises either for "nothing came"
                 continue  # nothing new within the fetch's expiry
             except Exception as exc:
@@ -125,7 +123,7 @@ async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) 
     finally:
         # Unsubscribed, or the connection's drain would wait for the fetch's leftovers (status
         # messages never taken off its queue) until its own timeout.
-        for psub in subscription:
+        if psub is not None:
             with contextlib.suppress(Exception):
                 await psub.unsubscribe()
 

@@ -67,9 +67,6 @@ class CaseArrivals:
             if self._waiting.get(case_id) is arrival:
                 del self._waiting[case_id]
 
-    def __len__(self) -> int:
-        return len(self._waiting)
-
 
 def make_on_case_opened(arrivals: CaseArrivals):  # type: ignore[no-untyped-def]
     async def on_case_opened(uow: UnitOfWork, env: Envelope, event: CaseOpened) -> None:
