@@ -105,6 +105,7 @@ from shared.contracts.xorg import (
 from shared.db.uow import UnitOfWork
 from shared.federation.streams import ensure_federation_streams
 from shared.federation.topology import OrgFederation, in_stream, load_org_file, xorg_subject
+from shared.ids import new_id
 from shared.logging import get_logger, log_context
 from shared.plugins import PluginError
 from shared.service import ServiceContext, stop_tasks
@@ -227,7 +228,7 @@ class Runtime:
         fed = self.linked()
         seq = await self.next_seq(uow, link_id, to) if payload.ORDERED else 0
         header = XHeader(
-            id=uuid.uuid4(),
+            id=new_id(),
             type=payload.TYPE,
             version=payload.VERSION,
             sender=fed.org,
@@ -284,7 +285,7 @@ class Runtime:
         row = rows.first()
         if row is None:
             row = LinkCoordinator(
-                id=uuid.uuid4(), link_id=link_id, org=org, staff_id=staff_id, role=role
+                id=new_id(), link_id=link_id, org=org, staff_id=staff_id, role=role
             )
         if since is not None:
             row.since = since
@@ -321,7 +322,7 @@ def make_report_need(rt: Runtime):  # type: ignore[no-untyped-def]
         problem = domain.national_id_problem(cmd.national_id)
         if problem:
             raise refuse("validation_failed", "invalid identity number", "national_id", problem)
-        link_id = uuid.uuid4()
+        link_id = new_id()
         fed = rt.linked()
         uow.session.add(
             Link(
@@ -613,7 +614,7 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
                 "case_id",
                 "a transfer of this case was sent and not refused",
             )
-        link_id = uuid.uuid4()
+        link_id = new_id()
         uow.session.add(
             Link(
                 id=link_id,
@@ -790,12 +791,12 @@ def make_queries(rt: Runtime):  # type: ignore[no-untyped-def]
         if q.case_id is not None:
             stmt = stmt.where(Link.case_id == q.case_id)
         rows = await uow.session.exec(stmt.order_by(col(Link.created_at).desc()).limit(1000))
-        today = rt.ctx.clock.now().date()
+        today = local_today(rt.ctx.clock)
         return Links(links=[await view(uow, r, today, False) for r in rows])
 
     async def get_link(uow: UnitOfWork, q: GetLink) -> LinkView:
         link = await rt.link(uow, q.link_id)
-        return await view(uow, link, q.on or rt.ctx.clock.now().date(), True)
+        return await view(uow, link, q.on or local_today(rt.ctx.clock), True)
 
     async def list_messages(uow: UnitOfWork, q: ListMessages) -> MessageList:
         out: list[MessageView] = []

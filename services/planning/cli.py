@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -131,7 +131,7 @@ def list_plans(
         t = Table(title=f"Individuelle planer ({r['total']})")
         for col in ("Sak", "Status", "Verktøy", "Koordinator", "Versjon", "Endret", "Evaluering"):
             t.add_column(col)
-        today = date.today().isoformat()
+        today = datetime.now(OSLO).date().isoformat()
         for p in r["plans"]:
             due = p["next_evaluation_on"] or "–"
             if p["next_evaluation_on"] and p["next_evaluation_on"] < today:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from shared.clock import OSLO
 from shared.contracts.assignment import Coordination, GetCoordination
 from shared.contracts.consent import ConsentKind
 from shared.contracts.federation import AnswerHandover, ListMessages, ProposeHandover
@@ -131,3 +132,20 @@ async def test_r11_r17_a_refused_handover_tells_the_hospital_why(
     assert proposal["answer_reason"] == "Personen flytter til Iveland før utskrivning"
     listed = {(c["org"], c["staff_id"]) for c in view["coordinators"] if c["active"]}
     assert listed == {(HOSPITAL, "hk-1")}
+
+
+async def test_r17_dates_on_a_link_are_norwegian_dates(
+    federation: Federation, national_id: str
+) -> None:
+    """At 23:30 UTC it is already tomorrow in Norway. The hospital coordinator is listed from
+    the Norwegian date, and the link's view must count "today" the same way: it once used the
+    UTC date, and showed that coordinator as not active until midnight UTC."""
+    hospital = federation[HOSPITAL]
+    late = datetime.now(UTC).replace(hour=23, minute=30, second=0, microsecond=0)
+    for org in federation.orgs.values():
+        org.clock.set(late)
+    link_id, _case_id = await report_from_hospital(federation, national_id)
+    view = await link_view(hospital, link_id)
+    (listing,) = [c for c in view["coordinators"] if c["org"] == HOSPITAL]
+    assert listing["since"] == late.astimezone(OSLO).date().isoformat()
+    assert listing["active"] is True
