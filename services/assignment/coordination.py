@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from shared.contracts.assignment import CoordinatorRole
+from shared.ids import new_id
 
 
 class CoordinationError(ValueError):
@@ -79,7 +80,7 @@ def primary_at(periods: Iterable[Period], at: datetime) -> list[Period]:
 
 def first_appointment(coordinator_id: uuid.UUID, now: datetime) -> Change:
     """The first coordinator of a new episode; primary from now, with no end."""
-    return Change(new=[Period(uuid.uuid4(), coordinator_id, CoordinatorRole.PRIMARY, now)])
+    return Change(new=[Period(new_id(), coordinator_id, CoordinatorRole.PRIMARY, now)])
 
 
 def plan_handover(
@@ -113,12 +114,12 @@ def plan_handover(
             "must be after overlap_start: the old and new coordinator overlap (R11); "
             "only a coordinator who has left may hand over without overlap",
         )
-    incoming = Period(uuid.uuid4(), to_coordinator_id, CoordinatorRole.PRIMARY, overlap_start)
+    incoming = Period(new_id(), to_coordinator_id, CoordinatorRole.PRIMARY, overlap_start)
     new = [incoming]
     if overlap_end > overlap_start:
         new.append(
             Period(
-                uuid.uuid4(),
+                new_id(),
                 current.coordinator_id,
                 CoordinatorRole.HANDING_OVER,
                 overlap_start,

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.ids import new_id
+
 from .subjects import event_subject
 
 
@@ -92,7 +94,7 @@ class Envelope(BaseModel):
         causation: Envelope | None = None,
     ) -> Envelope:
         """Put an event in an envelope; a caused event inherits its cause's correlation id."""
-        event_id = uuid.uuid4()
+        event_id = new_id()
         if correlation_id is None:
             correlation_id = causation.correlation_id if causation else event_id
         return cls(

@@ -39,6 +39,7 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseOpened, CaseStatusChanged
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate, require
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 from .common import (
@@ -337,7 +338,7 @@ def make_plan_handover(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             ) from None
         touched = await apply_change(uow, case, rows, change)
         handover = Handover(
-            id=uuid.uuid4(),
+            id=new_id(),
             org=uow.org,
             case_id=case.case_id,
             episode_id=case.episode_id,

@@ -28,6 +28,7 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.replies import refuse
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 COORDINATORS = Coordinator.__table__  # type: ignore[attr-defined]
@@ -315,7 +316,7 @@ async def appoint_first(
     ``Coordinator`` the session holds gets its new caseload (``recount``). Returns the
     appointment, the episode and the duty ids."""
     now = uow.clock.now()
-    episode_id = uuid.uuid4()
+    episode_id = new_id()
     conn = await uow.connection()
     await _INSERT_EPISODE.run(
         conn,
@@ -336,7 +337,7 @@ async def appoint_first(
     await recount(uow, {coordinator_id})
     duties: list[dict[str, Any]] = [
         {
-            "id": uuid.uuid4(),
+            "id": new_id(),
             "org": uow.org,
             "case_id": case.case_id,
             "episode_id": episode_id,

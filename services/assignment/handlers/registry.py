@@ -39,6 +39,7 @@ from shared.contracts.assignment import (
 )
 from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 from .cases import cancel_planned, catch_up
@@ -96,7 +97,7 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 "is already registered as a coordinator",
             )
         coordinator = Coordinator(
-            id=uuid.uuid4(),
+            id=new_id(),
             org=uow.org,
             staff_id=cmd.staff_id,
             display_name=cmd.display_name,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -23,6 +22,7 @@ from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConse
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 
 # Recording's statements, built once (Core: the rows are written, never read back here).
 _CASE = FastStatement(
@@ -97,7 +97,7 @@ async def record(
         raise CommandRejected("rule_violation", "consent was not recorded", errors)
 
     givers = [g for g in (cmd.given_by, second) if g is not None]
-    consent_id = uuid.uuid4()
+    consent_id = new_id()
     await _INSERT_CONSENT.run(
         conn,
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from sqlmodel import col, select
 
@@ -19,6 +18,7 @@ from shared.contracts.intake import (
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 
 from .common import load_case, loads, transition
 
@@ -46,7 +46,7 @@ async def assess_eligibility(uow: UnitOfWork, cmd: AssessEligibility) -> Eligibi
     result = assess(services, ExpectedDuration(cmd.expected_duration))
     offers = await _related_offers(uow, services)
     row = EligibilityAssessment(
-        id=uuid.uuid4(),
+        id=new_id(),
         org=uow.org,
         case_id=case.id,
         proposal=result.proposal,

@@ -29,6 +29,7 @@ from shared.contracts.intake import (
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 
 from .common import load_case, transition
 
@@ -72,7 +73,7 @@ async def decide(uow: UnitOfWork, cmd: MakeDecision) -> DecisionResult:
         raise CommandRejected("rule_violation", "the decision was not recorded", errors)
     deadline = appeal_deadline(notified_on) if appealable(kind) else None
     decision = Decision(
-        id=uuid.uuid4(),
+        id=new_id(),
         org=uow.org,
         case_id=case.id,
         kind=kind,
@@ -182,7 +183,7 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
         )
     assert decision.appeal_deadline is not None
     appeal = Appeal(
-        id=uuid.uuid4(),
+        id=new_id(),
         org=uow.org,
         decision_id=decision.id,
         case_id=case.id,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from sqlmodel import col, select
 
@@ -21,6 +20,7 @@ from shared.contracts.intake import (
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 
 from .common import loads
 
@@ -34,7 +34,7 @@ async def register_offer(uow: UnitOfWork, cmd: RegisterOffer) -> OfferResult:
             [FieldError(field=f"service_types.{i}", reason=r) for i, r in bad],
         )
     offer = Offer(
-        id=uuid.uuid4(),
+        id=new_id(),
         org=uow.org,
         name=cmd.name,
         kind=cmd.kind,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
@@ -36,6 +35,7 @@ from shared.contracts.intake import (
 from shared.contracts.replies import CommandRejected, FieldError, refuse
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 from .common import load_case, loads
@@ -124,7 +124,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
     await uow.lock("intake:person:" + hashlib.sha256(national_id.number.encode()).hexdigest())
     found = await _PERSON_BY_NUMBER.fetch(conn, {"org": uow.org, "national_id": national_id.number})
     if not found:
-        person_id, birth_date = uuid.uuid4(), national_id.birth_date
+        person_id, birth_date = new_id(), national_id.birth_date
         await _INSERT_PERSON.run(
             conn,
             {
@@ -151,7 +151,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
     needs = [Need(n) for n in dict.fromkeys(cmd.needs)]
     attached = open_case is not None
     if open_case is None:
-        case_id = uuid.uuid4()
+        case_id = new_id()
         case_ref = await _next_case_ref(uow, now.astimezone(OSLO).year)
         await _INSERT_CASE.run(
             conn,
@@ -174,7 +174,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
         merged = list(dict.fromkeys([*open_case.needs.split(","), *needs]))
         open_case.needs = ",".join(merged)
         open_case.received_at = min(open_case.received_at, cmd.received_at or now)
-    report_id = uuid.uuid4()
+    report_id = new_id()
     await _INSERT_REPORT.run(
         conn,
         {

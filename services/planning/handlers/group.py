@@ -42,6 +42,7 @@ from shared.contracts.planning import (
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
 from shared.gate import require
+from shared.ids import new_id
 from shared.service import ServiceContext
 
 from .common import case_of, check_reader, refuse
@@ -104,7 +105,7 @@ async def add_member(uow: UnitOfWork, cmd: AddMember) -> GroupChanged:
             "validation_failed", "the period ends before it starts", "to_date", "before from_date"
         )
     member = GroupMember(
-        id=uuid.uuid4(),
+        id=new_id(),
         case_id=case.case_id,
         party_kind=cmd.party.kind,
         party_ref=(cmd.party.ref or "").strip() or None,
@@ -174,7 +175,7 @@ async def schedule_meeting(uow: UnitOfWork, cmd: ScheduleMeeting) -> GroupChange
             "add members to the group first (R13)",
         )
     meeting = Meeting(
-        id=uuid.uuid4(),
+        id=new_id(),
         case_id=case.case_id,
         at=cmd.at,
         place=cmd.place,
@@ -252,7 +253,7 @@ async def record_minutes(uow: UnitOfWork, cmd: RecordMinutes) -> GroupChanged:
     task_ids = []
     for t in cmd.tasks:
         task = GroupTask(
-            id=uuid.uuid4(),
+            id=new_id(),
             case_id=cmd.case_id,
             meeting_id=meeting.id,
             member_id=t.member_id,
@@ -401,7 +402,7 @@ def make_switch_tool(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         case.tool = cmd.tool
         uow.session.add(
             ToolChange(
-                id=uuid.uuid4(),
+                id=new_id(),
                 case_id=case.case_id,
                 tool=cmd.tool,
                 chosen_by=cmd.chosen_by,

@@ -17,6 +17,7 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.planning import PlanContent, PlanCreated, PlanFrozen, PlanUnfrozen
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
+from shared.ids import new_id
 
 from .common import project_due
 
@@ -76,7 +77,7 @@ async def create_plan(
             return None
     assert case.coordinator_id is not None
     now = uow.clock.now()
-    plan_id = uuid.uuid4()
+    plan_id = new_id()
     conn = await uow.connection()
     await _INSERT_PLAN.run(
         conn,
@@ -168,7 +169,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
         await _INSERT_TOOL_CHANGE.run(
             conn,
             {
-                "id": uuid.uuid4(),
+                "id": new_id(),
                 "case_id": case.case_id,
                 "tool": "ip",
                 "chosen_by": event.given_by_role,
