@@ -850,3 +850,28 @@ async def test_r5_r13_a_coordinator_reads_the_group_of_a_meetings_only_case(
         )
     )
     assert [m.role for m in group.members] == ["sykepleier"] and group.withheld == []
+
+
+async def test_r13_a_meeting_is_on_its_norwegian_day(system: System, clock: FixedClock) -> None:
+    """A meeting at 00:50 in Norway is on that Norwegian day, though it is still the day before
+    in UTC: a member listed from that day is in the group at the meeting (it was refused with
+    "no members on that day" when the day was taken in UTC)."""
+    case_id, _by, _ = await saved_plan(system, local_today(clock), clock)
+    late = clock.now().replace(hour=23, minute=10, second=0, microsecond=0) + timedelta(days=1)
+    clock.set(late)  # 00:10 (01:10 in summer) the next day in Norway
+    await system.client.command(
+        "planning",
+        p.AddMember(actor=STAFF, case_id=case_id, party=HOME_NURSING, role="sykepleier"),
+    )
+    meeting = p.GroupChanged.model_validate(
+        await system.client.command(
+            "planning",
+            p.ScheduleMeeting(
+                actor=STAFF, case_id=case_id, at=late + timedelta(minutes=40), place="Rådhuset"
+            ),
+        )
+    )
+    group = p.GroupView.model_validate(
+        await system.client.query("planning", p.GetGroup(actor=STAFF, case_id=case_id, who=_by))
+    )
+    assert [m.meeting_id for m in group.meetings] == [meeting.id]

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from services.planning import domain
 from services.planning.store import GroupMember, GroupTask, Meeting, PlanningCase, ToolChange
-from shared.clock import local_today
+from shared.clock import OSLO, local_today
 from shared.contracts.consent import GateActor, GateDecision, MayQuery
 from shared.contracts.planning import (
     AddMember,
@@ -165,7 +165,7 @@ async def schedule_meeting(uow: UnitOfWork, cmd: ScheduleMeeting) -> GroupChange
     case = await _case(uow, cmd.case_id)
     if cmd.at <= uow.clock.now():
         raise refuse("validation_failed", "a meeting is called ahead of time", "at", "in the past")
-    day = cmd.at.date()
+    day = cmd.at.astimezone(OSLO).date()
     members = [m for m in await _members(uow, case.case_id) if _active(m, day)]
     if not members:
         raise refuse(
@@ -224,7 +224,7 @@ async def record_minutes(uow: UnitOfWork, cmd: RecordMinutes) -> GroupChanged:
         raise refuse(
             "rule_violation", "the meeting has not been held yet", "meeting_id", "in the future"
         )
-    day = meeting.at.date()
+    day = meeting.at.astimezone(OSLO).date()
     members = {m.id: m for m in await _members(uow, cmd.case_id)}
     problems = [
         FieldError(field=f"attended[{n}]", reason="not a member of the group")
