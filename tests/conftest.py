@@ -15,7 +15,6 @@ import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from shared.plugins import select
 from shared.runtime.host import ServiceHost
 from shared.runtime.natsserver import NatsServer
 from shared.watch import EventWatcher
+from tests.helpers import clock_start
 
 REQUIRE_POSTGRES = os.environ.get("KENETT_REQUIRE_POSTGRES") == "1"
 
@@ -168,7 +168,7 @@ class System:
 @pytest.fixture
 def clock() -> FixedClock:
     """A clock the test moves; the system fixture uses it when the test asks for it."""
-    return FixedClock(datetime.now(UTC).replace(microsecond=0))
+    return FixedClock(clock_start())
 
 
 @pytest.fixture

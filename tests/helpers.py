@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +15,18 @@ from shared.synthetic import synthetic_national_id
 
 STAFF = Actor(kind="user", id="saksbehandler-1")
 RNG = random.Random(20261122)
+
+
+def clock_start() -> datetime:
+    """Where a test's FixedClock starts: now, or the time of day (UTC, today) given as ``HH:MM``
+    in ``KENETT_TEST_CLOCK_START``. ``KENETT_TEST_CLOCK_START=23:30`` runs the suite in the hour
+    when Norway's date is a day ahead of UTC's, where a date taken in UTC shows up."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = os.environ.get("KENETT_TEST_CLOCK_START")
+    if not start:
+        return now
+    hour, _, minute = start.partition(":")
+    return now.replace(hour=int(hour), minute=int(minute or 0), second=0)
 
 
 def national_id(birth: date | None = None, *, d_number: bool = False) -> str:

@@ -8,7 +8,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from shared.runtime.federation import LocalFederation
 from shared.runtime.host import ServiceHost
 from shared.synthetic import synthetic_national_id
 from shared.watch import EventWatcher
+from tests.helpers import clock_start
 
 pytestmark = [pytest.mark.nats, pytest.mark.federation]
 
@@ -121,7 +122,7 @@ async def start_org(
         federation_sweep_s=3600,
         **extra,
     )
-    clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
+    clock = FixedClock(clock_start())
     plugins = select(None)
     handled = {plugin.name: EventWatcher() for plugin in plugins}
     host = ServiceHost(
