@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from shared.contracts import intake as c
+from shared.ids import new_id
 from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
@@ -107,7 +108,7 @@ def report(
     """Register a report of need (R2); the number is asked for, hidden, or read from stdin."""
     command = c.ReportNeed(
         actor=actor(staff),
-        request_id=uuid.uuid4(),
+        request_id=new_id(),
         national_id=read_national_id(),
         reporter=c.Reporter(
             kind=reporter,

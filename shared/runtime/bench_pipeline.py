@@ -57,6 +57,7 @@ from shared.config import Settings
 from shared.contracts import assignment, consent, intake
 from shared.contracts.subjects import EVENTS_STREAM, event_subject
 from shared.db.engine import Database
+from shared.ids import new_id
 from shared.natsconn import connect_once
 from shared.runtime.bench import BENCH_ACTOR, ORG, percentiles, process_memory_mb, services
 from shared.runtime.natsserver import NatsServer
@@ -124,7 +125,7 @@ async def _report_and_consent(client: KenettClient, rng: random.Random) -> str:
         "intake",
         intake.ReportNeed(
             actor=BENCH_ACTOR,
-            request_id=uuid.uuid4(),
+            request_id=new_id(),
             national_id=synthetic_national_id(rng),
             reporter=intake.Reporter(kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"),
             needs=[intake.Need.IP, intake.Need.COORDINATOR],
@@ -139,7 +140,7 @@ async def _report_and_consent(client: KenettClient, rng: random.Random) -> str:
             "consent",
             consent.RecordConsent(
                 actor=BENCH_ACTOR,
-                request_id=uuid.uuid4(),
+                request_id=new_id(),
                 case_id=case_id,
                 kind=kind,
                 given_by=consent.GivenBy(role=consent.GiverRole.PERSON),

@@ -11,7 +11,6 @@ import getpass
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
@@ -23,6 +22,7 @@ from shared.client import KenettClient, RequestFailed
 from shared.config import DEFAULT_EMBEDDED_NATS_PORT
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import Actor
+from shared.ids import new_id
 from shared.natsconn import connect_once
 
 out = Console()
@@ -55,7 +55,7 @@ def request(nats: str, org: str, service: str, message: Command | Query) -> dict
     Every command carries an idempotency key, so a retry by the client library is harmless.
     """
     if isinstance(message, Command) and message.request_id is None:
-        message = message.model_copy(update={"request_id": uuid.uuid4()})
+        message = message.model_copy(update={"request_id": new_id()})
 
     async def go() -> dict[str, Any]:
         nc = await connect_once(nats, f"kenett-cli-{service}")

@@ -14,6 +14,7 @@ from shared.client import KenettClient
 from shared.clock import SystemClock
 from shared.contracts import assignment, consent, intake
 from shared.contracts.envelope import Actor
+from shared.ids import new_id
 from shared.natsconn import connect_once
 from shared.synthetic import synthetic_national_id
 from shared.watch import EventWatcher
@@ -94,7 +95,7 @@ async def run_demo(nats_url: str, org: str, timeout: float = 30.0) -> DemoResult
                 "intake",
                 intake.ReportNeed(
                     actor=DEMO_ACTOR,
-                    request_id=uuid.uuid4(),
+                    request_id=new_id(),
                     national_id=synthetic_national_id(rng),
                     reporter=intake.Reporter(
                         kind=intake.ReporterKind.EMPLOYEE, unit="Hjemmetjenesten"
