@@ -161,16 +161,29 @@ def deactivate(
 
 @app.command()
 def coordinators(
+    unit: Annotated[str | None, typer.Option(help="Only this unit.")] = None,
+    limit: Annotated[int, typer.Option(help="Coordinators per page (1-500).")] = 500,
+    offset: Annotated[int, typer.Option(help="Coordinators to skip (the next page's).")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """The registry with caseloads."""
-    result = request(nats, org, "assignment", c.ListCoordinators(actor=actor(staff)))
-    show(
-        result, as_json, lambda r: out.print(_coordinator_table(r["coordinators"], "Koordinatorer"))
+    """The registry with caseloads, in the order of registration."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.ListCoordinators(actor=actor(staff), unit=unit, limit=limit, offset=offset),
     )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(_coordinator_table(r["coordinators"], "Koordinatorer"))
+        if r.get("next_offset") is not None:
+            shown = f"{offset + 1}–{offset + len(r['coordinators'])} av {r['total']}"
+            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+
+    show(result, as_json, render)
 
 
 @app.command()

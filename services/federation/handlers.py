@@ -472,7 +472,10 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
                     "plan a handover in assignment first, or leave coordinator_id out",
                 )
             registry = CoordinatorList.model_validate(
-                await client.query("assignment", ListCoordinators(actor=cmd.actor))
+                await client.query(
+                    "assignment",
+                    ListCoordinators(actor=cmd.actor, coordinator_ids=[coordinator_id]),
+                )
             )
         except RequestFailed as exc:
             raise CommandRejected(

@@ -158,11 +158,20 @@ class CoordinatorResult(BaseModel):
 
 
 class ListCoordinators(Query):
-    """The registry with current caseloads."""
+    """The registry with current caseloads, a page at a time, in the order of registration.
+
+    A registry of thousands does not fit in one reply (NATS carries at most 1 MB): page with
+    ``offset`` and the reply's ``next_offset``, or ask for the coordinators you need."""
 
     QUERY: ClassVar[str] = "list_coordinators"
 
     include_inactive: bool = True
+    unit: str | None = Field(None, min_length=1, max_length=100, description="Only this unit.")
+    coordinator_ids: list[uuid.UUID] | None = Field(
+        None, min_length=1, max_length=500, description="Only these coordinators."
+    )
+    limit: int = Field(500, ge=1, le=500, description="Coordinators per page.")
+    offset: int = Field(0, ge=0, description="Coordinators to skip: the next_offset of a page.")
 
 
 class CoordinatorView(BaseModel):
@@ -184,9 +193,11 @@ class CoordinatorView(BaseModel):
 
 
 class CoordinatorList(BaseModel):
-    """Reply to ListCoordinators."""
+    """Reply to ListCoordinators: one page."""
 
     coordinators: list[CoordinatorView]
+    total: int = Field(0, description="Coordinators that match (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 # --- a case's needs and suggestions (R9, R10) ------------------------------------------------

@@ -127,5 +127,14 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     done = await run(system, "caseload")
     assert "Saksmengde per enhet" in done.stdout and "Helse og omsorg" in done.stdout
 
+    done = await run(system, "coordinators", "--limit", "1")
+    assert done.returncode == 0, done.stderr
+    assert (
+        "Koordinatorer" in done.stdout and "Viser 1–1 av 2; neste side: --offset 1" in done.stdout
+    )
+    done = await run(system, "coordinators", "--json", "--offset", "1")
+    last = json.loads(done.stdout)
+    assert (len(last["coordinators"]), last["total"], last["next_offset"]) == (1, 2, None)
+
     done = await run(system, "deactivate", str(uuid.uuid4()), "--reason", "slutter")
     assert done.returncode == 1 and "coordinator_id" in done.stderr

@@ -445,3 +445,47 @@ async def test_continuity_a_previous_coordinator_of_the_person_is_suggested_with
     top = (await _suggest(system, second)).candidates[0]
     assert top.coordinator_id == earlier
     assert any(r.code == "continuity" for r in top.reasons)
+
+
+async def test_r18_the_registry_comes_a_page_at_a_time_and_can_be_asked_for_by_id(
+    system: System,
+) -> None:
+    """A KE's registry can hold thousands of coordinators, more than one NATS reply carries:
+    the list is paged in the order of registration, filtered by unit or by id."""
+    units = ["Helse og omsorg", "Kultur og oppvekst", "Helse og omsorg", "Helse og omsorg", "NAV"]
+    ids = [await _register(system, unit=unit) for unit in units]
+    await system.client.command(
+        "assignment", a.DeactivateCoordinator(actor=STAFF, coordinator_id=ids[3], reason="Sluttet")
+    )
+
+    async def page(**kw: Any) -> a.CoordinatorList:
+        return a.CoordinatorList.model_validate(
+            await system.client.query("assignment", a.ListCoordinators(actor=STAFF, **kw))
+        )
+
+    seen: list[uuid.UUID] = []
+    offset: int | None = 0
+    while offset is not None:
+        got = await page(limit=2, offset=offset)
+        assert got.total == 5 and len(got.coordinators) <= 2
+        seen += [c.coordinator_id for c in got.coordinators]
+        offset = got.next_offset
+    assert seen == ids
+
+    everyone = await page()
+    assert [c.coordinator_id for c in everyone.coordinators] == ids
+    assert everyone.next_offset is None
+
+    helse = await page(unit="Helse og omsorg", include_inactive=False)
+    assert [c.coordinator_id for c in helse.coordinators] == [ids[0], ids[2]]
+    assert helse.total == 2
+
+    asked = await page(coordinator_ids=[ids[4], ids[1]])
+    assert [c.coordinator_id for c in asked.coordinators] == [ids[1], ids[4]]
+    assert (await page(offset=5)).coordinators == []
+
+    with pytest.raises(RequestFailed) as refused:
+        await system.client.query(
+            "assignment", a.ListCoordinators.model_construct(actor=STAFF, limit=501)
+        )
+    assert refused.value.error.fields[0].field == "limit"

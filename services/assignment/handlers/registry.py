@@ -248,11 +248,27 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """The registry with caseloads against limits (R10)."""
 
     async def list_coordinators(uow: UnitOfWork, q: ListCoordinators) -> CoordinatorList:
-        query = select(Coordinator).where(Coordinator.org == uow.org)
+        filters: list[Any] = [Coordinator.org == uow.org]
         if not q.include_inactive:
-            query = query.where(col(Coordinator.active).is_(True))
-        rows = await uow.session.exec(query.order_by(col(Coordinator.registered_at)))
-        return CoordinatorList(coordinators=[view(c, ctx.settings.caseload_limit) for c in rows])
+            filters.append(col(Coordinator.active).is_(True))
+        if q.unit is not None:
+            filters.append(Coordinator.unit == q.unit)
+        if q.coordinator_ids is not None:
+            filters.append(col(Coordinator.id).in_(q.coordinator_ids))
+        s = uow.session
+        total = int((await s.exec(select(func.count()).where(*filters))).one())
+        rows = await s.exec(
+            select(Coordinator)
+            .where(*filters)
+            .order_by(col(Coordinator.registered_at), col(Coordinator.id))
+            .offset(q.offset)
+            .limit(q.limit)
+        )
+        page = [view(c, ctx.settings.caseload_limit) for c in rows]
+        end = q.offset + len(page)
+        return CoordinatorList(
+            coordinators=page, total=total, next_offset=end if page and end < total else None
+        )
 
     return list_coordinators
 
