@@ -229,13 +229,20 @@ def caseload(
 
 @app.command()
 def needing(
+    limit: Annotated[int, typer.Option(help="Cases per page (1-500).")] = 200,
+    offset: Annotated[int, typer.Option(help="Cases to skip (the next page's).")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Cases that need a (new) coordinator, oldest first."""
-    result = request(nats, org, "assignment", c.ListCasesNeedingCoordinator(actor=actor(staff)))
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.ListCasesNeedingCoordinator(actor=actor(staff), limit=limit, offset=offset),
+    )
 
     def render(r: dict[str, Any]) -> None:
         if not r["cases"]:
@@ -252,6 +259,9 @@ def needing(
                 n["responsible_coordinator_id"] or "–",
             )
         out.print(t)
+        if r.get("next_offset") is not None:
+            shown = f"{offset + 1}–{offset + len(r['cases'])} av {r['total']}"
+            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
 
     show(result, as_json, render)
 

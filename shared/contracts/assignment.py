@@ -470,9 +470,13 @@ class Coordination(BaseModel):
 
 
 class ListCasesNeedingCoordinator(Query):
-    """The KE's worklist: every case that needs a (new) coordinator, oldest first."""
+    """The KE's worklist: the cases that need a (new) coordinator, oldest first, a page at a
+    time (the reply's ``total`` counts them all)."""
 
     QUERY: ClassVar[str] = "needing"
+
+    limit: int = Field(200, ge=1, le=500, description="Cases per page.")
+    offset: int = Field(0, ge=0, description="Cases to skip: the next_offset of a page.")
 
 
 class CaseNeed(BaseModel):
@@ -486,9 +490,11 @@ class CaseNeed(BaseModel):
 
 
 class CasesNeeding(BaseModel):
-    """Reply to ListCasesNeedingCoordinator."""
+    """Reply to ListCasesNeedingCoordinator: one page."""
 
     cases: list[CaseNeed]
+    total: int = Field(0, description="Cases on the worklist (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 class CaseloadOverview(Query):

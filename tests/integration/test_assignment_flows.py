@@ -489,3 +489,23 @@ async def test_r18_the_registry_comes_a_page_at_a_time_and_can_be_asked_for_by_i
             "assignment", a.ListCoordinators.model_construct(actor=STAFF, limit=501)
         )
     assert refused.value.error.fields[0].field == "limit"
+
+
+async def test_r18_the_worklist_comes_a_page_at_a_time_oldest_first(system: System) -> None:
+    """The KE's worklist of cases waiting for a coordinator is paged: at a large KE it can hold
+    thousands, more than one reply carries."""
+    waiting = [await _case_with_consent(system) for _ in range(3)]
+
+    async def page(**kw: Any) -> a.CasesNeeding:
+        return a.CasesNeeding.model_validate(
+            await system.client.query(
+                "assignment", a.ListCasesNeedingCoordinator(actor=STAFF, **kw)
+            )
+        )
+
+    first = await page(limit=2)
+    assert (len(first.cases), first.total, first.next_offset) == (2, 3, 2)
+    rest = await page(limit=2, offset=2)
+    assert (len(rest.cases), rest.total, rest.next_offset) == (1, 3, None)
+    assert [c.case_id for c in first.cases + rest.cases] == waiting
+    assert [c.case_id for c in (await page()).cases] == waiting

@@ -8,6 +8,7 @@ import uuid
 from datetime import date
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from services.assignment.store import (
@@ -171,22 +172,28 @@ async def coordination(uow: UnitOfWork, q: GetCoordination) -> Coordination:
 
 async def needing(uow: UnitOfWork, q: ListCasesNeedingCoordinator) -> CasesNeeding:
     """The KE's worklist of cases that need a (new) coordinator, oldest first (R11, R18)."""
+    waiting = (AssignmentCase.org == uow.org, col(AssignmentCase.awaiting_since).is_not(None))
+    total = int((await uow.session.exec(select(func.count()).where(*waiting))).one())
     rows = await uow.session.exec(
         select(AssignmentCase)
-        .where(AssignmentCase.org == uow.org, col(AssignmentCase.awaiting_since).is_not(None))
-        .order_by(col(AssignmentCase.awaiting_since))
+        .where(*waiting)
+        .order_by(col(AssignmentCase.awaiting_since), col(AssignmentCase.case_id))
+        .offset(q.offset)
+        .limit(q.limit)
     )
+    cases = [
+        CaseNeed(
+            case_id=c.case_id,
+            case_ref=c.case_ref,
+            cause=NeedCause(c.awaiting_cause or NeedCause.NO_CAPACITY),
+            since=c.awaiting_since,
+            responsible_coordinator_id=c.primary_coordinator_id,
+        )
+        for c in rows
+    ]
+    end = q.offset + len(cases)
     return CasesNeeding(
-        cases=[
-            CaseNeed(
-                case_id=c.case_id,
-                case_ref=c.case_ref,
-                cause=NeedCause(c.awaiting_cause or NeedCause.NO_CAPACITY),
-                since=c.awaiting_since,
-                responsible_coordinator_id=c.primary_coordinator_id,
-            )
-            for c in rows
-        ]
+        cases=cases, total=total, next_offset=end if cases and end < total else None
     )
 
 
