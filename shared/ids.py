@@ -40,6 +40,10 @@ def uuid7_from(unix_ms: int, rand_a: int, rand_b: int) -> uuid.UUID:
         raise ValueError("rand_a must fit in 12 bits")
     if not 0 <= rand_b <= _RAND_B_MASK:
         raise ValueError("rand_b must fit in 62 bits")
+    return _pack(unix_ms, rand_a, rand_b)
+
+
+def _pack(unix_ms: int, rand_a: int, rand_b: int) -> uuid.UUID:
     return uuid.UUID(
         int=(unix_ms << 80) | (_VERSION << 76) | (rand_a << 64) | (_VARIANT << 62) | rand_b
     )
@@ -58,10 +62,7 @@ def new_id() -> uuid.UUID:
         if _counter > _COUNTER_MAX:
             _last_ms += 1
             _counter = 0
-    rand_b = int.from_bytes(os.urandom(8), "big") & _RAND_B_MASK
-    return uuid.UUID(
-        int=(_last_ms << 80) | (_VERSION << 76) | (_counter << 64) | (_VARIANT << 62) | rand_b
-    )
+    return _pack(_last_ms, _counter, int.from_bytes(os.urandom(8), "big") & _RAND_B_MASK)
 
 
 def id_time_ms(value: uuid.UUID) -> int:

@@ -99,6 +99,13 @@ def _coordinator_table(rows: list[dict[str, Any]], title: str) -> Table:
     return t
 
 
+def _page_footer(r: dict[str, Any], offset: int, rows: str) -> None:
+    """Under a page that is not the last: which rows it showed, and how to get the next."""
+    if r.get("next_offset") is not None:
+        shown = f"{offset + 1}–{offset + len(r[rows])} av {r['total']}"
+        out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+
+
 @app.command()
 def register(
     staff_id: Annotated[str, typer.Option(help="The employee's id.")],
@@ -179,9 +186,7 @@ def coordinators(
 
     def render(r: dict[str, Any]) -> None:
         out.print(_coordinator_table(r["coordinators"], "Koordinatorer"))
-        if r.get("next_offset") is not None:
-            shown = f"{offset + 1}–{offset + len(r['coordinators'])} av {r['total']}"
-            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+        _page_footer(r, offset, "coordinators")
 
     show(result, as_json, render)
 
@@ -220,9 +225,7 @@ def caseload(
             )
         out.print(t)
         out.print(_coordinator_table(r["coordinators"], "Saksmengde per koordinator"))
-        if r.get("next_offset") is not None:
-            shown = f"{offset + 1}–{offset + len(r['coordinators'])} av {r['total']}"
-            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+        _page_footer(r, offset, "coordinators")
 
     show(result, as_json, render)
 
@@ -259,9 +262,7 @@ def needing(
                 n["responsible_coordinator_id"] or "–",
             )
         out.print(t)
-        if r.get("next_offset") is not None:
-            shown = f"{offset + 1}–{offset + len(r['cases'])} av {r['total']}"
-            out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+        _page_footer(r, offset, "cases")
 
     show(result, as_json, render)
 

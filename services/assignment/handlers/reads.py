@@ -46,7 +46,7 @@ from shared.contracts.assignment import (
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-from .common import get_case, lock_org, refuse
+from .common import get_case, lock_org, next_offset, refuse
 from .ranking import rank_for_case
 
 
@@ -191,9 +191,8 @@ async def needing(uow: UnitOfWork, q: ListCasesNeedingCoordinator) -> CasesNeedi
         )
         for c in rows
     ]
-    end = q.offset + len(cases)
     return CasesNeeding(
-        cases=cases, total=total, next_offset=end if cases and end < total else None
+        cases=cases, total=total, next_offset=next_offset(q.offset, len(cases), total)
     )
 
 

@@ -51,6 +51,7 @@ from .common import (
     get_case,
     get_coordinator,
     lock_org,
+    next_offset,
     refuse,
     unflag,
 )
@@ -265,9 +266,8 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             .limit(q.limit)
         )
         page = [view(c, ctx.settings.caseload_limit) for c in rows]
-        end = q.offset + len(page)
         return CoordinatorList(
-            coordinators=page, total=total, next_offset=end if page and end < total else None
+            coordinators=page, total=total, next_offset=next_offset(q.offset, len(page), total)
         )
 
     return list_coordinators
@@ -321,13 +321,12 @@ def make_caseload(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             .limit(q.limit)
         )
         coordinators = [view(c, default) for c in page]
-        end = q.offset + len(coordinators)
         return Caseload(
             default_limit=default,
             coordinators=coordinators,
             units=units,
             total=total,
-            next_offset=end if coordinators and end < total else None,
+            next_offset=next_offset(q.offset, len(coordinators), total),
         )
 
     return caseload
