@@ -24,6 +24,7 @@ from shared.runtime.clitools import (
     actor,
     day,
     out,
+    page_footer,
     request,
     show,
 )
@@ -97,13 +98,6 @@ def _coordinator_table(rows: list[dict[str, Any]], title: str) -> Table:
             status,
         )
     return t
-
-
-def _page_footer(r: dict[str, Any], offset: int, rows: str) -> None:
-    """Under a page that is not the last: which rows it showed, and how to get the next."""
-    if r.get("next_offset") is not None:
-        shown = f"{offset + 1}–{offset + len(r[rows])} av {r['total']}"
-        out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
 
 
 @app.command()
@@ -186,7 +180,7 @@ def coordinators(
 
     def render(r: dict[str, Any]) -> None:
         out.print(_coordinator_table(r["coordinators"], "Koordinatorer"))
-        _page_footer(r, offset, "coordinators")
+        page_footer(r, offset, "coordinators")
 
     show(result, as_json, render)
 
@@ -225,7 +219,7 @@ def caseload(
             )
         out.print(t)
         out.print(_coordinator_table(r["coordinators"], "Saksmengde per koordinator"))
-        _page_footer(r, offset, "coordinators")
+        page_footer(r, offset, "coordinators")
 
     show(result, as_json, render)
 
@@ -262,7 +256,7 @@ def needing(
                 n["responsible_coordinator_id"] or "–",
             )
         out.print(t)
-        _page_footer(r, offset, "cases")
+        page_footer(r, offset, "cases")
 
     show(result, as_json, render)
 

@@ -29,6 +29,7 @@ from shared.runtime.clitools import (
     actor,
     day,
     out,
+    page_footer,
     read_national_id,
     request,
     show,
@@ -360,6 +361,8 @@ def case(
 
 @app.command()
 def deadlines(
+    limit: Annotated[int, typer.Option(help="Decisions per page (at most 500).")] = 200,
+    offset: Annotated[int, typer.Option(help="Skip this many: the next page's offset.")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -368,14 +371,19 @@ def deadlines(
     """Open appeal windows, soonest deadline first (R3)."""
 
     def render(r: dict[str, Any]) -> None:
-        table = Table(title="Klagefrister")
+        if not r["windows"]:
+            out.print("Ingen åpne klagefrister.")
+            return
+        table = Table(title=f"Klagefrister ({r['total']})")
         for col in ("sak", "frist", "dager igjen"):
             table.add_column(col)
         for w in r["windows"]:
             table.add_row(w["case_ref"], w["deadline"], str(w["days_left"]))
         out.print(table)
+        page_footer(r, offset, "windows")
 
-    show(request(nats, org, "intake", c.ListAppealDeadlines(actor=actor(staff))), as_json, render)
+    query = c.ListAppealDeadlines(actor=actor(staff), limit=limit, offset=offset)
+    show(request(nats, org, "intake", query), as_json, render)
 
 
 @app.command("offer-add")

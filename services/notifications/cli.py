@@ -28,6 +28,7 @@ from shared.runtime.clitools import (
     actor,
     err,
     out,
+    page_footer,
     request,
     show,
 )
@@ -182,6 +183,8 @@ def read(
 @app.command("unread-important")
 def unread_important(
     hours: Annotated[float | None, typer.Option(help="Unread at least this long.")] = None,
+    limit: Annotated[int, typer.Option(help="Notices per page (at most 500).")] = 200,
+    offset: Annotated[int, typer.Option(help="Skip this many: the next page's offset.")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -192,11 +195,13 @@ def unread_important(
         nats,
         org,
         "notifications",
-        c.ListUnreadImportant(actor=actor(staff), older_than_hours=hours),
+        c.ListUnreadImportant(
+            actor=actor(staff), older_than_hours=hours, limit=limit, offset=offset
+        ),
     )
 
     def render(r: dict[str, Any]) -> None:
-        t = Table(title=f"Viktige varsler som ikke er lest ({len(r['notices'])})")
+        t = Table(title=f"Viktige varsler som ikke er lest ({r['total']})")
         for col in ("Varsel", "Mottaker", "Sak", "Ulest i timer", "Eskalert"):
             t.add_column(col)
         for x in r["notices"]:
@@ -208,6 +213,7 @@ def unread_important(
                 _local(x["escalated_at"]),
             )
         out.print(t)
+        page_footer(r, offset, "notices")
 
     show(result, as_json, render)
 

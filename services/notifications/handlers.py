@@ -27,6 +27,7 @@ from shared.contracts.assignment import (
     HandoverCompleted,
     HandoverPlanned,
 )
+from shared.contracts.commands import next_offset
 from shared.contracts.consent import (
     ConsentEnded,
     ConsentRecorded,
@@ -909,37 +910,43 @@ async def mark_read(uow: UnitOfWork, cmd: MarkRead) -> MarkReadResult:
 def make_unread_important(rt: Runtime):  # type: ignore[no-untyped-def]
     async def unread_important(uow: UnitOfWork, q: ListUnreadImportant) -> UnreadImportant:
         """Important notices nobody has read after the given time (the org's escalation
-        time by default), oldest first."""
+        time by default), oldest first, a page at a time."""
         policy = await rt.notifier.policy(uow)
         hours = (
             q.older_than_hours if q.older_than_hours is not None else policy.escalate_after_hours
         )
         now = uow.clock.now()
+        unread = (
+            Notification.org == uow.org,
+            col(Notification.important).is_(True),
+            col(Notification.read_at).is_(None),
+            col(Notification.created_at) <= now - timedelta(hours=hours),
+        )
+        total = int(
+            (await uow.session.exec(select(func.count(col(Notification.id))).where(*unread))).one()
+        )
         rows = await uow.session.exec(
             select(Notification)
-            .where(
-                Notification.org == uow.org,
-                col(Notification.important).is_(True),
-                col(Notification.read_at).is_(None),
-                col(Notification.created_at) <= now - timedelta(hours=hours),
-            )
-            .order_by(col(Notification.created_at))
-            .limit(500)
+            .where(*unread)
+            .order_by(col(Notification.created_at), col(Notification.id))
+            .offset(q.offset)
+            .limit(q.limit)
         )
+        notices = [
+            UnreadNotice(
+                notification_id=n.id,
+                recipient_id=n.recipient_id,
+                recipient_kind=n.recipient_kind,
+                case_id=n.case_id,
+                kind=n.kind,
+                created_at=n.created_at,
+                hours_unread=round((now - n.created_at).total_seconds() / 3600, 1),
+                escalated_at=n.escalated_at,
+            )
+            for n in rows
+        ]
         return UnreadImportant(
-            notices=[
-                UnreadNotice(
-                    notification_id=n.id,
-                    recipient_id=n.recipient_id,
-                    recipient_kind=n.recipient_kind,
-                    case_id=n.case_id,
-                    kind=n.kind,
-                    created_at=n.created_at,
-                    hours_unread=round((now - n.created_at).total_seconds() / 3600, 1),
-                    escalated_at=n.escalated_at,
-                )
-                for n in rows
-            ]
+            notices=notices, total=total, next_offset=next_offset(q.offset, len(notices), total)
         )
 
     return unread_important

@@ -27,3 +27,13 @@ class Query(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor: Actor
+
+
+def next_offset(offset: int, shown: int, total: int) -> int | None:
+    """The offset of the page after one of ``shown`` rows from ``offset``; None at the end.
+
+    Every paged reply (``limit``/``offset`` in, ``total``/``next_offset`` out) uses it, so a
+    client can follow ``next_offset`` until it is None.
+    """
+    end = offset + shown
+    return end if shown and end < total else None

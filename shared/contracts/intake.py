@@ -308,9 +308,13 @@ class AppealRegistered(Event):
 
 
 class ListAppealDeadlines(Query):
-    """IP decisions whose appeal window is still open, soonest deadline first."""
+    """IP decisions whose appeal window is still open, soonest deadline first, a page at a
+    time (the reply's ``total`` counts them all)."""
 
     QUERY: ClassVar[str] = "appeal_deadlines"
+
+    limit: int = Field(200, ge=1, le=500, description="Decisions per page.")
+    offset: int = Field(0, ge=0, description="Decisions to skip: the next_offset of a page.")
 
 
 class AppealWindow(BaseModel):
@@ -324,9 +328,11 @@ class AppealWindow(BaseModel):
 
 
 class AppealDeadlines(BaseModel):
-    """Reply to ListAppealDeadlines."""
+    """Reply to ListAppealDeadlines: one page."""
 
     windows: list[AppealWindow]
+    total: int = Field(0, description="Open appeal windows (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 # --- lifecycle --------------------------------------------------------------------------------

@@ -88,11 +88,14 @@ class MarkReadResult(BaseModel):
 
 class ListUnreadImportant(Query):
     """The KE's view: important notices (a case without coordinator, an overdue duty, ...)
-    that nobody has read after ``older_than_hours`` (the org's escalation time if absent)."""
+    that nobody has read after ``older_than_hours`` (the org's escalation time if absent),
+    oldest first, a page at a time (the reply's ``total`` counts them all)."""
 
     QUERY: ClassVar[str] = "unread_important"
 
     older_than_hours: float | None = Field(None, ge=0, le=24 * 365)
+    limit: int = Field(200, ge=1, le=500, description="Notices per page.")
+    offset: int = Field(0, ge=0, description="Notices to skip: the next_offset of a page.")
 
 
 class UnreadNotice(BaseModel):
@@ -107,7 +110,11 @@ class UnreadNotice(BaseModel):
 
 
 class UnreadImportant(BaseModel):
+    """Reply to ListUnreadImportant: one page, oldest first."""
+
     notices: list[UnreadNotice]
+    total: int = Field(0, description="Notices on the list (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 # --- Preferences and the organisation's policy --------------------------------------------

@@ -532,3 +532,10 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as exc:
+        # A command's options that its contract refuses (say --limit 0): the field and why,
+        # never the value given (it may be a person's data), and no traceback.
+        for e in exc.errors(include_input=False, include_url=False):
+            field = ".".join(str(p) for p in e["loc"]) or exc.title
+            err.print(f"[red]invalid input[/]: {field}: {e['msg']}")
+        sys.exit(2)

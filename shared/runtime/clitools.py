@@ -101,6 +101,13 @@ def show(result: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]
         render(result)
 
 
+def page_footer(r: dict[str, Any], offset: int, rows: str) -> None:
+    """Under a page that is not the last: which rows it showed, and how to get the next."""
+    if r.get("next_offset") is not None:
+        shown = f"{offset + 1}–{offset + len(r[rows])} av {r['total']}"
+        out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+
+
 def day(value: str | None, option: str) -> date | None:
     """A YYYY-MM-DD option, or a clear error naming the option (None stays None)."""
     if value is None:

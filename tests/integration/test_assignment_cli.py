@@ -135,6 +135,9 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     done = await run(system, "coordinators", "--json", "--offset", "1")
     last = json.loads(done.stdout)
     assert (len(last["coordinators"]), last["total"], last["next_offset"]) == (1, 2, None)
+    done = await run(system, "needing", "--limit", "0", "--offset", "-1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "invalid input: limit:" in done.stderr and "invalid input: offset:" in done.stderr
 
     done = await run(system, "deactivate", str(uuid.uuid4()), "--reason", "slutter")
     assert done.returncode == 1 and "coordinator_id" in done.stderr

@@ -77,6 +77,17 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     decision = json.loads(done.stdout)
     assert decision["appeal_deadline"]
 
+    done = await run(system, "deadlines")
+    assert done.returncode == 0, done.stderr
+    assert "Klagefrister (1)" in done.stdout and "neste side" not in done.stdout
+    done = await run(system, "deadlines", "--json", "--limit", "1")
+    page = json.loads(done.stdout)
+    assert [w["decision_id"] for w in page["windows"]] == [decision["decision_id"]]
+    assert (page["total"], page["next_offset"]) == (1, None)
+    done = await run(system, "deadlines", "--limit", "501")  # a clear error, no traceback
+    assert done.returncode == 2
+    assert "invalid input: limit:" in done.stderr and "Traceback" not in done.stderr
+
     done = await run(system, "letter", decision["decision_id"])
     assert "Vedtak om individuell plan" in done.stdout
     assert "Vilkårene er oppfylt – «varig behov»." in done.stdout

@@ -130,6 +130,49 @@ async def test_r3_ip_decision_letter_tells_how_and_when_to_appeal(system: System
     assert [w.decision_id for w in windows.windows] == [decision.decision_id]
 
 
+async def test_r3_open_appeal_windows_come_a_page_at_a_time_soonest_first(
+    system: System, clock: FixedClock
+) -> None:
+    """The KE's list of open appeal windows is paged: a busy KE's list can outgrow one reply."""
+    decided = []
+    for _ in range(3):
+        result = intake.DecisionResult.model_validate(
+            await cmd(
+                system,
+                intake.MakeDecision(
+                    actor=STAFF,
+                    case_id=await assessed(system),
+                    kind="ip",
+                    granted=True,
+                    grounds="Du har behov for langvarige og koordinerte tjenester.",
+                    notified_on=local_today(clock),
+                ),
+            )
+        )
+        decided.append(result)
+        clock.advance(timedelta(days=3))
+    soonest_first = [d.decision_id for d in sorted(decided, key=lambda d: d.appeal_deadline)]
+
+    async def page(**kw: int) -> intake.AppealDeadlines:
+        return intake.AppealDeadlines.model_validate(
+            await qry(system, intake.ListAppealDeadlines(actor=STAFF, **kw))
+        )
+
+    first = await page(limit=2)
+    assert (len(first.windows), first.total, first.next_offset) == (2, 3, 2)
+    rest = await page(limit=2, offset=first.next_offset)
+    assert (len(rest.windows), rest.total, rest.next_offset) == (1, 3, None)
+    assert [w.decision_id for w in first.windows + rest.windows] == soonest_first
+    assert [w.days_left for w in first.windows] == sorted(w.days_left for w in first.windows)
+    everything = await page()
+    assert [w.decision_id for w in everything.windows] == soonest_first
+    assert everything.next_offset is None
+    with pytest.raises(RequestFailed) as refused:
+        await qry(system, intake.ListAppealDeadlines.model_construct(actor=STAFF, limit=501))
+    assert refused.value.error.code == "validation_failed"
+    assert [f.field for f in refused.value.error.fields] == ["limit"]
+
+
 async def test_r4_coordinator_decision_has_no_appeal(system: System) -> None:
     case_id = await assessed(system)
     decision = intake.DecisionResult.model_validate(

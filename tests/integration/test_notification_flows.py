@@ -202,6 +202,45 @@ async def test_r6_parents_consent_needs_renewal_before_the_16th_birthday(
 
 
 @pytest.mark.kenett_settings(auto_appoint=False)
+async def test_r11_r18_unread_important_notices_come_a_page_at_a_time_oldest_first(
+    system: System, clock: FixedClock
+) -> None:
+    """The KE's follow-up list of important notices nobody has read is paged, with the count
+    of them all: it was cut at 500 without a word, so a backlog beyond that was invisible."""
+    cases = []
+    for _ in range(3):
+        report = intake.ReportNeedResult.model_validate(
+            await system.client.command("intake", report_need())
+        )
+        await consent(system, report.case_id, c.ConsentKind.COORDINATOR, clock)
+        await handled(system, "assignment.case_awaiting_coordinator", report.case_id)
+        cases.append(report.case_id)
+        clock.advance(timedelta(minutes=5))
+
+    async def page(**kw: Any) -> n.UnreadImportant:
+        return n.UnreadImportant.model_validate(
+            await system.client.query(
+                "notifications", n.ListUnreadImportant(actor=STAFF, older_than_hours=0, **kw)
+            )
+        )
+
+    first = await page(limit=2)
+    assert (len(first.notices), first.total, first.next_offset) == (2, 3, 2)
+    rest = await page(limit=2, offset=2)
+    assert (len(rest.notices), rest.total, rest.next_offset) == (1, 3, None)
+    assert [u.case_id for u in first.notices + rest.notices] == cases  # oldest first
+    assert {u.kind for u in first.notices + rest.notices} == {"case_needs_coordinator"}
+    assert (await page(offset=3)).notices == [] and (await page(offset=3)).total == 3
+    # Not yet old enough: none on the list, and the count says so too.
+    young = n.UnreadImportant.model_validate(
+        await system.client.query(
+            "notifications", n.ListUnreadImportant(actor=STAFF, older_than_hours=1)
+        )
+    )
+    assert (young.notices, young.total, young.next_offset) == ([], 0, None)
+
+
+@pytest.mark.kenett_settings(auto_appoint=False)
 async def test_r11_a_case_without_coordinator_is_told_reminded_and_escalated_until_read(
     system: System, clock: FixedClock
 ) -> None:

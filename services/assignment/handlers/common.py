@@ -365,9 +365,3 @@ async def appoint_first(
     )
     uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
     return appointment_id, episode_id, [d["id"] for d in duties]
-
-
-def next_offset(offset: int, shown: int, total: int) -> int | None:
-    """The offset of the page after one of ``shown`` rows from ``offset``; None at the end."""
-    end = offset + shown
-    return end if shown and end < total else None

@@ -43,10 +43,11 @@ from shared.contracts.assignment import (
     Suggestion,
     Suggestions,
 )
+from shared.contracts.commands import next_offset
 from shared.db.uow import UnitOfWork
 from shared.service import ServiceContext
 
-from .common import get_case, lock_org, next_offset, refuse
+from .common import get_case, lock_org, refuse
 from .ranking import rank_for_case
 
 

@@ -37,6 +37,7 @@ from shared.contracts.assignment import (
     UnitLoad,
     UpdateCoordinator,
 )
+from shared.contracts.commands import next_offset
 from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
 from shared.ids import new_id
@@ -51,7 +52,6 @@ from .common import (
     get_case,
     get_coordinator,
     lock_org,
-    next_offset,
     refuse,
     unflag,
 )

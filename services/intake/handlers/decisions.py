@@ -6,7 +6,7 @@ import base64
 import uuid
 from datetime import timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from services.intake.decisions import DecisionKind, appeal_deadline, appealable
 from services.intake.letters import LetterInput, render_html, render_pdf
@@ -14,6 +14,7 @@ from services.intake.lifecycle import CaseStatus
 from services.intake.store import Appeal, Case, Decision, EligibilityAssessment
 from shared.clock import OSLO, local_today
 from shared.config import Settings
+from shared.contracts.commands import next_offset
 from shared.contracts.intake import (
     AppealDeadlines,
     AppealRegistered,
@@ -219,28 +220,36 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
 
 
 async def appeal_deadlines(uow: UnitOfWork, q: ListAppealDeadlines) -> AppealDeadlines:
-    """IP decisions still within their appeal window and not appealed, soonest first."""
+    """IP decisions still within their appeal window and not appealed, soonest first (R3), a
+    page at a time."""
     today = local_today(uow.clock)
     appealed = select(Appeal.decision_id)
+    open_windows = (
+        Decision.org == uow.org,
+        col(Decision.appeal_deadline) >= today,
+        col(Decision.id).not_in(appealed),
+    )
+    total = int(
+        (await uow.session.exec(select(func.count(col(Decision.id))).where(*open_windows))).one()
+    )
     rows = await uow.session.exec(
         select(Decision, Case)
         .join(Case, col(Case.id) == col(Decision.case_id))
-        .where(
-            Decision.org == uow.org,
-            col(Decision.appeal_deadline) >= today,
-            col(Decision.id).not_in(appealed),
-        )
-        .order_by(col(Decision.appeal_deadline))
+        .where(*open_windows)
+        .order_by(col(Decision.appeal_deadline), col(Decision.id))
+        .offset(q.offset)
+        .limit(q.limit)
     )
+    windows = [
+        AppealWindow(
+            decision_id=d.id,
+            case_id=c.id,
+            case_ref=c.ref,
+            deadline=d.appeal_deadline,
+            days_left=(d.appeal_deadline - today).days,  # type: ignore[operator]
+        )
+        for d, c in rows
+    ]
     return AppealDeadlines(
-        windows=[
-            AppealWindow(
-                decision_id=d.id,
-                case_id=c.id,
-                case_ref=c.ref,
-                deadline=d.appeal_deadline,
-                days_left=(d.appeal_deadline - today).days,  # type: ignore[operator]
-            )
-            for d, c in rows
-        ]
+        windows=windows, total=total, next_offset=next_offset(q.offset, len(windows), total)
     )
