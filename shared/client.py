@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from shared.contracts.audit import AccessEntry, AccessLog, GetAccessLog
 from shared.contracts.commands import Command, Query
+from shared.contracts.envelope import Actor
 from shared.contracts.replies import ErrorBody, Reply
 from shared.contracts.subjects import command_subject, query_subject
 
@@ -21,6 +26,21 @@ class RequestFailed(Exception):
         fields = "; ".join(f"{f.field}: {f.reason}" for f in error.fields)
         super().__init__(f"{error.code}: {error.message}" + (f" ({fields})" if fields else ""))
         self.error = error
+
+
+SERVICES = ("intake", "consent", "assignment", "planning", "notifications", "federation")
+"""Every service of an organisation: each keeps its own audit trail."""
+
+
+class CaseAccessLog(BaseModel):
+    """Who read or changed a case's data, from every service that answered, oldest first."""
+
+    case_id: uuid.UUID
+    entries: list[AccessEntry]
+    unanswered: list[str] = Field(
+        default_factory=list,
+        description="Services that did not answer: the log lacks their part (say so).",
+    )
 
 
 class KenettClient:
@@ -55,3 +75,38 @@ class KenettClient:
         """Send a query; returns its result or raises RequestFailed."""
         name: str = type(q).QUERY  # type: ignore[attr-defined]
         return await self._request(query_subject(self.org, service, name), q)
+
+    async def access_log(
+        self,
+        actor: Actor,
+        case_id: uuid.UUID,
+        *,
+        since: datetime | None = None,
+        services: tuple[str, ...] = SERVICES,
+    ) -> CaseAccessLog:
+        """Every service's audit records of a case, merged by time (the person's right to know
+        who had access, domain.md). A service that does not answer is named in ``unanswered``
+        rather than left out in silence; any other refusal is raised."""
+
+        async def of(service: str) -> list[AccessEntry]:
+            entries: list[AccessEntry] = []
+            offset: int | None = 0
+            while offset is not None:
+                q = GetAccessLog(actor=actor, case_id=case_id, since=since, offset=offset)
+                page = AccessLog.model_validate(await self.query(service, q))
+                entries += page.entries
+                offset = page.next_offset
+            return entries
+
+        results = await asyncio.gather(*(of(s) for s in services), return_exceptions=True)
+        entries: list[AccessEntry] = []
+        unanswered: list[str] = []
+        for service, result in zip(services, results, strict=True):
+            if isinstance(result, RequestFailed) and result.error.code == "unavailable":
+                unanswered.append(service)
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                entries += result
+        entries.sort(key=lambda e: e.at)  # stable: each service's own order is kept
+        return CaseAccessLog(case_id=case_id, entries=entries, unanswered=unanswered)

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from shared.bus.access_log import serve_access_log
 from shared.config import Settings
 from shared.contracts.envelope import Envelope, known_contracts
 from shared.contracts.replies import Reply
@@ -33,7 +34,7 @@ def _catalog(plugin: ServicePlugin) -> list[tuple[str, str, type[BaseModel]]]:
         cast(Any, None),
         cast(Any, None),
     )
-    plugin.build_router(ctx)
+    serve_access_log(plugin.build_router(ctx), ctx)
     return [(k, s.replace("orgtoken", ORG), m) for k, s, m in ctx.catalog]
 
 

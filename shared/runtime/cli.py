@@ -7,7 +7,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -272,6 +272,109 @@ def dlq(
     for d in letters:
         table.add_row(str(d.seq), d.consumer, d.subject, str(d.deliveries), d.at, d.reason)  # type: ignore[attr-defined]
     out.print(table)
+
+
+@app.command("access-log")
+def access_log(
+    case_id: Annotated[str, typer.Argument(help="The case.")],
+    since: Annotated[str | None, typer.Option(help="Only from this day (YYYY-MM-DD).")] = None,
+    nats: Annotated[
+        str,
+        typer.Option("--nats", envvar="KENETT_NATS_URL", help="NATS of the kenett to talk to."),
+    ] = "",
+    org: Annotated[str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.")] = "",
+    staff: Annotated[
+        str,
+        typer.Option("--actor", envvar="KENETT_ACTOR", help="Your staff id (for the audit log)."),
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Who has read or changed a case's data, and when: every service's audit trail, merged
+    (the person's right to know who had access). Reading it is logged too."""
+    import uuid
+    from datetime import datetime, time
+
+    from shared.client import KenettClient, RequestFailed
+    from shared.clock import OSLO
+    from shared.runtime.clitools import DEFAULT_NATS, DEFAULT_ORG, actor, day, show
+
+    try:
+        case = uuid.UUID(case_id)
+    except ValueError:
+        raise typer.BadParameter("not a case id (a UUID)", param_hint="CASE_ID") from None
+    first_day = day(since, "--since")
+    start = None if first_day is None else datetime.combine(first_day, time(), OSLO)
+    url = nats or DEFAULT_NATS
+    who = actor(staff)
+
+    async def go() -> dict[str, object]:
+        nc = await connect_once(url, "kenett-cli-access-log")
+        try:
+            log = await KenettClient(nc, org or DEFAULT_ORG).access_log(who, case, since=start)
+            return log.model_dump(mode="json")
+        finally:
+            await nc.close()
+
+    try:
+        result = asyncio.run(go())
+    except RequestFailed as exc:
+        err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
+        for f in exc.error.fields:
+            err.print(f"  {f.field}: {f.reason}")
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        err.print(f"[red]cannot reach kenett at {url}[/]: {exc}")
+        raise typer.Exit(2) from None
+
+    def render(r: dict[str, Any]) -> None:
+        entries = r["entries"]
+        orgs = ", ".join(sorted({e["org"] for e in entries})) or org or DEFAULT_ORG
+        table = Table(
+            title=f"Hvem har lest eller endret saken ({orgs}, {len(entries)} oppføringer)"
+        )
+        for col in ("Tidspunkt", "Hvem", "Tilgang", "Handling", "Utfall"):
+            table.add_column(col)
+        rows: list[list[str]] = []
+        services: list[set[str]] = []
+        for e in entries:
+            at = datetime.fromisoformat(e["at"]).astimezone(OSLO)
+            outcome = str(e["outcome"])
+            row = [
+                at.strftime("%d.%m.%Y %H:%M"),
+                _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
+                "lest" if e["access"] == "read" else "endret",
+                e["action"],
+                "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
+            ]
+            # One ask of every service at once (this very log, say) is one row, not six.
+            same = rows and rows[-1][:3] + rows[-1][4:] == row[:3] + row[4:]
+            if (
+                same
+                and e["service"] not in services[-1]
+                and rows[-1][3].split(".", 1)[-1] == row[3].split(".", 1)[-1]
+            ):
+                services[-1].add(e["service"])
+                continue
+            rows.append(row)
+            services.append({e["service"]})
+        for row, asked in zip(rows, services, strict=True):
+            if len(asked) > 1:
+                row[3] = f"{row[3].split('.', 1)[-1]} ({len(asked)} tjenester)"
+            table.add_row(*row)
+        out.print(table)
+        if r["unanswered"]:
+            err.print(
+                "[yellow]Loggen er ikke fullstendig[/]: ingen svar fra "
+                + ", ".join(r["unanswered"])
+                + ". Prøv igjen når tjenestene kjører."
+            )
+
+    show(result, as_json, render)
+    if result["unanswered"]:
+        raise typer.Exit(4)
+
+
+_ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
 
 
 @app.command()

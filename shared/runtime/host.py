@@ -12,6 +12,7 @@ from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
+from shared.bus.access_log import serve_access_log
 from shared.bus.broker import make_broker
 from shared.bus.fastpath import FastSubscriptions, subscribe_fast
 from shared.bus.outbox import OutboxRelay
@@ -80,7 +81,9 @@ class ServiceHost:
             await db.prepare([plugin.migrations], [kernel_registry.metadata, plugin.metadata])
             if plugin.prepare:
                 await plugin.prepare(ctx)
-            broker.include_router(plugin.build_router(ctx))
+            router = plugin.build_router(ctx)
+            serve_access_log(router, ctx)  # every service answers for its own audit trail
+            broker.include_router(router)
             for config in ctx.consumers:
                 # Consumers are declared here, centrally, so their config follows the code.
                 await js.add_consumer(EVENTS_STREAM, config=config)

@@ -1,0 +1,70 @@
+"""Every service answers for its own audit trail: ``<service>.access_log`` (GetAccessLog).
+
+The host wires it for every service after the service's own handlers, so it knows which of the
+service's actions are reads (its queries) and which are changes (its commands, and what it does
+on its own). Reading the log is audited like any read of a case.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream.nats import NatsRouter
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from shared.bus.handlers import query_responder
+from shared.contracts.audit import AccessEntry, AccessLog, GetAccessLog
+from shared.contracts.commands import next_offset
+from shared.db.kernel import AuditRecord
+from shared.db.uow import UnitOfWork
+from shared.service import ServiceContext
+
+
+def reads_of(ctx: ServiceContext) -> frozenset[str]:
+    """The audit actions of ``ctx``'s queries (``<service>.<query>``): its reads."""
+    return frozenset(
+        f"{ctx.name}.{model.QUERY}"  # type: ignore[attr-defined]
+        for kind, _subject, model in ctx.catalog
+        if kind == "query"
+    ) | {f"{ctx.name}.{GetAccessLog.QUERY}"}
+
+
+def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
+    """Answer GetAccessLog from this service's audit trail."""
+    reads = reads_of(ctx)
+
+    async def access_log(uow: UnitOfWork, q: GetAccessLog) -> AccessLog:
+        """The case's audit records here, oldest first (in the order they were written)."""
+        where: list[Any] = [AuditRecord.org == uow.org, col(AuditRecord.case_id) == q.case_id]
+        if q.since is not None:
+            where.append(col(AuditRecord.at) >= q.since)
+        total = int((await uow.session.exec(select(func.count()).where(*where))).one())
+        rows = await uow.session.exec(
+            select(AuditRecord)
+            .where(*where)
+            .order_by(col(AuditRecord.seq))
+            .offset(q.offset)
+            .limit(q.limit)
+        )
+        entries = [
+            AccessEntry(
+                at=r.at,
+                service=ctx.name,
+                org=r.org,
+                actor_kind=r.actor_kind,
+                actor_id=r.actor_id,
+                action=r.action,
+                access="read" if r.action in reads else "change",
+                outcome=r.outcome,
+            )
+            for r in rows
+        ]
+        return AccessLog(
+            case_id=q.case_id,
+            entries=entries,
+            total=total,
+            next_offset=next_offset(q.offset, len(entries), total),
+        )
+
+    query_responder(router, ctx, query=GetAccessLog, handler=access_log)

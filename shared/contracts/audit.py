@@ -1,0 +1,56 @@
+"""The access log of a case: who read or changed a person's data, and when.
+
+Every service keeps its own audit trail (the kernel's append-only ``kernel_audit``), so every
+service answers ``GetAccessLog`` for the case's records in its own database; a client asks them
+all and merges by time (``shared.client.KenettClient.access_log``, ``kenett access-log``). The
+person has the right to know who has had access to their data (pasientjournalloven § 18,
+pasient- og brukerrettighetsloven § 5-1; domain.md, "Identifiers and data").
+
+The log names staff by staff id and services by name; it holds no health data and no identity
+numbers. Reading it is itself an access, and is logged like any other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, Field
+
+from .commands import Query
+
+AccessKind = Literal["read", "change"]
+
+
+class GetAccessLog(Query):
+    """One service's audit records of a case, oldest first, a page at a time."""
+
+    QUERY: ClassVar[str] = "access_log"
+
+    case_id: uuid.UUID
+    since: datetime | None = Field(None, description="Only records at or after this moment.")
+    limit: int = Field(500, ge=1, le=1000, description="Records per page.")
+    offset: int = Field(0, ge=0, description="Records to skip: the next_offset of a page.")
+
+
+class AccessEntry(BaseModel):
+    """One access: who, when, what, and whether it was let through."""
+
+    at: datetime
+    service: str
+    org: str
+    actor_kind: Literal["user", "service", "system"]
+    actor_id: str
+    action: str = Field(description="<service>.<command or query>, or what a service did itself.")
+    access: AccessKind = Field(description="read: a query; change: anything else.")
+    outcome: str = Field(description="ok, or refused:<code> (an attempt that was turned away).")
+
+
+class AccessLog(BaseModel):
+    """Reply to GetAccessLog: one page of one service's records."""
+
+    case_id: uuid.UUID
+    entries: list[AccessEntry]
+    total: int = Field(0, description="Records of the case in this service (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")

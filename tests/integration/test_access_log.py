@@ -1,0 +1,142 @@
+"""The access log of a case: who read or changed a person's data, from every service's audit
+trail (domain.md, "Identifiers and data": the person can see who accessed their data)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from shared.client import RequestFailed
+from shared.contracts import consent, intake, planning
+from shared.contracts.audit import AccessLog, GetAccessLog
+from shared.contracts.envelope import Actor
+from tests.conftest import System
+from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+
+pytestmark = pytest.mark.nats
+WAIT = 15.0
+KENETT = str(Path(sys.executable).parent / "kenett")
+DOCTOR = Actor(kind="user", id="lege-ola")
+
+
+async def _case_with_plan(system: System, number: str) -> uuid.UUID:
+    await system.client.command("assignment", register_coordinator())
+    case = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need(national_id=number))
+    )
+    for kind in (consent.ConsentKind.COORDINATOR, consent.ConsentKind.IP):
+        await system.client.command("consent", record_consent(case.case_id, kind))
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_created", case.case_id), WAIT)
+    return case.case_id
+
+
+async def test_the_person_can_see_who_read_or_changed_their_case(system: System) -> None:
+    number = national_id()
+    case_id = await _case_with_plan(system, number)
+    await system.client.query("intake", intake.GetCaseDetail(actor=DOCTOR, case_id=case_id))
+    await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+
+    log = await system.client.access_log(STAFF, case_id)
+    assert log.unanswered == []
+    seen = {(e.service, e.action, e.access, e.actor_id, e.outcome) for e in log.entries}
+    assert {
+        ("intake", "intake.report_need", "change", STAFF.id, "ok"),
+        ("consent", "consent.record", "change", STAFF.id, "ok"),
+        ("intake", "intake.case", "read", DOCTOR.id, "ok"),
+        ("planning", "planning.get_plan", "read", STAFF.id, "ok"),
+    } <= seen
+    # What the services did on their own is there too, by the service's name (R9: appointed).
+    assert any(e.service == "assignment" and e.actor_kind == "service" for e in log.entries)
+    assert [e.at for e in log.entries] == sorted(e.at for e in log.entries)
+    assert {e.org for e in log.entries} == {"testorg"}
+    assert number not in log.model_dump_json()  # staff ids and actions, no identity number
+
+    # Reading the log is an access too, and is logged in every service that was asked (the
+    # first read shows in the second).
+    again = await system.client.access_log(DOCTOR, case_id)
+    reads = {(e.service, e.action) for e in again.entries if e.access == "read"}
+    assert not any(e.action.endswith(".access_log") for e in log.entries)
+    assert {(s, f"{s}.access_log") for s in ("intake", "consent", "planning")} <= reads
+    assert len(again.entries) >= len(log.entries) + 6
+
+    # A period, and one service's log a page at a time.
+    later = max(e.at for e in again.entries) + timedelta(seconds=1)
+    assert (await system.client.access_log(STAFF, case_id, since=later)).entries == []
+    page = AccessLog.model_validate(
+        await system.client.query(
+            "intake", GetAccessLog(actor=STAFF, case_id=case_id, limit=1, offset=0)
+        )
+    )
+    assert len(page.entries) == 1 and page.next_offset == 1 and page.total >= 3
+    assert page.entries[0].action == "intake.report_need"  # oldest first
+
+
+async def test_a_refused_attempt_and_a_silent_service_are_shown(system: System) -> None:
+    unknown = uuid.uuid4()
+    with pytest.raises(RequestFailed):
+        await system.client.query("planning", planning.GetPlan(actor=DOCTOR, case_id=unknown))
+    log = await system.client.access_log(STAFF, unknown, services=("planning", "archive"))
+    assert [(e.action, e.access, e.actor_id, e.outcome) for e in log.entries] == [
+        ("planning.get_plan", "read", DOCTOR.id, "refused:not_found")
+    ]
+    assert log.unanswered == ["archive"]  # said, not left out in silence
+    with pytest.raises(RequestFailed) as refused:
+        await system.client.query(
+            "intake", GetAccessLog.model_construct(actor=STAFF, case_id=unknown, limit=5000)
+        )
+    assert refused.value.error.code == "validation_failed"
+
+
+async def _cli(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": system.settings.nats_url,
+        "KENETT_ORG": "testorg",
+        "KENETT_ACTOR": "ke-leder-kari",
+        "COLUMNS": "160",  # a wide terminal: rows whole, not wrapped
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [KENETT, "access-log", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: System) -> None:
+    number = national_id()
+    case_id = await _case_with_plan(system, number)
+    done = await _cli(system, str(case_id))
+    assert done.returncode == 0, done.stderr
+    assert "Hvem har lest eller endret saken" in done.stdout
+    assert "ansatt" in done.stdout and "endret" in done.stdout and "tillatt" in done.stdout
+    assert number not in done.stdout + done.stderr
+    done = await _cli(system, str(case_id), "--json")
+    printed = json.loads(done.stdout)
+    assert printed["unanswered"] == []
+    # The first run's reads, one per service, are there; read with the table they are one row.
+    assert sum(e["action"].endswith(".access_log") for e in printed["entries"]) == 6
+    done = await _cli(system, str(case_id))
+    assert done.stdout.count("access_log (6 tjenester)") == 2, done.stdout
+    # The CLI's own read of the log is attributed to the user who ran it.
+    log = await system.client.access_log(STAFF, case_id, services=("assignment",))
+    assert ("assignment.access_log", "ke-leder-kari") in {
+        (e.action, e.actor_id) for e in log.entries
+    }
+    done = await _cli(system, "not-a-case")
+    assert done.returncode == 2 and "not a case id" in done.stderr
+    assert "Traceback" not in done.stderr
+    done = await _cli(system, str(case_id), "--since", "i går")
+    assert done.returncode == 2 and "not a date" in done.stderr
