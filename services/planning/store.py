@@ -34,6 +34,8 @@ class PlanningCase(PlanningBase, table=True):
     ip_consent_id: uuid.UUID | None = None
     coordinator_id: uuid.UUID | None = None
     tool: str | None = Field(default=None, max_length=16)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The case closed (intake): no plan is made for it any more, and its plan closed."""
 
 
 class Plan(PlanningBase, table=True):

@@ -8,7 +8,7 @@ import base64
 import io
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,8 @@ from shared.clock import FixedClock, local_today
 from shared.contracts import consent as c
 from shared.contracts import intake
 from shared.contracts import planning as p
+from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.notifications import Inbox, ListInbox
 from shared.contracts.replies import Reply
 from shared.contracts.subjects import command_subject
@@ -694,6 +696,105 @@ async def test_r16_evaluations_fall_due_on_the_clock_and_a_revision_makes_a_new_
         await client.query("planning", p.ListPlans(actor=STAFF, status=["closed"]))
     )
     assert [r.case_ref for r in by_status.plans] == [doc.case_ref]
+
+
+@pytest.mark.kenett_settings(plan_retention_days=30)
+async def test_r16_r18_a_closed_case_closes_its_plan_and_nothing_falls_due_on_it(
+    system: System, clock: FixedClock
+) -> None:
+    """The person died: the KE closes the case. The plan closes with it (it stayed active, its
+    evaluations fell due and reminded the coordinator, and it never reached retention)."""
+    today = local_today(clock)
+    case_id, by, _ = await saved_plan(system, today, clock)
+    await write(
+        system,
+        p.ChangePlanStatus(actor=STAFF, case_id=case_id, expected_version=2, by=by, to="active"),
+    )
+    await system.client.command(
+        "intake", intake.CloseCase(actor=STAFF, case_id=case_id, reason="died")
+    )
+    ev = system.events
+    closed = await ev.wait_until(
+        lambda: ev.matching("planning.status_changed", case_id, to_status="closed"), WAIT
+    )
+    assert closed[0].payload["from_status"] == "active"
+    assert closed[0].payload["close_reason"] == "deceased"
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    assert (head.status, head.status_reason, head.version) == ("closed", "deceased", 4)
+    assert head.next_evaluation_on is None
+    versions = p.PlanVersions.model_validate(
+        await system.client.query("planning", p.ListPlanVersions(actor=STAFF, case_id=case_id))
+    )
+    last = versions.versions[-1]
+    assert (last.change, last.status, last.note) == ("closed", "closed", "Saken er avsluttet")
+
+    clock.advance(timedelta(days=15))  # past the measure's evaluation date (M9)
+    swept = p.PlanningSweepResult.model_validate(
+        await system.client.command("planning", p.SweepPlanning(actor=STAFF))
+    )
+    assert swept.evaluations_overdue == 0
+    listing = p.PlanListing.model_validate(
+        await system.client.query("planning", p.ListPlans(actor=STAFF, overdue_evaluations=True))
+    )
+    assert listing.total == 0
+    error = await refused(
+        system,
+        p.SavePlan(
+            actor=STAFF, case_id=case_id, expected_version=4, by=by, content=full_content(today)
+        ),
+    )
+    assert "closed" in error.message + " ".join(f.reason for f in error.fields)
+    # The retention clock started when the case closed (30 days in this test's settings).
+    clock.advance(timedelta(days=16))
+    due = p.PurgeReport.model_validate(
+        await system.client.command("planning", p.PurgePlans(actor=STAFF, dry_run=True))
+    )
+    assert due.plans == 1 and due.case_refs == [head.case_ref]
+
+
+@pytest.mark.kenett_settings(auto_appoint=False)
+async def test_r5_a_case_closed_before_it_had_a_plan_gets_none(system: System) -> None:
+    """The person declined and the KE closed the case while an appointment was on its way:
+    the appointment's news comes after the close, and no plan is drafted for a closed case."""
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, report.case_id, kind)
+    ev = system.events
+    for e in await ev.wait_until(
+        lambda: ev.matching("consent.consent_recorded", report.case_id), WAIT
+    ):
+        await system.settled("planning", e)
+    await system.client.command(
+        "intake", intake.CloseCase(actor=STAFF, case_id=report.case_id, reason="declined")
+    )
+    change = await ev.wait_until(
+        lambda: ev.matching("intake.case_status_changed", report.case_id, status="closed"), WAIT
+    )
+    await system.settled("planning", change[0])
+    late = Envelope.wrap(
+        CoordinatorAppointed(
+            appointment_id=uuid.uuid4(),
+            case_id=report.case_id,
+            case_ref=report.case_ref,
+            coordinator_id=uuid.uuid4(),
+        ),
+        org=system.settings.org,
+        occurred_at=datetime.now(UTC),
+        actor=Actor(kind="service", id="assignment"),
+        case_id=report.case_id,
+    )
+    await system.nc.jetstream().publish(
+        late.subject, late.model_dump_json().encode(), headers={"Nats-Msg-Id": str(late.id)}
+    )
+    await system.settled("planning", late)
+    with pytest.raises(RequestFailed) as none:
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=report.case_id))
+    assert none.value.error.code == "not_found"
+    assert not ev.matching("planning.plan_created", report.case_id)
 
 
 @pytest.mark.kenett_settings(plan_retention_days=30)

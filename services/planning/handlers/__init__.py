@@ -7,6 +7,7 @@ from faststream.nats import NatsRouter
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.contracts.assignment import CoordinatorAppointed
 from shared.contracts.consent import ConsentEnded, ConsentRecorded
+from shared.contracts.intake import CaseStatusChanged
 from shared.contracts.planning import (
     AddMember,
     CancelMeeting,
@@ -45,7 +46,13 @@ from .group import (
     record_minutes,
     schedule_meeting,
 )
-from .lifecycle import on_appointed, on_consent, on_consent_ended
+from .lifecycle import (
+    is_case_closing,
+    on_appointed,
+    on_case_status_changed,
+    on_consent,
+    on_consent_ended,
+)
 from .plans import (
     change_status,
     compare_versions,
@@ -73,6 +80,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="case-status-changed",
+        event=CaseStatusChanged,
+        handler=on_case_status_changed,
+        wants=is_case_closing,
+    )
 
     may_read, may_write, may_report_measure = make_gates(ctx)
     command_responder(

@@ -178,7 +178,7 @@ async def write_version(
     content: PlanContent,
     *,
     actor: Actor,
-    by: GateActor,
+    by: GateActor | Actor,
     change: str,
     note: str | None,
     causation: Envelope | None = None,

@@ -14,12 +14,20 @@ from services.planning.store import ConsentNote, Plan, PlanningCase, PlanVersion
 from shared.contracts.assignment import CoordinatorAppointed
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
-from shared.contracts.planning import PlanContent, PlanCreated, PlanFrozen, PlanUnfrozen
+from shared.contracts.intake import CaseStatusChanged
+from shared.contracts.planning import (
+    CloseReason,
+    PlanContent,
+    PlanCreated,
+    PlanFrozen,
+    PlanStatusChanged,
+    PlanUnfrozen,
+)
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
 from shared.ids import new_id
 
-from .common import project_due
+from .common import content_of, project_due, version_row, write_version
 
 PLANS = Plan.__table__  # type: ignore[attr-defined]
 
@@ -69,7 +77,7 @@ async def create_plan(
     ``absent``: the caller has just found, with the case's row locked, that the case has no
     plan (``_plan_of``), so it is not looked for again. The plan and its first version are
     inserted at once with plain statements."""
-    if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
+    if case.closed_at is not None or not ready_for_plan(case.ip_consent_id, case.coordinator_id):
         return None
     if not absent:
         existing = await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))
@@ -251,3 +259,61 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
         plan.coordinator_id = event.coordinator_id
         return
     await create_plan(uow, case, env.actor, env, absent=True)
+
+
+# Why the case closed (intake) → why its plan closes.
+_CLOSED_BECAUSE = {
+    "moved": CloseReason.MOVED,
+    "died": CloseReason.DECEASED,
+    "no_longer_needed": CloseReason.NO_LONGER_NEEDED,
+    "consent_withdrawn": CloseReason.PERSON_DECLINED,
+    "declined": CloseReason.PERSON_DECLINED,
+}
+
+
+def is_case_closing(event: CaseStatusChanged) -> bool:
+    return event.status == "closed"
+
+
+async def on_case_status_changed(uow: UnitOfWork, env: Envelope, event: CaseStatusChanged) -> None:
+    """The case closed (moved, died, no longer needed, declined): its plan closes with it,
+    with the case's reason, as a version of its own. It is kept as it was and stays readable
+    (R16), nothing falls due on it any more, and the retention clock starts. A case that closed
+    before it had a plan gets none, even if its consent or coordinator is told of late."""
+    if not is_case_closing(event):
+        return
+    case = await planning_case(uow, event.case_id, event.case_ref)
+    if case.closed_at is None:
+        case.closed_at = uow.clock.now()
+    plan = await _plan_of(uow, event.case_id)
+    if plan is None or plan.status == PlanStatus.CLOSED:
+        return
+    reason = _CLOSED_BECAUSE.get(event.reason or "", CloseReason.OTHER)
+    before = plan.status
+    plan.status = PlanStatus.CLOSED
+    plan.status_reason = reason.value
+    plan.closed_at = uow.clock.now()
+    content = content_of(await version_row(uow, plan, None))
+    await write_version(
+        uow,
+        plan,
+        content,
+        actor=env.actor,
+        by=Actor(kind="service", id="planning"),
+        change="closed",
+        note="Saken er avsluttet",
+        causation=env,
+    )
+    uow.emit(
+        PlanStatusChanged(
+            plan_id=plan.id,
+            case_id=plan.case_id,
+            case_ref=plan.case_ref,
+            from_status=before,
+            to_status=plan.status,
+            close_reason=reason.value,
+        ),
+        actor=env.actor,
+        case_id=plan.case_id,
+        causation=env,
+    )

@@ -1,0 +1,26 @@
+"""planning case closed_at: a closed case gets no plan, and its plan closes with it
+
+Revision ID: p0005
+Revises: p0004
+Create Date: 2026-12-06 02:45:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from shared.db.types import UTCDateTime
+
+revision = "p0005"
+down_revision = "p0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("planning_case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("closed_at", UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("planning_case", schema=None) as batch_op:
+        batch_op.drop_column("closed_at")
