@@ -57,6 +57,7 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
                 action=r.action,
                 access="read" if r.action in reads else "change",
                 outcome=r.outcome,
+                role=r.detail if (r.detail or "").startswith("as ") else None,
             )
             for r in rows
         ]

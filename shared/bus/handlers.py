@@ -516,6 +516,25 @@ def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
     return None
 
 
+# Roles whose id says who they are without naming a person: a coordinator's id, a provider's
+# service or organisation code. The person and a next of kin are recorded by role alone.
+_ROLE_IDS_KEPT = frozenset({"coordinator", "provider"})
+
+
+def audit_role(request: BaseModel) -> str | None:
+    """The role a request reads or writes in (``who``/``by``: ``consent.GateActor``), for the
+    audit record: "as coordinator <id>", "as provider <code>", "as person", "as next_of_kin".
+    The plan a reader sees is cut to that role's consents (R7, R8), so the trail says which
+    role the staff member used, not only who they are."""
+    for name in ("who", "by"):
+        party = getattr(request, name, None)
+        kind = getattr(party, "kind", None)
+        if isinstance(kind, str):
+            ident = getattr(party, "id", None)
+            return f"as {kind} {ident}" if kind in _ROLE_IDS_KEPT and ident else f"as {kind}"
+    return None
+
+
 @dataclass
 class _PendingCommand(_Waiter):
     cmd: Command
@@ -649,7 +668,12 @@ class CommandProcessor(Generic[C]):
         """The reply to an applied command, with its audit record and stored reply (in
         ``uow``, before its commit)."""
         reply = Reply.success(result)
-        uow.audit(actor=cmd.actor, action=self.action, case_id=_audit_case(result, cmd))
+        uow.audit(
+            actor=cmd.actor,
+            action=self.action,
+            case_id=_audit_case(result, cmd),
+            detail=audit_role(cmd),
+        )
         if cmd.request_id is not None:
             uow.store_reply(self.action, cmd.request_id, reply.model_dump_json())
         return reply
@@ -683,6 +707,7 @@ class CommandProcessor(Generic[C]):
                 action=action,
                 case_id=_audit_case(None, cmd),
                 outcome=f"refused:{refused.code}",
+                detail=audit_role(cmd),
             )
             await uow.commit()
         return refused.reply()
@@ -745,6 +770,7 @@ def query_responder(
                     action=action,
                     case_id=_audit_case(None, q),
                     outcome=f"refused:{rej.code}",
+                    detail=audit_role(q),
                 )
                 await uow.commit()
         return rej.reply()
@@ -767,7 +793,12 @@ def query_responder(
                     await uow.rollback()
                     return await refuse(q, rej)
                 if audited:
-                    uow.audit(actor=q.actor, action=action, case_id=_audit_case(result, q))
+                    uow.audit(
+                        actor=q.actor,
+                        action=action,
+                        case_id=_audit_case(result, q),
+                        detail=audit_role(q),
+                    )
                     await uow.commit()
                 return Reply.success(result)
         except Exception as exc:

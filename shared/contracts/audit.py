@@ -45,6 +45,11 @@ class AccessEntry(BaseModel):
     action: str = Field(description="<service>.<command or query>, or what a service did itself.")
     access: AccessKind = Field(description="read: a query; change: anything else.")
     outcome: str = Field(description="ok, or refused:<code> (an attempt that was turned away).")
+    role: str | None = Field(
+        None,
+        description="The role the access was made in, where the request names one: as "
+        "coordinator <id>, as provider <code>, as person, as next_of_kin (R7, R8).",
+    )
 
 
 class AccessLog(BaseModel):

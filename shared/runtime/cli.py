@@ -343,7 +343,7 @@ def access_log(
                 at.strftime("%d.%m.%Y %H:%M"),
                 _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
                 "lest" if e["access"] == "read" else "endret",
-                e["action"],
+                e["action"] + _as_role(e.get("role")),
                 "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
             ]
             # One ask of every service at once (this very log, say) is one row, not six.
@@ -375,6 +375,20 @@ def access_log(
 
 
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
+_ROLE = {
+    "coordinator": "som koordinator",
+    "provider": "som tjenesteyter",
+    "person": "som personen selv",
+    "next_of_kin": "som pårørende",
+}
+
+
+def _as_role(role: str | None) -> str:
+    """ "as provider hjemmesykepleien" → " (som tjenesteyter hjemmesykepleien)"."""
+    if not role:
+        return ""
+    kind, _, ident = role.removeprefix("as ").partition(" ")
+    return f" ({_ROLE.get(kind, kind)}{' ' + ident if ident else ''})"
 
 
 @app.command()

@@ -43,7 +43,17 @@ async def test_the_person_can_see_who_read_or_changed_their_case(system: System)
     number = national_id()
     case_id = await _case_with_plan(system, number)
     await system.client.query("intake", intake.GetCaseDetail(actor=DOCTOR, case_id=case_id))
-    await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+    head = planning.PlanView.model_validate(
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    as_coordinator = consent.GateActor(kind="coordinator", id=str(head.coordinator_id))
+    await system.client.query(
+        "planning", planning.ViewPlan(actor=DOCTOR, case_id=case_id, who=as_coordinator)
+    )
+    as_person = consent.GateActor(kind="person", id="self")
+    await system.client.query(
+        "planning", planning.ViewPlan(actor=DOCTOR, case_id=case_id, who=as_person)
+    )
 
     log = await system.client.access_log(STAFF, case_id)
     assert log.unanswered == []
@@ -54,6 +64,12 @@ async def test_the_person_can_see_who_read_or_changed_their_case(system: System)
         ("intake", "intake.case", "read", DOCTOR.id, "ok"),
         ("planning", "planning.get_plan", "read", STAFF.id, "ok"),
     } <= seen
+    # A plan read says the role it was read in: the role decides what the reader sees (R7).
+    views = [(e.actor_id, e.role) for e in log.entries if e.action == "planning.view_plan"]
+    assert views == [
+        (DOCTOR.id, f"as coordinator {head.coordinator_id}"),
+        (DOCTOR.id, "as person"),  # the role alone: "self" or a relative's label is not kept
+    ]
     # What the services did on their own is there too, by the service's name (R9: appointed).
     assert any(e.service == "assignment" and e.actor_kind == "service" for e in log.entries)
     assert [e.at for e in log.entries] == sorted(e.at for e in log.entries)
@@ -118,8 +134,13 @@ async def _cli(system: System, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: System) -> None:
     number = national_id()
     case_id = await _case_with_plan(system, number)
+    as_person = consent.GateActor(kind="person", id="self")
+    await system.client.query(
+        "planning", planning.ViewPlan(actor=DOCTOR, case_id=case_id, who=as_person)
+    )
     done = await _cli(system, str(case_id))
     assert done.returncode == 0, done.stderr
+    assert "planning.view_plan (som personen selv)" in done.stdout
     assert "Hvem har lest eller endret saken" in done.stdout
     assert "ansatt" in done.stdout and "endret" in done.stdout and "tillatt" in done.stdout
     assert number not in done.stdout + done.stderr
