@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from shared.client import RequestFailed
 from shared.clock import FixedClock, local_today
+from shared.contracts import assignment as a
 from shared.contracts import consent as c
 from shared.contracts import intake
 from shared.contracts import planning as p
@@ -696,6 +697,72 @@ async def test_r16_evaluations_fall_due_on_the_clock_and_a_revision_makes_a_new_
         await client.query("planning", p.ListPlans(actor=STAFF, status=["closed"]))
     )
     assert [r.case_ref for r in by_status.plans] == [doc.case_ref]
+
+
+async def test_r11_both_coordinators_work_on_the_plan_during_the_overlap(
+    system: System, clock: FixedClock
+) -> None:
+    """A handover with an overlap: the old and the new coordinator work together (R11), so
+    both read and edit the plan until the overlap ends; then only the new one does."""
+    today = local_today(clock)
+    case_id, old, _ = await saved_plan(system, today, clock)
+    new_id = (await system.client.command("assignment", register_coordinator()))["coordinator_id"]
+    new = c.GateActor(kind="coordinator", id=new_id)
+    end = clock.now() + timedelta(days=14)
+    await system.client.command(
+        "assignment",
+        a.PlanHandover(
+            actor=STAFF, case_id=case_id, to_coordinator_id=uuid.UUID(new_id), overlap_end=end
+        ),
+    )
+    ev = system.events
+    appointed = await ev.wait_until(
+        lambda: ev.matching("assignment.coordinator_appointed", case_id, coordinator_id=new_id),
+        WAIT,
+    )
+    await system.settled("planning", appointed[0])
+    assert (await coordinator_of(system, case_id)) == new
+    for who in (old, new):
+        assert (await read(system, case_id, who)).content.goals
+    written = await write(
+        system,
+        p.ChangePlanStatus(actor=STAFF, case_id=case_id, expected_version=2, by=old, to="active"),
+    )
+    assert written.version == 3  # the one handing over still edits, in the overlap
+    await write(
+        system,
+        p.EvaluateItem(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=3,
+            by=new,
+            item_id="M9",
+            outcome=p.Outcome.PARTLY,
+            comment="Overtatt",
+            next_evaluation_date=today + timedelta(days=30),
+        ),
+    )
+
+    clock.set(end + timedelta(minutes=1))
+    await system.client.command("assignment", a.SweepAssignment(actor=STAFF))
+    done = await ev.wait_until(lambda: ev.matching("assignment.handover_completed", case_id), WAIT)
+    await system.settled("planning", done[0])
+    with pytest.raises(RequestFailed) as after:
+        await system.client.query("planning", p.ViewPlan(actor=STAFF, case_id=case_id, who=old))
+    assert after.value.error.code == "forbidden"
+    error = await refused(
+        system,
+        p.ChangePlanStatus(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=4,
+            by=old,
+            to="under_revision",
+            reason="Ny vurdering",
+        ),
+    )
+    assert error.code == "forbidden"
+    assert (await read(system, case_id, new)).content.goals
 
 
 @pytest.mark.kenett_settings(plan_retention_days=30)

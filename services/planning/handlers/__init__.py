@@ -5,7 +5,7 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from shared.bus.handlers import command_responder, event_consumer, query_responder
-from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
 from shared.contracts.consent import ConsentEnded, ConsentRecorded
 from shared.contracts.intake import CaseStatusChanged
 from shared.contracts.planning import (
@@ -52,6 +52,7 @@ from .lifecycle import (
     on_case_status_changed,
     on_consent,
     on_consent_ended,
+    on_handover_completed,
 )
 from .plans import (
     change_status,
@@ -80,6 +81,13 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="handover-completed",
+        event=HandoverCompleted,
+        handler=on_handover_completed,
+    )
     event_consumer(
         router,
         ctx,

@@ -136,6 +136,14 @@ def check_version(plan: Plan, expected: int) -> None:
         )
 
 
+def _coordinators(case: PlanningCase | None, current: uuid.UUID | None) -> set[str]:
+    """The case's coordinator, and during a handover's overlap the one handing over (R11)."""
+    ids = {str(current)}
+    if case is not None and case.outgoing_coordinator_id is not None:
+        ids.add(str(case.outgoing_coordinator_id))
+    return ids
+
+
 def check_author(case: PlanningCase | None, plan: Plan, by: GateActor) -> None:
     """The plan is written by the case's coordinator (R9); providers and next of kin take part
     through them (R8)."""
@@ -147,7 +155,7 @@ def check_author(case: PlanningCase | None, plan: Plan, by: GateActor) -> None:
             "providers, next of kin and the person take part through the coordinator (R8, R9)",
         )
     current = case.coordinator_id if case is not None else plan.coordinator_id
-    if by.id != str(current):
+    if by.id not in _coordinators(case, current):
         raise refuse(
             "forbidden",
             "only the case's coordinator edits the plan",
@@ -163,7 +171,7 @@ def check_reader(case: PlanningCase | None, plan: Plan | None, who: GateActor) -
     current = case.coordinator_id if case is not None else None
     if current is None and plan is not None:
         current = plan.coordinator_id
-    if who.id != str(current):
+    if who.id not in _coordinators(case, current):
         raise refuse(
             "forbidden",
             "only the case's coordinator reads the plan as coordinator",

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from services.planning.domain import PlanStatus, ready_for_plan
 from services.planning.store import ConsentNote, Plan, PlanningCase, PlanVersion, ToolChange
-from shared.contracts.assignment import CoordinatorAppointed
+from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged
@@ -253,7 +253,12 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
     case = await planning_case(
         uow, event.case_id, event.case_ref, insert_first=True, coordinator_id=event.coordinator_id
     )
+    previous = case.coordinator_id
     case.coordinator_id = event.coordinator_id  # unchanged if just inserted with it
+    if event.handover_id is not None and previous not in (None, event.coordinator_id):
+        case.outgoing_coordinator_id = previous  # R11: they work together in the overlap
+    elif case.outgoing_coordinator_id == event.coordinator_id:
+        case.outgoing_coordinator_id = None
     plan = await _plan_of(uow, case.case_id)
     if plan is not None:
         plan.coordinator_id = event.coordinator_id
@@ -317,3 +322,10 @@ async def on_case_status_changed(uow: UnitOfWork, env: Envelope, event: CaseStat
         case_id=plan.case_id,
         causation=env,
     )
+
+
+async def on_handover_completed(uow: UnitOfWork, env: Envelope, event: HandoverCompleted) -> None:
+    """The overlap ended (R11): the coordinator who handed over no longer reads or edits."""
+    case = await planning_case(uow, event.case_id, event.case_ref)
+    if case.outgoing_coordinator_id == event.from_coordinator_id:
+        case.outgoing_coordinator_id = None

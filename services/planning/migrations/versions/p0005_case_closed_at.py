@@ -1,4 +1,7 @@
-"""planning case closed_at: a closed case gets no plan, and its plan closes with it
+"""planning case closed_at and outgoing_coordinator_id
+
+closed_at: a closed case gets no plan, and its plan closes with it. outgoing_coordinator_id:
+during a handover's overlap the coordinator handing over still reads and edits the plan (R11).
 
 Revision ID: p0005
 Revises: p0004
@@ -19,8 +22,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("planning_case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closed_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("outgoing_coordinator_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("planning_case", schema=None) as batch_op:
+        batch_op.drop_column("outgoing_coordinator_id")
         batch_op.drop_column("closed_at")
