@@ -256,6 +256,15 @@ class Runtime:
                     detail=json.dumps(detail, default=str) if detail else None,
                 )
             )
+            # A disclosure to another organisation: in the case's audit trail, with the
+            # recipient, so the person's access log says who received what kind of message.
+            link = await uow.session.get(Link, link_id)
+            uow.audit(
+                actor=Actor(kind="service" if actor_id == "federation" else "user", id=actor_id),
+                action=f"federation.sent.{payload.TYPE}",
+                case_id=link.case_id if link is not None else None,
+                detail=f"to {to}",
+            )
         return header.id
 
     async def link(self, uow: UnitOfWork, link_id: uuid.UUID) -> Link:

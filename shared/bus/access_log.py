@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from shared.bus.handlers import query_responder
-from shared.contracts.audit import AccessEntry, AccessLog, GetAccessLog
+from shared.contracts.audit import AccessEntry, AccessKind, AccessLog, GetAccessLog
 from shared.contracts.commands import next_offset
 from shared.db.kernel import AuditRecord
 from shared.db.uow import UnitOfWork
@@ -28,6 +28,14 @@ def reads_of(ctx: ServiceContext) -> frozenset[str]:
         for kind, _subject, model in ctx.catalog
         if kind == "query"
     ) | {f"{ctx.name}.{GetAccessLog.QUERY}"}
+
+
+def _access(action: str, detail: str | None, reads: frozenset[str]) -> AccessKind:
+    if action in reads:
+        return "read"
+    if (detail or "").startswith("to "):
+        return "disclose"  # federation's record of a message to another organisation
+    return "change"
 
 
 def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
@@ -55,9 +63,10 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
                 actor_kind=r.actor_kind,
                 actor_id=r.actor_id,
                 action=r.action,
-                access="read" if r.action in reads else "change",
+                access=_access(r.action, r.detail, reads),
                 outcome=r.outcome,
                 role=r.detail if (r.detail or "").startswith("as ") else None,
+                to=r.detail[3:] if r.detail and r.detail.startswith("to ") else None,
             )
             for r in rows
         ]

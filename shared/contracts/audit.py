@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from .commands import Query
 
-AccessKind = Literal["read", "change"]
+AccessKind = Literal["read", "change", "disclose"]
 
 
 class GetAccessLog(Query):
@@ -43,13 +43,17 @@ class AccessEntry(BaseModel):
     actor_kind: Literal["user", "service", "system"]
     actor_id: str
     action: str = Field(description="<service>.<command or query>, or what a service did itself.")
-    access: AccessKind = Field(description="read: a query; change: anything else.")
+    access: AccessKind = Field(
+        description="read: a query; disclose: sent to another organisation (``to``); change: "
+        "anything else."
+    )
     outcome: str = Field(description="ok, or refused:<code> (an attempt that was turned away).")
     role: str | None = Field(
         None,
         description="The role the access was made in, where the request names one: as "
         "coordinator <id>, as provider <code>, as person, as next_of_kin (R7, R8).",
     )
+    to: str | None = Field(None, description="The organisation a disclosure went to.")
 
 
 class AccessLog(BaseModel):

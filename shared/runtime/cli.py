@@ -342,8 +342,10 @@ def access_log(
             row = [
                 at.strftime("%d.%m.%Y %H:%M"),
                 _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
-                "lest" if e["access"] == "read" else "endret",
-                e["action"] + _as_role(e.get("role")),
+                _ACCESS.get(e["access"], e["access"]),
+                e["action"]
+                + _as_role(e.get("role"))
+                + (f" (til {e['to']})" if e.get("to") else ""),
                 "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
             ]
             # One ask of every service at once (this very log, say) is one row, not six.
@@ -375,6 +377,7 @@ def access_log(
 
 
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
+_ACCESS = {"read": "lest", "change": "endret", "disclose": "utlevert"}
 _ROLE = {
     "coordinator": "som koordinator",
     "provider": "som tjenesteyter",

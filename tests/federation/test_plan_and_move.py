@@ -198,6 +198,14 @@ async def test_r7_r16_r17_the_hospital_sees_its_measures_as_consent_allows_and_r
         assert secret not in sent_by_lund
     assert "Opptrening etter utskrivning" in sent_by_lund  # the check can see the allowed one
 
+    # The person's access log at Lund says what went to the hospital, and when (disclosures).
+    log = await lund.client.access_log(staff(LUND), case_id)
+    shares = [e for e in log.entries if e.action == "federation.sent.plan_share"]
+    assert len(shares) >= 3  # shared, updated, taken back
+    assert {(e.access, e.to, e.actor_kind, e.service) for e in shares} == {
+        ("disclose", HOSPITAL, "service", "federation")
+    }
+
 
 @BOTH_DATABASES
 async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
