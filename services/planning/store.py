@@ -36,6 +36,9 @@ class PlanningCase(PlanningBase, table=True):
     tool: str | None = Field(default=None, max_length=16)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """The case closed (intake): no plan is made for it any more, and its plan closed."""
+    ip_refused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The latest decision on IP refused it (R3): no plan is drafted, and a plan freezes until
+    a decision grants it (after an appeal or a new assessment)."""
     outgoing_coordinator_id: uuid.UUID | None = None
     """During a handover's overlap, the coordinator handing over: they and the new one work
     together (R11), so both read and edit the plan until the handover completes."""

@@ -699,6 +699,94 @@ async def test_r16_evaluations_fall_due_on_the_clock_and_a_revision_makes_a_new_
     assert [r.case_ref for r in by_status.plans] == [doc.case_ref]
 
 
+async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:
+    """Assess (again) and decide on IP (R3); the decision once planning has handled it."""
+    await system.client.command(
+        "intake",
+        intake.AssessEligibility(actor=STAFF, case_id=case_id, expected_duration="year_or_more"),
+    )
+    decided = await system.client.command(
+        "intake",
+        intake.MakeDecision(
+            actor=STAFF,
+            case_id=case_id,
+            kind="ip",
+            granted=granted,
+            grounds="Vurdert etter pasient- og brukerrettighetsloven § 2-5.",
+        ),
+    )
+    ev = system.events
+    found = await ev.wait_until(
+        lambda: ev.matching("intake.decision_made", case_id, decision_id=decided["decision_id"]),
+        WAIT,
+    )
+    await system.settled("planning", found[0])
+    return decided
+
+
+async def test_r3_a_refused_ip_gets_no_plan_until_a_decision_grants_it(system: System) -> None:
+    await system.client.command("assignment", register_coordinator())
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    case_id = report.case_id
+    await _decide_ip(system, case_id, granted=False)
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, case_id, kind)
+    ev = system.events
+    appointed = await ev.wait_until(
+        lambda: ev.matching("assignment.coordinator_appointed", case_id), WAIT
+    )
+    await system.settled("planning", appointed[0])
+    for e in ev.matching("consent.consent_recorded", case_id):
+        await system.settled("planning", e)
+    with pytest.raises(RequestFailed) as none:
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    assert none.value.error.code == "not_found"  # consent and a coordinator, but IP refused
+
+    await _decide_ip(system, case_id, granted=True)  # e.g. after an appeal
+    await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    assert head.status == "draft"
+
+
+async def test_r3_a_plan_freezes_when_ip_is_refused_and_thaws_when_it_is_granted(
+    system: System,
+) -> None:
+    today = date.today()
+    case_id, by, written = await saved_plan(system, today)
+    await _decide_ip(system, case_id, granted=False)
+    ev = system.events
+    frozen = await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    assert [e.payload["cause"] for e in frozen] == ["ip_refused"]
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    assert head.status == "frozen"
+    error = await refused(
+        system,
+        p.SavePlan(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=written.version,
+            by=by,
+            content=full_content(today),
+        ),
+    )
+    assert "frozen" in error.message + " ".join(f.reason for f in error.fields)
+    # The person still sees their plan.
+    assert (await read(system, case_id, c.GateActor(kind="person", id="self"))).content.goals
+
+    await _decide_ip(system, case_id, granted=True)
+    await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    assert head.status == "draft" and head.version == written.version
+
+
 async def test_r11_both_coordinators_work_on_the_plan_during_the_overlap(
     system: System, clock: FixedClock
 ) -> None:

@@ -7,7 +7,7 @@ from faststream.nats import NatsRouter
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
 from shared.contracts.consent import ConsentEnded, ConsentRecorded
-from shared.contracts.intake import CaseStatusChanged
+from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
     AddMember,
     CancelMeeting,
@@ -48,10 +48,12 @@ from .group import (
 )
 from .lifecycle import (
     is_case_closing,
+    is_ip_decision,
     on_appointed,
     on_case_status_changed,
     on_consent,
     on_consent_ended,
+    on_decision,
     on_handover_completed,
 )
 from .plans import (
@@ -81,6 +83,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="decision-made",
+        event=DecisionMade,
+        handler=on_decision,
+        wants=is_ip_decision,
+    )
     event_consumer(
         router,
         ctx,

@@ -14,7 +14,7 @@ from services.planning.store import ConsentNote, Plan, PlanningCase, PlanVersion
 from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
-from shared.contracts.intake import CaseStatusChanged
+from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
     CloseReason,
     PlanContent,
@@ -77,7 +77,9 @@ async def create_plan(
     ``absent``: the caller has just found, with the case's row locked, that the case has no
     plan (``_plan_of``), so it is not looked for again. The plan and its first version are
     inserted at once with plain statements."""
-    if case.closed_at is not None or not ready_for_plan(case.ip_consent_id, case.coordinator_id):
+    if case.closed_at is not None or case.ip_refused_at is not None:
+        return None  # a closed case, or one whose IP was refused (R3), gets no plan
+    if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
         return None
     if not absent:
         existing = await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))
@@ -187,7 +189,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
             },
         )
     plan = await _plan_of(uow, case.case_id)
-    if plan is not None and plan.status == PlanStatus.FROZEN:
+    if plan is not None and plan.status == PlanStatus.FROZEN and case.ip_refused_at is None:
         plan.status = plan.frozen_from or PlanStatus.DRAFT
         plan.frozen_from = None
         await _reproject(uow, plan)
@@ -329,3 +331,48 @@ async def on_handover_completed(uow: UnitOfWork, env: Envelope, event: HandoverC
     case = await planning_case(uow, event.case_id, event.case_ref)
     if case.outgoing_coordinator_id == event.from_coordinator_id:
         case.outgoing_coordinator_id = None
+
+
+def is_ip_decision(event: DecisionMade) -> bool:
+    return event.kind == "ip"
+
+
+async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> None:
+    """A decision on IP (an enkeltvedtak, R3); the latest one counts. Refused: no plan is
+    drafted, and a plan there is freezes (readable by the person, not edited, nothing falls
+    due), since the decision may still be appealed. Granted (at once, after an appeal or a new
+    assessment): the plan follows as usual (R5), and a plan frozen by the refusal thaws if the
+    person's IP consent stands."""
+    if not is_ip_decision(event):
+        return
+    case = await planning_case(uow, event.case_id, event.case_ref)
+    plan = await _plan_of(uow, case.case_id)
+    if not event.granted:
+        case.ip_refused_at = uow.clock.now()
+        if plan is None or plan.status in (PlanStatus.FROZEN, PlanStatus.CLOSED):
+            return
+        plan.frozen_from = plan.status
+        plan.status = PlanStatus.FROZEN
+        await _reproject(uow, plan)
+        uow.emit(
+            PlanFrozen(
+                plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref, cause="ip_refused"
+            ),
+            actor=env.actor,
+            case_id=plan.case_id,
+            causation=env,
+        )
+        return
+    case.ip_refused_at = None
+    if plan is None:
+        await create_plan(uow, case, env.actor, env, absent=True)
+    elif plan.status == PlanStatus.FROZEN and case.ip_consent_id is not None:
+        plan.status = plan.frozen_from or PlanStatus.DRAFT
+        plan.frozen_from = None
+        await _reproject(uow, plan)
+        uow.emit(
+            PlanUnfrozen(plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref),
+            actor=env.actor,
+            case_id=plan.case_id,
+            causation=env,
+        )
