@@ -71,6 +71,9 @@ class AssignmentCase(AssignmentBase, table=True):
     language: str | None = Field(default=None, max_length=3)
     unit: str | None = Field(default=None, max_length=120)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    coordinator_refused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """The latest decision on coordinator refused one (R4): none is appointed until a decision
+    grants one."""
 
 
 class Episode(AssignmentBase, table=True):

@@ -509,3 +509,69 @@ async def test_r18_the_worklist_comes_a_page_at_a_time_oldest_first(system: Syst
     assert (len(rest.cases), rest.total, rest.next_offset) == (1, 3, None)
     assert [c.case_id for c in first.cases + rest.cases] == waiting
     assert [c.case_id for c in (await page()).cases] == waiting
+
+
+async def _decide_coordinator(system: System, case_id: uuid.UUID, granted: bool) -> None:
+    """Assess (again) and decide on a coordinator (R4), once assignment has handled it."""
+    await system.client.command(
+        "intake",
+        intake.AssessEligibility(actor=STAFF, case_id=case_id, expected_duration="year_or_more"),
+    )
+    decided = await system.client.command(
+        "intake",
+        intake.MakeDecision(
+            actor=STAFF,
+            case_id=case_id,
+            kind="coordinator",
+            granted=granted,
+            grounds="Vurdert av koordinerende enhet.",
+        ),
+    )
+    ev = system.events
+    found = await ev.wait_until(
+        lambda: ev.matching("intake.decision_made", case_id, decision_id=decided["decision_id"]),
+        WAIT,
+    )
+    await system.settled("assignment", found[0])
+
+
+@pytest.mark.kenett_settings(auto_appoint=True)
+async def test_r4_a_decision_against_a_coordinator_holds_until_one_grants_it(
+    system: System,
+) -> None:
+    """The KE decided the person is not to have a coordinator (R4): consent alone appoints
+    nobody, the case is not on the worklist, and a manual appointment is refused with the
+    reason. A later decision that grants one appoints as usual; one that refuses again ends
+    the coordination."""
+    await _register(system)
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    case_id = report.case_id
+    await _decide_coordinator(system, case_id, granted=False)
+    await system.client.command("consent", record_consent(case_id, consent.ConsentKind.COORDINATOR))
+    ev = system.events
+    recorded = await ev.wait_until(lambda: ev.matching("consent.consent_recorded", case_id), WAIT)
+    await system.settled("assignment", recorded[0])
+    assert (await _coordination(system, case_id)).episodes == []
+    worklist = a.CasesNeeding.model_validate(
+        await system.client.query("assignment", a.ListCasesNeedingCoordinator(actor=STAFF))
+    )
+    assert case_id not in [c.case_id for c in worklist.cases]
+    who = await _register(system)
+    error = await _refused(
+        system, a.AppointCoordinator(actor=STAFF, case_id=case_id, coordinator_id=who)
+    )
+    assert error.code == "rule_violation" and error.fields[0].field == "case_id"
+    assert "R4" in error.fields[0].reason
+
+    await _decide_coordinator(system, case_id, granted=True)
+    await ev.wait_until(lambda: ev.matching("assignment.coordinator_appointed", case_id), WAIT)
+    assert (await _coordination(system, case_id)).primary_coordinator_id is not None
+
+    await _decide_coordinator(system, case_id, granted=False)
+    stopped = await ev.wait_until(
+        lambda: ev.matching("assignment.coordination_stopped", case_id), WAIT
+    )
+    assert stopped[0].payload["cause"] == "coordinator refused (R4)"
+    assert (await _coordination(system, case_id)).primary_coordinator_id is None

@@ -26,13 +26,15 @@ from shared.contracts.assignment import (
     UpdateCoordinator,
 )
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
-from shared.contracts.intake import CaseOpened, CaseStatusChanged
+from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade
 from shared.service import ServiceContext
 
 from .cases import (
+    is_coordinator_decision,
     make_appoint,
     make_cancel_handover,
     make_on_consent,
+    make_on_decision,
     make_plan_handover,
     make_release,
     make_set_needs,
@@ -64,6 +66,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
     event_consumer(router, ctx, name="case-status", event=CaseStatusChanged, handler=on_case_status)
+    event_consumer(
+        router,
+        ctx,
+        name="decision-made",
+        event=DecisionMade,
+        handler=make_on_decision(ctx),
+        wants=is_coordinator_decision,
+    )
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
     command_responder(router, ctx, command=UpdateCoordinator, handler=update)
     command_responder(router, ctx, command=DeactivateCoordinator, handler=deactivate)

@@ -36,7 +36,7 @@ from shared.contracts.consent import (
     MayQuery,
 )
 from shared.contracts.envelope import Actor, Envelope
-from shared.contracts.intake import CaseOpened, CaseStatusChanged
+from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate, require
 from shared.ids import new_id
@@ -110,18 +110,59 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         case.closed_at = None
         if case.episode_id is not None:
             return  # coordination runs; a renewed consent changes nothing here
-        if ctx.settings.auto_appoint:
-            _, ranked = await rank_for_case(uow, ctx, case, 1)
-            if ranked and ranked[0].appointable:
-                # Ranked from this organisation's registry under the caseload lock (R10).
-                chosen = ranked[0].facts.coordinator_id
-                await appoint_first(uow, ctx, case, chosen, case_kind(ctx, case), ctx.actor, env)
-                return
-            flag(uow, case, NeedCause.NO_CAPACITY, ctx.actor, env)
-        else:
-            flag(uow, case, NeedCause.NEW, ctx.actor, env)
+        if case.coordinator_refused_at is not None:
+            return  # the KE decided against a coordinator (R4): consent alone does not appoint
+        await start_coordination(uow, ctx, case, env)
 
     return on_consent, may_coordinate
+
+
+async def start_coordination(
+    uow: UnitOfWork, ctx: ServiceContext, case: AssignmentCase, env: Envelope
+) -> None:
+    """The case needs its first coordinator: where the organisation allows it, kenett appoints
+    the top suggestion (R9, R10); otherwise, or if nobody can take it, it goes on the KE's
+    worklist."""
+    if ctx.settings.auto_appoint:
+        _, ranked = await rank_for_case(uow, ctx, case, 1)
+        if ranked and ranked[0].appointable:
+            # Ranked from this organisation's registry under the caseload lock (R10).
+            chosen = ranked[0].facts.coordinator_id
+            await appoint_first(uow, ctx, case, chosen, case_kind(ctx, case), ctx.actor, env)
+            return
+        flag(uow, case, NeedCause.NO_CAPACITY, ctx.actor, env)
+    else:
+        flag(uow, case, NeedCause.NEW, ctx.actor, env)
+
+
+def is_coordinator_decision(event: DecisionMade) -> bool:
+    return event.kind == "coordinator"
+
+
+def make_on_decision(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> None:
+        """A decision on coordinator (a beslutning, R4); the latest one counts. Refused: no
+        coordinator is appointed, the case leaves the worklist, and coordination that runs
+        ends (the KE has decided the person is not to have one). Granted: with the person's
+        consent the case gets its coordinator as usual (R5, R9)."""
+        if not is_coordinator_decision(event):
+            return
+        await lock_org(uow)
+        case = await case_row(uow, event.case_id, event.case_ref)
+        if not event.granted:
+            case.coordinator_refused_at = uow.clock.now()
+            await close_coordination(uow, case, "coordinator refused (R4)", env.actor, env)
+            return
+        case.coordinator_refused_at = None
+        if (
+            case.coordinator_consent_id is not None
+            and case.episode_id is None
+            and case.closed_at is None
+            and case.awaiting_since is None
+        ):
+            await start_coordination(uow, ctx, case, env)
+
+    return on_decision
 
 
 async def close_coordination(
@@ -259,6 +300,13 @@ def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         case = await get_case(uow, cmd.case_id)
         if case.closed_at is not None:
             raise refuse("conflict", "the case is closed", "case_id", "is closed in intake")
+        if case.coordinator_refused_at is not None:
+            raise refuse(
+                "rule_violation",
+                "the KE has decided against a coordinator for this case",
+                "case_id",
+                "a decision that grants a coordinator comes first (R4)",
+            )
         if case.episode_id is not None:
             raise refuse(
                 "conflict",
