@@ -32,6 +32,7 @@ from shared.runtime.clitools import (
     day,
     err,
     out,
+    page_footer,
     read_national_id,
     request,
     show,
@@ -284,16 +285,19 @@ def transfer(
 
 @app.command()
 def links(
+    limit: Annotated[int, typer.Option(help="Links per page (at most 500).")] = 200,
+    offset: Annotated[int, typer.Option(help="Skip this many: the next page's offset.")] = 0,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
     """This organisation's case links."""
-    result = request(nats, org, "federation", c.ListLinks(actor=actor(staff)))
+    query = c.ListLinks(actor=actor(staff), limit=limit, offset=offset)
+    result = request(nats, org, "federation", query)
 
     def render(r: dict[str, Any]) -> None:
-        table = Table(title="Saker delt med andre virksomheter")
+        table = Table(title=f"Saker delt med andre virksomheter ({r['total']})")
         for col in ("lenke", "sak her", "parter", "referanser", "opprettet"):
             table.add_column(col)
         for link in r["links"]:
@@ -306,6 +310,7 @@ def links(
                 link["created_at"][:16],
             )
         out.print(table)
+        page_footer(r, offset, "links")
 
     show(result, as_json, render)
 

@@ -20,7 +20,7 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from shared.bus.deadletter import describe_error
 from shared.bus.handlers import (
@@ -41,6 +41,7 @@ from shared.contracts.assignment import (
     GetCoordination,
     ListCoordinators,
 )
+from shared.contracts.commands import next_offset
 from shared.contracts.consent import ConsentEnded, ConsentRecorded, GateActor
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import (
@@ -799,12 +800,20 @@ def make_queries(rt: Runtime):  # type: ignore[no-untyped-def]
         )
 
     async def list_links(uow: UnitOfWork, q: ListLinks) -> Links:
-        stmt = select(Link).where(Link.org == rt.ctx.org)
+        where: list[Any] = [Link.org == rt.ctx.org]
         if q.case_id is not None:
-            stmt = stmt.where(Link.case_id == q.case_id)
-        rows = await uow.session.exec(stmt.order_by(col(Link.created_at).desc()).limit(1000))
+            where.append(Link.case_id == q.case_id)
+        total = int((await uow.session.exec(select(func.count(col(Link.id))).where(*where))).one())
+        rows = await uow.session.exec(
+            select(Link)
+            .where(*where)
+            .order_by(col(Link.created_at).desc(), col(Link.id).desc())
+            .offset(q.offset)
+            .limit(q.limit)
+        )
         today = local_today(rt.ctx.clock)
-        return Links(links=[await view(uow, r, today, False) for r in rows])
+        links = [await view(uow, r, today, False) for r in rows]
+        return Links(links=links, total=total, next_offset=next_offset(q.offset, len(links), total))
 
     async def get_link(uow: UnitOfWork, q: GetLink) -> LinkView:
         link = await rt.link(uow, q.link_id)

@@ -163,11 +163,14 @@ class SweepResult(BaseModel):
 
 
 class ListLinks(Query):
-    """This organisation's case links with other organisations."""
+    """This organisation's case links with other organisations, newest first, a page at a time
+    (the reply's ``total`` counts them all)."""
 
     QUERY: ClassVar[str] = "links"
 
     case_id: uuid.UUID | None = None
+    limit: int = Field(200, ge=1, le=500, description="Links per page.")
+    offset: int = Field(0, ge=0, description="Links to skip: the next_offset of a page.")
 
 
 class CoordinatorListing(BaseModel):
@@ -215,7 +218,11 @@ class LinkView(BaseModel):
 
 
 class Links(BaseModel):
+    """Reply to ListLinks: one page."""
+
     links: list[LinkView]
+    total: int = Field(0, description="Links (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
 
 
 class GetLink(Query):

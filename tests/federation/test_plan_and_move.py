@@ -273,3 +273,18 @@ async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
         (LUND, HOSPITAL),
         (IVELAND, LUND),
     }
+    # A page at a time, newest first (a hospital's KE links thousands of cases).
+    first = await lund.query("federation", ListLinks(actor=staff(LUND), case_id=case_id, limit=1))
+    rest = await lund.query(
+        "federation", ListLinks(actor=staff(LUND), case_id=case_id, limit=1, offset=1)
+    )
+    assert (first["total"], first["next_offset"], rest["next_offset"]) == (2, 1, None)
+    assert [first["links"][0]["link_id"], rest["links"][0]["link_id"]] == [
+        link["link_id"] for link in links["links"]
+    ]
+    # The plan at Lund closes with the case: the person moved (R16).
+    await lund.event("planning.status_changed", case_id, to_status="closed")
+    head = p.PlanView.model_validate(
+        await lund.query("planning", p.GetPlan(actor=staff(LUND), case_id=case_id))
+    )
+    assert (head.status, head.status_reason) == ("closed", "moved")
