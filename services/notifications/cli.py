@@ -49,6 +49,8 @@ KIND = {
     "coordinator_over_limit": "Koordinator over anbefalt antall saker",
     "duty_overdue": "Oppgave over frist",
     "evaluation_due": "Evaluering nærmer seg",
+    "revision_due": "Revisjon av planen nærmer seg",
+    "revision_overdue": "Revisjon av planen forfalt",
     "evaluation_overdue": "Evaluering forfalt",
     "measure_deadline_due": "Tiltaksfrist nærmer seg",
     "measure_deadline_passed": "Tiltaksfrist passert",

@@ -37,6 +37,8 @@ class NoticeKind(StrEnum):
     DUTY_OVERDUE = "duty_overdue"
     EVALUATION_DUE = "evaluation_due"
     EVALUATION_OVERDUE = "evaluation_overdue"
+    REVISION_DUE = "revision_due"
+    REVISION_OVERDUE = "revision_overdue"
     MEASURE_DEADLINE_DUE = "measure_deadline_due"
     MEASURE_DEADLINE_PASSED = "measure_deadline_passed"
     MEETING_SCHEDULED = "meeting_scheduled"
@@ -80,6 +82,8 @@ AUDIENCES: dict[NoticeKind, tuple[Audience, ...]] = {
     NoticeKind.DUTY_OVERDUE: (Audience.COORDINATOR,),  # the KE when nobody coordinates
     NoticeKind.EVALUATION_DUE: (Audience.COORDINATOR,),
     NoticeKind.EVALUATION_OVERDUE: (Audience.COORDINATOR,),
+    NoticeKind.REVISION_DUE: (Audience.COORDINATOR,),
+    NoticeKind.REVISION_OVERDUE: (Audience.COORDINATOR,),
     NoticeKind.MEASURE_DEADLINE_DUE: (Audience.COORDINATOR, Audience.RESPONSIBLE),
     NoticeKind.MEASURE_DEADLINE_PASSED: (Audience.COORDINATOR, Audience.RESPONSIBLE),
     NoticeKind.MEETING_SCHEDULED: (Audience.MEMBERS, Audience.PERSON, Audience.NEXT_OF_KIN),
@@ -159,6 +163,12 @@ TEMPLATES: dict[NoticeKind, str] = {
     NoticeKind.EVALUATION_OVERDUE: (
         "Et mål eller tiltak i planen i sak {case_ref} skulle vært evaluert. "
         "Logg inn i kenett for å se planen."
+    ),
+    NoticeKind.REVISION_DUE: (
+        "Planen i sak {case_ref} skal revideres innen {on}. Logg inn i kenett for å se planen."
+    ),
+    NoticeKind.REVISION_OVERDUE: (
+        "Planen i sak {case_ref} skulle vært revidert. Logg inn i kenett for å se planen."
     ),
     NoticeKind.MEASURE_DEADLINE_DUE: (
         "Et tiltak i planen i sak {case_ref} har frist {on}. Logg inn i kenett for å se tiltaket."
@@ -317,6 +327,7 @@ class ReminderKind(StrEnum):
     """What a reminder on the clock is about."""
 
     EVALUATION = "evaluation"  # R16: before the date (planning announces the passed date)
+    REVISION = "revision"  # R14 point 7: before the plan's revision date (likewise)
     MEASURE_DEADLINE = "measure_deadline"  # before and at the deadline
     MEETING = "meeting"  # before a responsibility-group meeting
     CONSENT_RENEWAL = "consent_renewal"  # R6: before the 16th birthday, parents' consent
@@ -339,6 +350,7 @@ class ReminderRule:
 
 RULES: dict[ReminderKind, tuple[ReminderRule, ...]] = {
     ReminderKind.EVALUATION: (ReminderRule(Stage.BEFORE, NoticeKind.EVALUATION_DUE),),
+    ReminderKind.REVISION: (ReminderRule(Stage.BEFORE, NoticeKind.REVISION_DUE),),
     ReminderKind.MEASURE_DEADLINE: (
         ReminderRule(Stage.BEFORE, NoticeKind.MEASURE_DEADLINE_DUE),
         ReminderRule(Stage.AT, NoticeKind.MEASURE_DEADLINE_PASSED),
@@ -359,6 +371,7 @@ def lead(kind: ReminderKind, leads: LeadTimes) -> timedelta:
     """How long before its due time a reminder's first notice comes."""
     return {
         ReminderKind.EVALUATION: timedelta(days=leads.evaluation_days),
+        ReminderKind.REVISION: timedelta(days=leads.evaluation_days),
         ReminderKind.MEASURE_DEADLINE: timedelta(days=leads.measure_deadline_days),
         ReminderKind.MEETING: timedelta(hours=leads.meeting_hours),
         ReminderKind.CONSENT_RENEWAL: timedelta(days=leads.consent_renewal_days),

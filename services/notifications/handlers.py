@@ -566,8 +566,14 @@ def make_event_handlers(
         )
 
     async def on_evaluation_overdue(uow: UnitOfWork, env: Envelope, e: EvaluationOverdue) -> None:
-        """The coordinator sees that goals and measures are evaluated (R9, R16)."""
-        await tell(uow, env, NoticeKind.EVALUATION_OVERDUE, case_id=e.case_id, case_ref=e.case_ref)
+        """The coordinator sees that goals and measures are evaluated (R9, R16), and the plan
+        revised on its dates (R14 point 7)."""
+        kind = (
+            NoticeKind.REVISION_OVERDUE
+            if e.item_kind == "revision"
+            else NoticeKind.EVALUATION_OVERDUE
+        )
+        await tell(uow, env, kind, case_id=e.case_id, case_ref=e.case_ref)
 
     async def on_schedule(uow: UnitOfWork, env: Envelope, e: PlanScheduleChanged) -> None:
         """The plan's dates become reminders: evaluations (R16) and measure deadlines, told to
@@ -576,11 +582,16 @@ def make_event_handlers(
         keep: set[uuid.UUID] = set()
         for item in e.items:
             if item.evaluation_on is not None:
+                kind = (
+                    ReminderKind.REVISION
+                    if item.item_kind == "revision"
+                    else ReminderKind.EVALUATION
+                )
                 row = await rem.upsert(
                     uow,
                     policy,
-                    key=f"plan:{e.plan_id}:{item.item_id}:evaluation",
-                    kind=ReminderKind.EVALUATION,
+                    key=f"plan:{e.plan_id}:{item.item_id}:{kind.value}",
+                    kind=kind,
                     case_id=e.case_id,
                     case_ref=e.case_ref,
                     due_at=start_of_day(item.evaluation_on),
@@ -612,7 +623,9 @@ def make_event_handlers(
         stale = [
             r
             for r in await rem.of_source(
-                uow, e.plan_id, [ReminderKind.EVALUATION, ReminderKind.MEASURE_DEADLINE]
+                uow,
+                e.plan_id,
+                [ReminderKind.EVALUATION, ReminderKind.REVISION, ReminderKind.MEASURE_DEADLINE],
             )
             if r.id not in keep
         ]

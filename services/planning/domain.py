@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -314,10 +314,36 @@ class Due:
     due_on: date
 
 
-def due_evaluations(content: PlanContent) -> list[Due]:
+REVISION_WINDOW = timedelta(days=30)
+"""A revision started this long before a revision date, or any time after it, meets it."""
+
+
+def revision_item(on: date) -> str:
+    """The schedule's id of a revision date: ``REV-2027-06-01``."""
+    return f"REV-{on.isoformat()}"
+
+
+def open_revisions(content: PlanContent, last_revision: date | None) -> list[date]:
+    """The plan's revision dates (R14 point 7) not yet met by a revision of the plan: one that
+    started within ``REVISION_WINDOW`` before the date, or after it."""
+    if content.period is None:
+        return []
+    return sorted(
+        {
+            d
+            for d in content.period.revision_dates
+            if last_revision is None or last_revision < d - REVISION_WINDOW
+        }
+    )
+
+
+def due_evaluations(content: PlanContent, last_revision: date | None = None) -> list[Due]:
     """Goals and measures with an evaluation date still to come or passed (not yet done):
-    finished or stopped measures are not evaluated again."""
-    due = [
+    finished or stopped measures are not evaluated again. Revision dates of the plan not yet
+    met by a revision (``last_revision``: the day the latest one started) fall due the same
+    way (R14 point 7, R16)."""
+    due = [Due(revision_item(d), "revision", d) for d in open_revisions(content, last_revision)]
+    due += [
         Due(g.id, "goal", g.evaluation_date)
         for g in content.goals
         if g.id and g.evaluation_date is not None
@@ -330,10 +356,15 @@ def due_evaluations(content: PlanContent) -> list[Due]:
     return due
 
 
-def schedule(content: PlanContent) -> list[ScheduledItem]:
+def schedule(content: PlanContent, last_revision: date | None = None) -> list[ScheduledItem]:
     """The dated goals and measures, for reminders: evaluation dates still to come or passed,
-    and deadlines of measures not yet done or stopped, with the responsible party (R16)."""
+    and deadlines of measures not yet done or stopped, with the responsible party (R16); and
+    the plan's revision dates not yet met (R14 point 7)."""
     items = [
+        ScheduledItem(item_id=revision_item(d), item_kind="revision", evaluation_on=d)
+        for d in open_revisions(content, last_revision)
+    ]
+    items += [
         ScheduledItem(item_id=g.id, item_kind="goal", evaluation_on=g.evaluation_date)
         for g in content.goals
         if g.id and g.evaluation_date is not None

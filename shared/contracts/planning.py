@@ -755,7 +755,8 @@ class ToolSwitched(Event):
 
 @event_contract
 class EvaluationOverdue(Event):
-    """A goal or measure passed its evaluation date without an evaluation (R16)."""
+    """A goal or measure passed its evaluation date without an evaluation (R16), or the plan
+    its revision date without a revision (``item_kind`` revision, R14 point 7)."""
 
     TYPE = "planning.evaluation_overdue"
     VERSION = 1
@@ -764,7 +765,7 @@ class EvaluationOverdue(Event):
     case_id: uuid.UUID
     case_ref: str
     item_id: str
-    item_kind: Literal["goal", "measure"]
+    item_kind: Literal["goal", "measure", "revision"]
     due_on: date
     coordinator_id: uuid.UUID
 
@@ -797,11 +798,12 @@ class MeetingCancelled(Event):
 
 
 class ScheduledItem(BaseModel):
-    """A dated goal or measure of the plan, for reminders: ids, dates and who is responsible,
-    never a text (R16)."""
+    """A dated goal or measure of the plan, or a revision date of the plan itself (item_id
+    ``REV-<date>``), for reminders: ids, dates and who is responsible, never a text (R14 point
+    7, R16)."""
 
     item_id: str
-    item_kind: Literal["goal", "measure"]
+    item_kind: Literal["goal", "measure", "revision"]
     evaluation_on: date | None = None
     deadline: date | None = None
     responsible: Party | None = None

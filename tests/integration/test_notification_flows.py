@@ -89,6 +89,7 @@ async def test_r16_evaluation_dates_and_measure_deadlines_remind_on_the_clock(
         ("evaluation", "G1"),  # goal, in 30 days
         ("evaluation", "M9"),  # home nursing, in 14 days
         ("measure_deadline", "M9"),  # in 90 days, home nursing responsible (R16)
+        ("revision", f"REV-{today + timedelta(days=180)}"),  # the plan's revision (R14 p. 7)
     }
     coordinator = uuid.UUID(by.id)
 
@@ -107,6 +108,12 @@ async def test_r16_evaluation_dates_and_measure_deadlines_remind_on_the_clock(
     nursing = await inbox(system, NURSING_INBOX)
     assert kinds(nursing) == ["measure_deadline_passed"]  # the responsible service (R16)
     assert (await sweep(system)).reminders == 0
+    clock.advance(timedelta(days=80))  # 9 days before the revision date; the lead is 14
+    assert (await sweep(system)).reminders == 1
+    revise = [
+        x for x in (await inbox(system, coordinator)).notifications if x.kind == "revision_due"
+    ]
+    assert len(revise) == 1 and "skal revideres innen" in revise[0].text
     # The plan closes: nothing more is on its clock.
     await system.client.command(
         "planning",

@@ -699,6 +699,64 @@ async def test_r16_evaluations_fall_due_on_the_clock_and_a_revision_makes_a_new_
     assert [r.case_ref for r in by_status.plans] == [doc.case_ref]
 
 
+async def test_r14_a_revision_date_falls_due_and_a_revision_meets_it(
+    system: System, clock: FixedClock
+) -> None:
+    """R14 point 7: the plan's revision dates are dates the coordinator is held to, as
+    evaluation dates are (R16): overdue once announced, met by starting a revision."""
+    today = local_today(clock)
+    case_id, by, _ = await saved_plan(system, today, clock)
+    revision_on = today + timedelta(days=180)  # full_content's revision date
+    await write(
+        system,
+        p.ChangePlanStatus(actor=STAFF, case_id=case_id, expected_version=2, by=by, to="active"),
+    )
+    clock.advance(timedelta(days=181))
+    await system.client.command("planning", p.SweepPlanning(actor=STAFF))
+    ev = system.events
+    overdue = await ev.wait_until(
+        lambda: ev.matching("planning.evaluation_overdue", case_id, item_kind="revision"), WAIT
+    )
+    assert overdue[0].payload["item_id"] == f"REV-{revision_on}"
+    assert overdue[0].payload["due_on"] == revision_on.isoformat()
+    told = await ev.wait_until(
+        lambda: [
+            e
+            for e in ev.matching("notifications.notification_created", case_id)
+            if e.payload["kind"] == "revision_overdue"
+        ],
+        WAIT,
+    )
+    assert len(told) == 1
+    before = len(ev.matching("planning.schedule_changed", case_id))
+    assert any(
+        i["item_kind"] == "revision"
+        for i in ev.matching("planning.schedule_changed", case_id)[-1].payload["items"]
+    )
+
+    await write(
+        system,
+        p.ChangePlanStatus(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=3,
+            by=by,
+            to="under_revision",
+            reason="Halvårlig revisjon",
+        ),
+    )
+    changed = await ev.wait_until(
+        lambda: ev.matching("planning.schedule_changed", case_id)[before:], WAIT
+    )
+    # The revision met the date: it is no longer on the clock; the goals' dates still are.
+    assert [i["item_kind"] for i in changed[-1].payload["items"]].count("revision") == 0
+    assert changed[-1].payload["items"]
+    swept = p.PlanningSweepResult.model_validate(
+        await system.client.command("planning", p.SweepPlanning(actor=STAFF))
+    )
+    assert swept.evaluations_overdue == 0
+
+
 async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:
     """Assess (again) and decide on IP (R3); the decision once planning has handled it."""
     await system.client.command(

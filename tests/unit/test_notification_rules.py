@@ -269,6 +269,7 @@ DUE = start_of_day(date(2026, 11, 23))  # 2026-11-22T23:00Z, midnight in Norway
 
 FIRST_FIRE = {
     ReminderKind.EVALUATION: DUE - timedelta(days=7),  # R16
+    ReminderKind.REVISION: DUE - timedelta(days=7),  # R14 point 7, as an evaluation
     ReminderKind.MEASURE_DEADLINE: DUE - timedelta(days=7),  # R16
     ReminderKind.MEETING: DUE - timedelta(hours=24),
     ReminderKind.CONSENT_RENEWAL: DUE - timedelta(days=30),  # R6

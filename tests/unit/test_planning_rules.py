@@ -33,6 +33,8 @@ from services.planning.domain import (
     may_see_meetings,
     move,
     number_new_items,
+    open_revisions,
+    schedule,
 )
 from shared.contracts.consent import ContentKind, LifeArea
 from shared.contracts.planning import (
@@ -557,6 +559,29 @@ def test_r16_goals_and_open_measures_with_evaluation_dates_fall_due() -> None:
         Due("M4", "measure", d + 2 * DAY),
     ]
     assert due_evaluations(plan()) == []
+
+
+def test_r14_revision_dates_fall_due_until_a_revision_meets_them() -> None:
+    """R14 point 7: the plan's revision dates fall due like evaluations. A revision started up
+    to 30 days before a date, or after it, meets it; a later date stays open."""
+    june, december = date(2027, 6, 1), date(2027, 12, 1)
+    content = plan(period=PlanPeriod(start=START, revision_dates=[december, june, june]))
+    assert due_evaluations(content) == [
+        Due("REV-2027-06-01", "revision", june),
+        Due("REV-2027-12-01", "revision", december),
+    ]
+    assert [i.item_id for i in schedule(content)] == ["REV-2027-06-01", "REV-2027-12-01"]
+    assert schedule(content)[0].item_kind == "revision"
+    assert schedule(content)[0].evaluation_on == june
+    for started, still_open in (
+        (june - 31 * DAY, [june, december]),  # too early to count for June
+        (june - 30 * DAY, [december]),
+        (june + 40 * DAY, [december]),  # late, but revised
+        (december - 30 * DAY, []),
+    ):
+        assert open_revisions(content, started) == still_open, started
+    assert [d.item_id for d in due_evaluations(content, december)] == []
+    assert open_revisions(plan(), None) == []  # no plan period, no revision dates
 
 
 # --- The plan's life --------------------------------------------------------------------------

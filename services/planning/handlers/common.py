@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import date
 
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, func, select
 
 from services.planning.domain import due_evaluations, schedule
 from services.planning.store import ConsentNote, EvaluationDue, Plan, PlanningCase, PlanVersion
+from shared.clock import OSLO
 from shared.contracts.consent import GateActor
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.planning import (
@@ -235,8 +237,9 @@ async def project_due(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None
         d.item_id: d
         for d in await s.exec(select(EvaluationDue).where(EvaluationDue.plan_id == plan.id))
     }
+    last_revision = await last_revision_on(uow, plan)
     wanted = (
-        {d.item_id: d for d in due_evaluations(content)}
+        {d.item_id: d for d in due_evaluations(content, last_revision)}
         if plan.status not in ("closed", "frozen")
         else {}
     )
@@ -262,13 +265,29 @@ async def project_due(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None
             )
         )
     plan.next_evaluation_on = min((d.due_on for d in wanted.values()), default=None)
-    announce_schedule(uow, plan, content)
+    announce_schedule(uow, plan, content, last_revision)
 
 
-def announce_schedule(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None:
-    """Tell reminders the plan's dates when they changed (R16): evaluation dates, deadlines
-    and who is responsible, never a text. A closed or frozen plan has none."""
-    items = schedule(content) if plan.status not in ("closed", "frozen") else []
+async def last_revision_on(uow: UnitOfWork, plan: Plan) -> date | None:
+    """The Norwegian day the plan's latest revision started (a version 'revision_started'),
+    or None: what meets its revision dates (R14 point 7)."""
+    started = (
+        await uow.session.exec(
+            select(func.max(col(PlanVersion.saved_at))).where(
+                PlanVersion.plan_id == plan.id, PlanVersion.change == "revision_started"
+            )
+        )
+    ).one()
+    return None if started is None else started.astimezone(OSLO).date()
+
+
+def announce_schedule(
+    uow: UnitOfWork, plan: Plan, content: PlanContent, last_revision: date | None = None
+) -> None:
+    """Tell reminders the plan's dates when they changed (R16): evaluation dates, deadlines,
+    revision dates not yet met, and who is responsible, never a text. A closed or frozen plan
+    has none."""
+    items = schedule(content, last_revision) if plan.status not in ("closed", "frozen") else []
     digest = hashlib.sha256(
         json.dumps([i.model_dump(mode="json") for i in items], sort_keys=True).encode()
         + str(plan.coordinator_id).encode()
