@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from shared.clock import OSLO
+from shared.contracts import assignment as a
 from shared.contracts import planning as c
 from shared.contracts.consent import GateActor
 from shared.runtime.clitools import (
@@ -72,7 +73,7 @@ AsOpt = Annotated[
     typer.Option(
         "--as",
         help="Read as KIND:ID (coordinator:<id>, provider:<service>, next_of_kin:<relation>, "
-        "person:self). Default: the plan's coordinator.",
+        "person:self). Default: the case's coordinator, if that is you (--actor).",
     ),
 ]
 
@@ -85,9 +86,11 @@ def _uuid(value: str, option: str) -> uuid.UUID:
 
 
 def _who(value: str | None, nats: str, org: str, staff: str, case_id: uuid.UUID) -> GateActor:
+    """The role to read or write in: ``--as``, or else the case's coordinator, if that is you
+    (your staff id, ``--actor``). Whoever else runs the command says whom they read as: the
+    role decides what they see (R7), and the audit trail records it."""
     if value is None:
-        head = request(nats, org, "planning", c.GetPlan(actor=actor(staff), case_id=case_id))
-        return GateActor(kind="coordinator", id=head["coordinator_id"])
+        return _as_my_coordinator_role(nats, org, staff, case_id)
     kind, _, ident = value.partition(":")
     try:
         return GateActor(kind=kind, id=ident)  # type: ignore[arg-type]
@@ -96,6 +99,29 @@ def _who(value: str | None, nats: str, org: str, staff: str, case_id: uuid.UUID)
             "use KIND:ID with KIND one of person, coordinator, provider, next_of_kin",
             param_hint="--as",
         ) from None
+
+
+def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID) -> GateActor:
+    me = actor(staff)
+    view = request(nats, org, "assignment", a.GetCoordination(actor=me, case_id=case_id))
+    # The primary coordinator, and during a handover's overlap the one handing over (R11).
+    ids = [uuid.UUID(x["coordinator_id"]) for x in view["current"]]
+    if ids:
+        listing = request(
+            nats,
+            org,
+            "assignment",
+            a.ListCoordinators(actor=me, coordinator_ids=ids, include_inactive=True),
+        )
+        for coordinator in listing["coordinators"]:
+            if coordinator["staff_id"] == me.id:
+                return GateActor(kind="coordinator", id=str(coordinator["coordinator_id"]))
+    err.print(
+        f"[red]you ({me.id}) are not this case's coordinator[/]: say whom you read or write as "
+        "with --as KIND:ID (coordinator:<id>, provider:<service>, next_of_kin:<relation>, "
+        "person:self)"
+    )
+    raise typer.Exit(2)
 
 
 def _local(iso: str | None) -> str:

@@ -55,8 +55,9 @@ async def case_with_plan(
     clock: FixedClock | None = None,
     birth: date | None = None,
     parents: bool = False,
+    staff_id: str | None = None,
 ) -> uuid.UUID:
-    await system.client.command("assignment", register_coordinator())
+    await system.client.command("assignment", register_coordinator(staff_id))
     report = intake.ReportNeedResult.model_validate(
         await system.client.command("intake", report_need(national_id=national_id(birth)))
     )

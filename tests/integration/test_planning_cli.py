@@ -21,12 +21,14 @@ pytestmark = pytest.mark.nats
 KENETT = str(Path(sys.executable).parent / "kenett")
 
 
-async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+async def run(
+    system: System, *args: str, staff: str = "koordinator-ola"
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "KENETT_NATS_URL": system.settings.nats_url,
         "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": "koordinator-ola",
+        "KENETT_ACTOR": staff,
         "COLUMNS": "200",
     }
     return await asyncio.to_thread(
@@ -43,7 +45,7 @@ async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
 async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan(
     system: System, tmp_path: Path
 ) -> None:
-    case_id = str(await case_with_plan(system))
+    case_id = str(await case_with_plan(system, staff_id="koordinator-ola"))
     plan_file = tmp_path / "plan.json"
     done = await run(system, "export", case_id, "--out", str(plan_file))
     assert done.returncode == 0, done.stderr
@@ -83,3 +85,9 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     done = await run(system, "show", case_id, "--as", "provider:skolen")
     assert done.returncode == 1 and "forbidden" in done.stderr
     assert "Jeg vil" not in done.stderr
+    # Someone else reads as the coordinator only by saying so (and the trail records it).
+    done = await run(system, "show", case_id, staff="saksbehandler-kari")
+    assert done.returncode == 2 and "not this case's coordinator" in done.stderr
+    assert "--as" in done.stderr and "Jeg vil" not in done.stdout + done.stderr
+    done = await run(system, "show", case_id)  # the coordinator, by their staff id
+    assert done.returncode == 0 and "Jeg vil" in done.stdout, done.stderr
