@@ -426,7 +426,12 @@ def sweep(
 ) -> None:
     """Tell the KE now of messages without a receipt in time (the service does this itself)."""
     result = request(nats, org, "federation", c.SweepFederation(actor=actor(staff)))
-    show(result, as_json, lambda r: out.print(f"Meldinger uten kvittering i tide: {r['overdue']}"))
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Meldinger uten kvittering i tide: {r['overdue']}")
+        out.print(f"Saker avsluttet fordi personen har flyttet: {r['moved_cases_closed']}")
+
+    show(result, as_json, render)
 
 
 # --- the topology: configuration and a local federation --------------------------------------

@@ -641,6 +641,9 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
         message_id = await rt.send(
             uow, link_id=link_id, to=cmd.to, payload=payload, actor_id=cmd.actor.id
         )
+        sent = await uow.session.get(Outgoing, message_id)
+        assert sent is not None
+        sent.close_on = cmd.moving_on  # the case here closes on the moving day (R11)
         return SentResult(link_id=link_id, message_id=message_id, to=cmd.to)
 
     return transfer, before
@@ -675,6 +678,58 @@ def make_shared_plan(rt: Runtime):  # type: ignore[no-untyped-def]
         )
 
     return shared_plan
+
+
+async def close_moved_case(
+    rt: Runtime, sent_id: uuid.UUID, case_id: uuid.UUID, actor: Actor
+) -> None:
+    """Close the case here, reason moved, after the transfer ``sent_id`` (idempotent: the same
+    request id every time), and note it on the transfer."""
+    try:
+        await rt.client().command(
+            "intake",
+            CloseCase(
+                actor=actor,
+                request_id=uuid.uuid5(sent_id, "close-moved"),
+                case_id=case_id,
+                reason="moved",
+            ),
+        )
+    except RequestFailed as exc:
+        if exc.error.code == "unavailable":
+            raise
+        # Already closed (or not closable): the receipt is recorded all the same.
+        log.warning("case not closed after transfer", code=exc.error.code)
+    async with rt.ctx.uow() as uow:
+        sent = await uow.session.get(Outgoing, sent_id)
+        if sent is not None and sent.case_closed_at is None:
+            sent.case_closed_at = uow.clock.now()
+        await uow.commit()
+
+
+async def close_moves_due(rt: Runtime) -> int:
+    """Cases whose person has moved by today (the new municipality confirmed, the moving day
+    has come) close here, reason moved (R11, R17)."""
+    ctx = rt.ctx
+    async with ctx.uow(readonly=True) as uow:
+        due = (
+            await uow.session.exec(
+                select(Outgoing.id, Link.case_id)
+                .join(Link, col(Link.id) == col(Outgoing.link_id))
+                .where(
+                    Outgoing.org == ctx.org,
+                    Outgoing.type == CaseTransfer.TYPE,
+                    Outgoing.status == "accepted",
+                    col(Outgoing.case_closed_at).is_(None),
+                    col(Outgoing.close_on) <= local_today(ctx.clock),
+                    col(Link.case_id).is_not(None),
+                )
+                .limit(500)
+            )
+        ).all()
+    for sent_id, case_id in due:
+        await close_moved_case(rt, sent_id, case_id, ctx.actor)
+    return len(due)
 
 
 async def sweep(rt: Runtime) -> int:
@@ -718,7 +773,8 @@ async def sweep(rt: Runtime) -> int:
 
 def make_sweep(rt: Runtime):  # type: ignore[no-untyped-def]
     async def sweep_command(uow: UnitOfWork, cmd: SweepFederation) -> SweepResult:
-        return SweepResult(overdue=await sweep(rt))
+        overdue = await sweep(rt)
+        return SweepResult(overdue=overdue, moved_cases_closed=await close_moves_due(rt))
 
     return sweep_command
 
@@ -998,31 +1054,21 @@ class Inbound:
         return Outcome(True, reference=f"versjon {written['version']}")
 
     async def after_transfer(self, m: XMessage) -> None:
-        """The new municipality confirmed a transfer: close the case here, reason moved."""
+        """The new municipality confirmed a transfer: the case here closes, reason moved, on
+        the moving day (now, if that has come or none was given; else the sweep closes it
+        then). Until then the coordinator here stays responsible (R11)."""
         async with self.ctx.uow(readonly=True) as uow:
             sent = await uow.session.get(Outgoing, m.reply_to)
             if sent is None or sent.type != CaseTransfer.TYPE or sent.to_org != m.sender:
                 return
-            sent_id = sent.id
+            sent_id, close_on = sent.id, sent.close_on
             link = await uow.session.get(Link, sent.link_id)
             case_id = link.case_id if link is not None else None
         if case_id is None:
             return
-        try:
-            await self.client().command(
-                "intake",
-                CloseCase(
-                    actor=self.service_actor(m.sender),
-                    request_id=uuid.uuid5(sent_id, "close-moved"),
-                    case_id=case_id,
-                    reason="moved",
-                ),
-            )
-        except RequestFailed as exc:
-            if exc.error.code == "unavailable":
-                raise
-            # Already closed (or not closable): the receipt is recorded all the same.
-            log.warning("case not closed after transfer", code=exc.error.code)
+        if close_on is not None and close_on > local_today(self.ctx.clock):
+            return
+        await close_moved_case(self.rt, sent_id, case_id, self.service_actor(m.sender))
 
     async def apply(self, m: XMessage, payload: XPayload | None, problem: XorgError | None) -> None:
         decision = await self.check(m, payload)
@@ -1408,6 +1454,7 @@ async def on_start(ctx: ServiceContext) -> None:
             await asyncio.sleep(ctx.settings.federation_sweep_s)
             try:
                 await sweep(rt)
+                await close_moves_due(rt)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

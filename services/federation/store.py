@@ -72,6 +72,11 @@ class Outgoing(FederationBase, table=True):
     overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answer: str | None = Field(default=None, max_length=16)
     answer_reason: str | None = Field(default=None, max_length=500)
+    close_on: date | None = None
+    """A case transfer: the day the person moves. The case here closes then (once the new
+    municipality has confirmed), not before: the coordinator stays until the move (R11)."""
+    case_closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """A case transfer: when the case here was closed, reason moved."""
     detail: str | None = Field(
         default=None,
         sa_column=sa.Column(sa.Text, nullable=True),

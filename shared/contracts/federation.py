@@ -157,6 +157,9 @@ class SweepFederation(Command):
 
 class SweepResult(BaseModel):
     overdue: int
+    moved_cases_closed: int = Field(
+        0, description="Cases closed here because the person moved today or before (R11)."
+    )
 
 
 # --- queries -----------------------------------------------------------------------------------

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 
 from shared.client import RequestFailed
+from shared.clock import OSLO, local_today
 from shared.contracts import consent as c
 from shared.contracts import planning as p
 from shared.contracts.federation import (
     GetSharedPlan,
     ListLinks,
+    SweepFederation,
     TransferCase,
     UpdateMeasure,
 )
@@ -230,13 +232,14 @@ async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
         life_areas=[HEALTH],
         content_kinds=[c.ContentKind.MEASURES, c.ContentKind.GOALS],
     )
+    moving_on = local_today(lund.clock) + timedelta(days=14)
     sent = await lund.cmd(
         "federation",
         TransferCase(
             actor=staff(LUND),
             case_id=case_id,
             to=IVELAND,
-            moving_on=date.today() + timedelta(days=14),
+            moving_on=moving_on,
         ),
     )
     link_id = uuid.UUID(sent["link_id"])
@@ -260,7 +263,18 @@ async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
     }
     assert plan["plan"]["cooperation"] == [] and plan["plan"]["resources_needs"] == []
 
-    # The old municipality's case is closed, reason moved.
+    # The old municipality's case stays open, with its coordinator, until the moving day
+    # (R11): then the sweep closes it, reason moved.
+    d = await lund.query("intake", GetCaseDetail(actor=staff(LUND), case_id=case_id))
+    assert d["status"] != "closed"
+    swept = await lund.cmd("federation", SweepFederation(actor=staff(LUND)))
+    assert swept["moved_cases_closed"] == 0
+    lund.clock.set(datetime.combine(moving_on, time(8), OSLO))
+    swept = await lund.cmd("federation", SweepFederation(actor=staff(LUND)))
+    assert swept["moved_cases_closed"] == 1
+    again = await lund.cmd("federation", SweepFederation(actor=staff(LUND)))
+    assert again["moved_cases_closed"] == 0  # once
+
     async def closed() -> bool:
         d = await lund.query("intake", GetCaseDetail(actor=staff(LUND), case_id=case_id))
         return d["status"] == "closed"
