@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from shared.contracts.consent import GiverRole
 
 HEALTH_MAJORITY = 16  # R6: from 16 the young person decides
 ADULT = 18
+
+
+ADVANCE_LIMIT = timedelta(days=90)
+"""A consent that starts later (``valid_from``) within this long is judged by the age on the day
+it starts: a young person about to turn 16 consents themself before the birthday, valid from it,
+so coordination and the plan carry on when the parents' consent lapses (R6, R11)."""
+
+
+def judged_on(today: date, valid_from_day: date, advance_limit_day: date) -> date:
+    """The day whose age decides who may consent (R6): the first day of a consent that starts
+    within the advance limit, else today."""
+    return valid_from_day if today < valid_from_day <= advance_limit_day else today
 
 
 def giver_refusal(role: GiverRole, legal_basis: str | None, age: int) -> str | None:

@@ -57,6 +57,8 @@ class Verdict:
 _WHY_ENDED = {
     "withdrawn": "was withdrawn (R7)",
     "expired": "has expired (R7)",
+    "renewed": "was given by parents and lapsed at the 16th birthday; the young person's own "
+    "consent took over (R6)",
     "renewal_needed": "was given by parents and lapsed at the 16th birthday; "
     "the young person must renew it (R6)",
 }

@@ -72,6 +72,7 @@ CONSENT_STATUS_TEXT = {
     "withdrawn": "trukket tilbake",
     "expired": "utløpt",
     "renewal_needed": "må fornyes",
+    "renewed": "fornyet av den unge selv",
 }
 MEETING_STATUS_TEXT = {"scheduled": "planlagt", "held": "holdt", "cancelled": "avlyst"}
 TOOL_TEXT = {"ip": "individuell plan", "meetings": "ansvarsgruppemøter"}

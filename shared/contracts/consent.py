@@ -139,6 +139,7 @@ class EndCause(StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     RENEWAL_NEEDED = "renewal_needed"  # given by parents, and the person turned 16 (R6)
+    RENEWED = "renewed"  # given by parents; at 16 the young person's own consent took over (R6)
 
 
 @event_contract
@@ -180,6 +181,11 @@ class SweepResult(BaseModel):
 
     expired: list[uuid.UUID]
     renewal_needed: list[uuid.UUID]
+    renewed: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Parents' consents that lapsed at 16 where the young person had consented "
+        "themself, valid from the birthday (R6).",
+    )
 
 
 class ConsentChange(BaseModel):

@@ -130,6 +130,55 @@ async def test_r6_parents_consent_lapses_at_16_and_the_gate_says_no_until_renewe
     assert (await gate(system, case_id, action="create_plan")).allow
 
 
+async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_the_birthday(
+    system: System, clock: FixedClock
+) -> None:
+    """Shortly before turning 16 the young person consents themself, valid from the birthday:
+    the parents' consents lapse then, the young person's take over, and the coordinator and the
+    plan carry on without a gap (R6, R11). Nobody is asked to renew what was renewed."""
+    clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
+    birthday = date(2026, 11, 24)  # 16 in eleven days
+    case_id = await case_with_plan(system, clock, date(2010, 11, 24), parents=True)
+    from_birthday = datetime.combine(birthday, datetime.min.time(), OSLO)
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, case_id, kind, clock, valid_from=from_birthday)
+    # A parent's consent from the birthday on is not theirs to give (R6); and an own consent
+    # further ahead than the advance limit is judged by today's age.
+    parents = {
+        "given_by": c.GivenBy(role=c.GiverRole.PARENT),
+        "also_given_by": c.GivenBy(role=c.GiverRole.PARENT),
+        "parental_responsibility": "both",
+    }
+    for kw in (
+        {**parents, "valid_from": from_birthday},
+        {"valid_from": from_birthday + timedelta(days=365)},
+    ):
+        with pytest.raises(RequestFailed) as refused:
+            await consent(system, case_id, c.ConsentKind.IP, clock, **kw)
+        assert refused.value.error.fields[0].field == "given_by.role"
+
+    clock.set(
+        datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC) + timedelta(hours=9)
+    )
+    swept = c.SweepResult.model_validate(
+        await system.client.command("consent", c.SweepConsents(actor=STAFF))
+    )
+    assert (len(swept.renewed), swept.renewal_needed) == (2, [])
+    assert (await gate(system, case_id, action="create_plan")).allow
+    assert (await gate(system, case_id, action="coordinate")).allow
+    ev = system.events
+    ended = await ev.wait_until(lambda: ev.matching("consent.consent_ended", case_id), WAIT)
+    for e in ended:
+        await system.settled("assignment", e)
+        await system.settled("planning", e)
+    assert not ev.matching("assignment.coordination_stopped", case_id)
+    assert not ev.matching("planning.plan_frozen", case_id)
+    head = planning.PlanView.model_validate(
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    assert head.status == "draft"
+
+
 async def test_r6_a_parent_cannot_consent_for_a_16_year_old(system: System) -> None:
     report = intake.ReportNeedResult.model_validate(
         await system.client.command(

@@ -65,11 +65,12 @@ async def start_sweeper(ctx: ServiceContext) -> None:
                 async with ctx.uow() as uow:
                     result = await sweep(uow, ctx.actor)
                     await uow.commit()
-                if result.expired or result.renewal_needed:
+                if result.expired or result.renewal_needed or result.renewed:
                     log.info(
                         "consent sweep",
                         expired=len(result.expired),
                         renewal_needed=len(result.renewal_needed),
+                        renewed=len(result.renewed),
                     )
             except Exception as exc:  # the database is away: try again next time
                 log.warning("consent sweep failed", error=type(exc).__name__)

@@ -98,6 +98,7 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
     now = uow.clock.now()
     expired: list[uuid.UUID] = []
     renewal: list[uuid.UUID] = []
+    renewed: list[uuid.UUID] = []
     due = await uow.session.exec(
         select(Consent)
         .where(
@@ -124,9 +125,20 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
     for consent in list(turned_16):
         roles = [g["role"] for g in json.loads(consent.givers)] or [consent.giver_role]
         if lapses_at_sixteen(roles):
-            await _end(uow, consent, EndCause.RENEWAL_NEEDED, "system", now, actor)
-            renewal.append(consent.id)
-    return SweepResult(expired=expired, renewal_needed=renewal)
+            # The young person may have consented themself already, valid from the birthday
+            # (``ADVANCE_LIMIT``): then theirs takes over, and nobody is asked to renew.
+            own = await uow.session.exec(
+                select(Consent.id).where(
+                    Consent.case_id == consent.case_id,
+                    Consent.kind == consent.kind,
+                    Consent.status == "active",
+                    Consent.giver_role == "person",
+                )
+            )
+            cause = EndCause.RENEWED if own.first() is not None else EndCause.RENEWAL_NEEDED
+            await _end(uow, consent, cause, "system", now, actor)
+            (renewed if cause is EndCause.RENEWED else renewal).append(consent.id)
+    return SweepResult(expired=expired, renewal_needed=renewal, renewed=renewed)
 
 
 def make_sweep_command(actor: Actor):  # type: ignore[no-untyped-def]

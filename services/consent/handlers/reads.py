@@ -149,6 +149,7 @@ _FHIR_STATUS = {
     "withdrawn": "inactive",
     "expired": "inactive",
     "renewal_needed": "inactive",
+    "renewed": "inactive",
 }
 _POLICY = {
     "ip": "https://lovdata.no/lov/1999-07-02-63/§2-5",

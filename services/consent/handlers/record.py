@@ -9,15 +9,17 @@ from sqlalchemy import bindparam, insert, select
 from sqlmodel import col
 
 from services.consent.domain import (
+    ADVANCE_LIMIT,
     evidence_refusal,
     giver_refusal,
+    judged_on,
     parents_refusal,
     scope_refusal,
     validity_refusal,
 )
 from services.consent.handlers.cases import add_case
 from services.consent.store import Consent, ConsentCase, ConsentChange
-from shared.clock import age_on, local_today
+from shared.clock import OSLO, age_on, local_today
 from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.fast import FastStatement
@@ -71,7 +73,14 @@ async def record(
     case_id = cmd.case_id
     case_ref, birth_date = found[0]
     now = uow.clock.now()
-    age = age_on(birth_date, local_today(uow.clock))
+    today = local_today(uow.clock)
+    starts = cmd.valid_from if cmd.valid_from is not None and cmd.valid_from.tzinfo else None
+    day = judged_on(
+        today,
+        starts.astimezone(OSLO).date() if starts else today,
+        (now + ADVANCE_LIMIT).astimezone(OSLO).date(),
+    )
+    age = age_on(birth_date, day)
     errors: list[FieldError] = []
     if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):
         errors.append(FieldError(field="given_by.role", reason=reason))
