@@ -455,3 +455,111 @@ def show_case(
             out.print(f"  Oppgave: {DUTY[d['kind']]}, frist {d['due_on']}: {state}")
 
     show(result, as_json, render)
+
+
+def _children_text(m: dict[str, Any] | None) -> str:
+    if not m:
+        return ""
+    parts = [
+        "barn under 18 som pårørende" if m["minor_children"] else "ingen barn under 18",
+        "søsken trenger oppfølging" if m["siblings_need_follow_up"] else "søsken: ikke behov",
+    ]
+    if m["follow_up_arranged"] is not None:
+        parts.append(
+            "oppfølging ivaretatt" if m["follow_up_arranged"] else "[red]ikke ivaretatt[/]"
+        )
+    return "; ".join(parts)
+
+
+@app.command()
+def duties(
+    case_id: Annotated[uuid.UUID | None, typer.Option("--case", help="One case.")] = None,
+    coordinator: Annotated[
+        uuid.UUID | None, typer.Option(help="The cases this coordinator is responsible for.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Done ones too.")] = False,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Duties after an appointment (R9, R12, R19): open ones, or --all."""
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.ListDuties(
+            actor=actor(staff), case_id=case_id, coordinator_id=coordinator, open_only=not all_
+        ),
+    )
+
+    def render(r: dict[str, Any]) -> None:
+        t = Table(title="Oppgaver")
+        for col in ("Oppgave", "Sak", "Hva", "Frist", "Status"):
+            t.add_column(col)
+        for d in r["duties"]:
+            state = "utført" if d["done_at"] else ("[red]forfalt[/]" if d["overdue"] else "åpen")
+            found = _children_text(d.get("children"))
+            t.add_row(
+                d["duty_id"],
+                d["case_ref"],
+                DUTY[d["kind"]] + (f"\n{found}" if found else ""),
+                d["due_on"],
+                state,
+            )
+        out.print(t)
+
+    show(result, as_json, render)
+
+
+def _yes_no(value: str | None, option: str) -> bool | None:
+    if value is None:
+        return None
+    if value in ("ja", "yes"):
+        return True
+    if value in ("nei", "no"):
+        return False
+    raise typer.BadParameter("answer ja or nei", param_hint=option)
+
+
+@app.command("duty-done")
+def duty_done(
+    duty_id: uuid.UUID,
+    note: Annotated[str | None, typer.Option(help="Kept in assignment only.")] = None,
+    children: Annotated[
+        str | None, typer.Option(help="R12: children under 18 as next of kin? ja/nei.")
+    ] = None,
+    siblings: Annotated[
+        str | None, typer.Option(help="R12: siblings who need follow-up? ja/nei.")
+    ] = None,
+    followed_up: Annotated[
+        str | None, typer.Option(help="R12: their follow-up is arranged? ja/nei.")
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a duty done. Mapping children (R12) says what it found: --children, --siblings
+    and, where either is ja, --followed-up."""
+    answers = {
+        "minor_children": _yes_no(children, "--children"),
+        "siblings_need_follow_up": _yes_no(siblings, "--siblings"),
+        "follow_up_arranged": _yes_no(followed_up, "--followed-up"),
+    }
+    mapping = None
+    if any(v is not None for v in answers.values()):
+        for field, option in (
+            ("minor_children", "--children"),
+            ("siblings_need_follow_up", "--siblings"),
+        ):
+            if answers[field] is None:
+                raise typer.BadParameter("answer ja or nei", param_hint=option)
+        mapping = c.ChildrenMapping(**answers)  # type: ignore[arg-type]
+    result = request(
+        nats,
+        org,
+        "assignment",
+        c.CompleteDuty(actor=actor(staff), duty_id=duty_id, note=note, children=mapping),
+    )
+    show(result, as_json, lambda r: out.print("Oppgaven er registrert som utført."))

@@ -156,6 +156,8 @@ class Duty(AssignmentBase, table=True):
     done_by: str | None = Field(default=None, max_length=128)
     note: str | None = Field(default=None, max_length=1000)
     overdue_announced_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    result: str | None = Field(default=None, max_length=500)
+    """JSON: what the duty found (map_children: ``ChildrenMapping``, R12)."""
 
 
 def languages_column(codes: list[str]) -> str:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .commands import Command, Query
 from .envelope import Event, event_contract
@@ -374,13 +374,39 @@ class CaseFlagResult(BaseModel):
 # --- duties (R12, R19) -------------------------------------------------------------------------
 
 
+class ChildrenMapping(BaseModel):
+    """What mapping children as next of kin and siblings found (R12): facts, never names."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    minor_children: bool = Field(
+        description="The person has children under 18 (barn som pårørende)."
+    )
+    siblings_need_follow_up: bool = Field(description="Siblings need follow-up (søsken).")
+    follow_up_arranged: bool | None = Field(
+        None,
+        description="Where there are children or siblings to think of: whether their needs "
+        "are looked after (information, follow-up). Required then.",
+    )
+
+    @model_validator(mode="after")
+    def _follow_up_when_needed(self) -> ChildrenMapping:
+        if (
+            self.minor_children or self.siblings_need_follow_up
+        ) and self.follow_up_arranged is None:
+            raise ValueError("say whether follow-up of the children or siblings is arranged (R12)")
+        return self
+
+
 class CompleteDuty(Command):
-    """Mark a duty done."""
+    """Mark a duty done. Mapping children as next of kin and siblings (R12) is done with what
+    it found (``children``)."""
 
     COMMAND: ClassVar[str] = "complete_duty"
 
     duty_id: uuid.UUID
     note: str | None = Field(None, max_length=1000, description="Kept in assignment only.")
+    children: ChildrenMapping | None = Field(None, description="Required for map_children (R12).")
 
 
 class DutyView(BaseModel):
@@ -394,6 +420,7 @@ class DutyView(BaseModel):
     done_at: datetime | None
     overdue: bool
     responsible_coordinator_id: uuid.UUID | None
+    children: ChildrenMapping | None = Field(None, description="map_children's result (R12).")
 
 
 class ListDuties(Query):

@@ -135,6 +135,37 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     done = await run(system, "coordinators", "--json", "--offset", "1")
     last = json.loads(done.stdout)
     assert (len(last["coordinators"]), last["total"], last["next_offset"]) == (1, 2, None)
+    # The duties that follow the appointment, and mapping children done with its facts (R12).
+    done = await run(system, "duties", "--case", str(case.case_id), "--json")
+    open_duties = {d["kind"]: d["duty_id"] for d in json.loads(done.stdout)["duties"]}
+    assert set(open_duties) == {"map_children", "inform_rights", "first_meeting"}
+    mapping = open_duties["map_children"]
+    done = await run(system, "duty-done", mapping, "--children", "ja")
+    assert done.returncode == 2 and "--siblings" in done.stderr  # say both
+    done = await run(system, "duty-done", mapping, "--children", "ja", "--siblings", "nei")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "R12" in done.stderr  # --followed-up is missing where there are children
+    done = await run(
+        system,
+        "duty-done",
+        open_duties["map_children"],
+        "--children",
+        "ja",
+        "--siblings",
+        "nei",
+        "--followed-up",
+        "nei",
+    )
+    assert done.returncode == 0, done.stderr
+    done = await run(system, "duties", "--case", str(case.case_id), "--all", "--json")
+    found = {d["kind"]: d["children"] for d in json.loads(done.stdout)["duties"]}
+    assert found["map_children"] == {
+        "minor_children": True,
+        "siblings_need_follow_up": False,
+        "follow_up_arranged": False,
+    }
+    done = await run(system, "duties", "--case", str(case.case_id), "--all")
+    assert "Oppgaver" in done.stdout and "ivaretatt" in done.stdout.replace("\n", "")
     done = await run(system, "needing", "--limit", "0", "--offset", "-1")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "invalid input: limit:" in done.stderr and "invalid input: offset:" in done.stderr

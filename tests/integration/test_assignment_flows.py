@@ -575,3 +575,43 @@ async def test_r4_a_decision_against_a_coordinator_holds_until_one_grants_it(
     )
     assert stopped[0].payload["cause"] == "coordinator refused (R4)"
     assert (await _coordination(system, case_id)).primary_coordinator_id is None
+
+
+async def test_r12_mapping_children_is_done_with_what_it_found(system: System) -> None:
+    """R12: the coordinator maps whether the person has children under 18 as next of kin and
+    siblings who need follow-up; the duty is done with those facts (never names), and where
+    there is someone to think of, whether their follow-up is arranged."""
+    who = await _register(system)
+    case_id = await _case_with_consent(system)
+    await _appoint(system, case_id, who)
+    duties = a.DutyList.model_validate(
+        await system.client.query("assignment", a.ListDuties(actor=STAFF, case_id=case_id))
+    ).duties
+    mapping = next(d for d in duties if d.kind == "map_children")
+    inform = next(d for d in duties if d.kind == "inform_rights")
+
+    error = await _refused(system, a.CompleteDuty(actor=STAFF, duty_id=mapping.duty_id))
+    assert (error.code, error.fields[0].field) == ("validation_failed", "children")
+    found = a.ChildrenMapping(
+        minor_children=True, siblings_need_follow_up=False, follow_up_arranged=False
+    )
+    error = await _refused(
+        system, a.CompleteDuty(actor=STAFF, duty_id=inform.duty_id, children=found)
+    )
+    assert (error.code, error.fields[0].field) == ("validation_failed", "children")
+    with pytest.raises(ValueError, match="R12"):
+        a.ChildrenMapping(minor_children=True, siblings_need_follow_up=False)
+
+    done = a.DutyList.model_validate(
+        await system.client.command(
+            "assignment", a.CompleteDuty(actor=STAFF, duty_id=mapping.duty_id, children=found)
+        )
+    ).duties
+    assert done[0].children == found and done[0].done_at is not None
+    listed = a.DutyList.model_validate(
+        await system.client.query(
+            "assignment", a.ListDuties(actor=STAFF, case_id=case_id, open_only=False)
+        )
+    ).duties
+    assert next(d for d in listed if d.kind == "map_children").children == found
+    assert next(d for d in listed if d.kind == "inform_rights").children is None

@@ -24,6 +24,7 @@ from shared.contracts.assignment import (
     AppointmentView,
     CaseNeed,
     CasesNeeding,
+    ChildrenMapping,
     CompleteDuty,
     Coordination,
     CoordinatorKind,
@@ -102,6 +103,11 @@ def _duty(d: Duty, case_ref: str, today: date, responsible: uuid.UUID | None) ->
         done_at=d.done_at,
         overdue=d.done_at is None and d.due_on < today,
         responsible_coordinator_id=responsible,
+        children=(
+            ChildrenMapping.model_validate_json(d.result)
+            if d.result and d.kind == DutyKind.MAP_CHILDREN
+            else None
+        ),
     )
 
 
@@ -231,9 +237,25 @@ async def complete_duty(uow: UnitOfWork, cmd: CompleteDuty) -> DutyList:
         raise refuse(
             "conflict", "the duty is already done", "duty_id", f"was done {duty.done_at:%Y-%m-%d}"
         )
+    if duty.kind == DutyKind.MAP_CHILDREN and cmd.children is None:
+        raise refuse(
+            "validation_failed",
+            "say what the mapping found",
+            "children",
+            "whether the person has children under 18 as next of kin, whether siblings need "
+            "follow-up, and whether that is arranged (R12)",
+        )
+    if duty.kind != DutyKind.MAP_CHILDREN and cmd.children is not None:
+        raise refuse(
+            "validation_failed",
+            "only the mapping of children has a result",
+            "children",
+            f"this duty is {duty.kind}, not map_children",
+        )
     duty.done_at = uow.clock.now()
     duty.done_by = cmd.actor.id
     duty.note = cmd.note
+    duty.result = cmd.children.model_dump_json() if cmd.children is not None else None
     case = await get_case(uow, duty.case_id)
     uow.audit(
         actor=cmd.actor, action="assignment.duty_done", case_id=duty.case_id, detail=duty.kind
