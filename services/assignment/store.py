@@ -74,6 +74,8 @@ class AssignmentCase(AssignmentBase, table=True):
     coordinator_refused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """The latest decision on coordinator refused one (R4): none is appointed until a decision
     grants one."""
+    coordinator_decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the latest decision on coordinator was made: an older one told late is ignored."""
 
 
 class Episode(AssignmentBase, table=True):

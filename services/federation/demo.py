@@ -261,13 +261,14 @@ async def _flows(h: Site, m: Site, n: Site, say: Say) -> DemoOutcome:
         f"i {m.code}s plan: {NB.get(out.measure_status_at_municipality, '?')}"
     )
 
-    say(f"4) personen flytter til {n.code}; samtykke til å dele med {n.code} er registrert")
+    say(
+        f"4) personen flytter til {n.code} i dag; samtykke til å dele med {n.code} er registrert "
+        f"(med en senere flyttedato beholder {m.code} saken og koordinatoren til flyttedagen)"
+    )
     await m.cmd("consent", _consent(m, case_id, c.ConsentKind.SHARING, n.code))
     moved = await m.cmd(
         "federation",
-        TransferCase(
-            actor=m.actor, case_id=case_id, to=n.code, moving_on=today + timedelta(days=14)
-        ),
+        TransferCase(actor=m.actor, case_id=case_id, to=n.code, moving_on=today),
     )
     receipt = await m.until(lambda: _message(m, moved["link_id"], moved["message_id"]))
     out.moved_to_case = receipt["reference"] or ""

@@ -20,7 +20,7 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
-from sqlmodel import col, func, select
+from sqlmodel import col, func, or_, select
 
 from shared.bus.deadletter import describe_error
 from shared.bus.handlers import (
@@ -221,7 +221,7 @@ class Runtime:
         link_id: uuid.UUID,
         to: str,
         payload: XPayload,
-        actor_id: str,
+        actor: Actor,
         reply_to: uuid.UUID | None = None,
         detail: dict[str, Any] | None = None,
     ) -> uuid.UUID:
@@ -252,7 +252,7 @@ class Runtime:
                     version=payload.VERSION,
                     seq=seq,
                     reply_to=reply_to,
-                    actor_id=actor_id,
+                    actor_id=actor.id,
                     created_at=header.sent_at,
                     detail=json.dumps(detail, default=str) if detail else None,
                 )
@@ -261,7 +261,7 @@ class Runtime:
             # recipient, so the person's access log says who received what kind of message.
             link = await uow.session.get(Link, link_id)
             uow.audit(
-                actor=Actor(kind="service" if actor_id == "federation" else "user", id=actor_id),
+                actor=actor,
                 action=f"federation.sent.{payload.TYPE}",
                 case_id=link.case_id if link is not None else None,
                 detail=f"to {to}",
@@ -360,9 +360,7 @@ def make_report_need(rt: Runtime):  # type: ignore[no-untyped-def]
             form=cmd.form,
             hospital_coordinator=cmd.hospital_coordinator,
         )
-        message_id = await rt.send(
-            uow, link_id=link_id, to=to, payload=payload, actor_id=cmd.actor.id
-        )
+        message_id = await rt.send(uow, link_id=link_id, to=to, payload=payload, actor=cmd.actor)
         return SentResult(link_id=link_id, message_id=message_id, to=to)
 
     return report_need
@@ -400,7 +398,7 @@ def make_propose_handover(rt: Runtime):  # type: ignore[no-untyped-def]
             link_id=link.id,
             to=to,
             payload=payload,
-            actor_id=cmd.actor.id,
+            actor=cmd.actor,
             detail={
                 "coordinator": cmd.coordinator,
                 "start": cmd.start.isoformat(),
@@ -532,7 +530,7 @@ def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
             link_id=link.id,
             to=proposal.from_org,
             payload=payload,
-            actor_id=cmd.actor.id,
+            actor=cmd.actor,
             reply_to=proposal.id,
         )
         proposal.status = "answered"
@@ -562,7 +560,7 @@ def make_update_measure(rt: Runtime):  # type: ignore[no-untyped-def]
                     note=cmd.note,
                 )
                 message_id = await rt.send(
-                    uow, link_id=link.id, to=row.from_org, payload=payload, actor_id=cmd.actor.id
+                    uow, link_id=link.id, to=row.from_org, payload=payload, actor=cmd.actor
                 )
                 return SentResult(link_id=link.id, message_id=message_id, to=row.from_org)
         raise refuse(
@@ -639,7 +637,7 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
             )
         )
         message_id = await rt.send(
-            uow, link_id=link_id, to=cmd.to, payload=payload, actor_id=cmd.actor.id
+            uow, link_id=link_id, to=cmd.to, payload=payload, actor=cmd.actor
         )
         sent = await uow.session.get(Outgoing, message_id)
         assert sent is not None
@@ -721,15 +719,21 @@ async def close_moves_due(rt: Runtime) -> int:
                     Outgoing.type == CaseTransfer.TYPE,
                     Outgoing.status == "accepted",
                     col(Outgoing.case_closed_at).is_(None),
-                    col(Outgoing.close_on) <= local_today(ctx.clock),
+                    # No moving day: closing at the receipt failed; try again.
+                    or_(
+                        col(Outgoing.close_on).is_(None),
+                        col(Outgoing.close_on) <= local_today(ctx.clock),
+                    ),
                     col(Link.case_id).is_not(None),
                 )
                 .limit(500)
             )
         ).all()
+    closed = 0
     for sent_id, case_id in due:
-        await close_moved_case(rt, sent_id, case_id, ctx.actor)
-    return len(due)
+        await close_moved_case(rt, sent_id, case_id, ctx.actor)  # intake away: next sweep
+        closed += 1
+    return closed
 
 
 async def sweep(rt: Runtime) -> int:
@@ -1181,7 +1185,7 @@ class Inbound:
                     link_id=m.link,
                     to=m.sender,
                     reply_to=m.id,
-                    actor_id="federation",
+                    actor=self.ctx.actor,
                     payload=Receipt(
                         accepted=outcome.accepted,
                         code=outcome.code,  # type: ignore[arg-type]

@@ -126,7 +126,7 @@ async def record_shares(rt: Runtime, uow: UnitOfWork, shares: list[Share]) -> No
             payload=PlanShare(
                 case_ref=share.case_ref, plan_version=version, measures=share.measures
             ),
-            actor_id="federation",
+            actor=rt.ctx.actor,
         )
         if state is None:
             state = ShareState(

@@ -30,6 +30,7 @@ from shared.contracts.assignment import (
 from shared.contracts.commands import next_offset
 from shared.contracts.consent import (
     ConsentEnded,
+    ConsentKind,
     ConsentRecorded,
     EndCause,
     GateActor,
@@ -113,6 +114,7 @@ from .store import (
 )
 
 log = get_logger(__name__)
+_RENEWED_AT_16 = frozenset({ConsentKind.IP, ConsentKind.COORDINATOR})
 
 DISPATCH_EVERY_S = 1.0
 Pairs = set[tuple[uuid.UUID, str]]
@@ -464,13 +466,19 @@ def make_event_handlers(
         await set_coordinator(uow, e.case_id, None)
 
     async def on_consent_recorded(uow: UnitOfWork, env: Envelope, e: ConsentRecorded) -> None:
-        """Parents' consents are remembered: they lapse at 16 (R6)."""
+        """Parents' consents are remembered: they lapse at 16 (R6). A young person who has
+        consented themself (in advance, valid from the birthday) is not reminded to renew; if a
+        parent's consent still lapses unrenewed, its end tells them then."""
         if e.given_by_role is GiverRole.PARENT:
             await uow.get_or_insert(
                 ParentConsent,
                 e.consent_id,
                 {"consent_id": e.consent_id, "org": uow.org, "case_id": e.case_id},
             )
+        elif e.given_by_role is GiverRole.PERSON and e.kind in _RENEWED_AT_16:
+            renewal = await rem.by_key(uow, f"case:{e.case_id}:sixteen")
+            if renewal is not None:
+                await rem.deactivate(uow, [renewal])
 
     async def on_consent_ended(uow: UnitOfWork, env: Envelope, e: ConsentEnded) -> None:
         """A parent's consent lapsed at 16 (R6): the coordinator and the young person hear."""
@@ -683,7 +691,12 @@ def make_event_handlers(
 
     async def on_decision(uow: UnitOfWork, env: Envelope, e: DecisionMade) -> None:
         """An IP decision's appeal deadline (R3): the KE is reminded before it and when it
-        has passed without an appeal."""
+        has passed without an appeal. A decision against a coordinator (R4) takes the case off
+        the KE's reminders that it still has none."""
+        if e.kind == "coordinator" and not e.granted:
+            waiting = await rem.by_key(uow, f"case:{e.case_id}:awaiting")
+            if waiting is not None:
+                await rem.deactivate(uow, [waiting])
         if e.appeal_deadline is None:
             return
         policy = await notifier.policy(uow)

@@ -39,9 +39,15 @@ class PlanningCase(PlanningBase, table=True):
     ip_refused_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """The latest decision on IP refused it (R3): no plan is drafted, and a plan freezes until
     a decision grants it (after an appeal or a new assessment)."""
+    ip_decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the decision ``ip_refused_at`` follows was made: an older one arriving late is
+    ignored (the latest decision counts)."""
     outgoing_coordinator_id: uuid.UUID | None = None
     """During a handover's overlap, the coordinator handing over: they and the new one work
     together (R11), so both read and edit the plan until the handover completes."""
+    handover_done_id: uuid.UUID | None = None
+    """The latest handover that completed: its appointment, if told late, names no one handing
+    over (the consumers are separate, so the two events may come in either order)."""
 
 
 class Plan(PlanningBase, table=True):

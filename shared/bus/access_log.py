@@ -7,6 +7,7 @@ on its own). Reading the log is audited like any read of a case.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from faststream.nats import NatsRouter
@@ -30,12 +31,28 @@ def reads_of(ctx: ServiceContext) -> frozenset[str]:
     ) | {f"{ctx.name}.{GetAccessLog.QUERY}"}
 
 
-def _access(action: str, detail: str | None, reads: frozenset[str]) -> AccessKind:
+# Only what the kernel and federation write there is read back out of an audit record's
+# detail: other details (a reason a user wrote) are never shown, whatever they begin with.
+_ROLE = re.compile(r"as (coordinator|provider|person|next_of_kin)( [A-Za-z0-9æøåÆØÅ:._-]{1,128})?")
+_RECIPIENT = re.compile(r"to ([a-z0-9][a-z0-9_-]{0,62})")
+_SENT = "federation.sent."
+
+
+def _access(action: str, reads: frozenset[str]) -> AccessKind:
     if action in reads:
         return "read"
-    if (detail or "").startswith("to "):
+    if action.startswith(_SENT):
         return "disclose"  # federation's record of a message to another organisation
     return "change"
+
+
+def _role(detail: str | None) -> str | None:
+    return detail if detail and _ROLE.fullmatch(detail) else None
+
+
+def _recipient(action: str, detail: str | None) -> str | None:
+    found = _RECIPIENT.fullmatch(detail or "") if action.startswith(_SENT) else None
+    return found.group(1) if found else None
 
 
 def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
@@ -63,10 +80,10 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
                 actor_kind=r.actor_kind,
                 actor_id=r.actor_id,
                 action=r.action,
-                access=_access(r.action, r.detail, reads),
+                access=_access(r.action, reads),
                 outcome=r.outcome,
-                role=r.detail if (r.detail or "").startswith("as ") else None,
-                to=r.detail[3:] if r.detail and r.detail.startswith("to ") else None,
+                role=_role(r.detail),
+                to=_recipient(r.action, r.detail),
             )
             for r in rows
         ]

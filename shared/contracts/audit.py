@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from .commands import Query
 
@@ -29,7 +29,7 @@ class GetAccessLog(Query):
     QUERY: ClassVar[str] = "access_log"
 
     case_id: uuid.UUID
-    since: datetime | None = Field(None, description="Only records at or after this moment.")
+    since: AwareDatetime | None = Field(None, description="Only records at or after this moment.")
     limit: int = Field(500, ge=1, le=1000, description="Records per page.")
     offset: int = Field(0, ge=0, description="Records to skip: the next_offset of a page.")
 

@@ -164,6 +164,15 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
         await system.client.command("consent", c.SweepConsents(actor=STAFF))
     )
     assert (len(swept.renewed), swept.renewal_needed) == (2, [])
+    with pytest.raises(RequestFailed) as nothing:  # a lapsed consent: nothing to withdraw
+        await system.client.command(
+            "consent",
+            c.WithdrawConsent(
+                actor=STAFF, consent_id=swept.renewed[0], form="oral", recorded_by=STAFF.id
+            ),
+        )
+    assert nothing.value.error.code == "rule_violation"
+    assert "took over" in nothing.value.error.fields[0].reason
     assert (await gate(system, case_id, action="create_plan")).allow
     assert (await gate(system, case_id, action="coordinate")).allow
     ev = system.events

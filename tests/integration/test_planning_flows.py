@@ -757,6 +757,86 @@ async def test_r14_a_revision_date_falls_due_and_a_revision_meets_it(
     assert swept.evaluations_overdue == 0
 
 
+async def _as_assignment(system: System, event: Any, case_id: uuid.UUID) -> None:
+    """Publish ``event`` as assignment would, and wait until planning has handled it."""
+    env = Envelope.wrap(
+        event,
+        org=system.settings.org,
+        occurred_at=datetime.now(UTC),
+        actor=Actor(kind="service", id="assignment"),
+        case_id=case_id,
+    )
+    await system.nc.jetstream().publish(
+        env.subject, env.model_dump_json().encode(), headers={"Nats-Msg-Id": str(env.id)}
+    )
+    await system.settled("planning", env)
+
+
+async def test_r11_an_overlap_told_out_of_order_or_cut_short_leaves_nobody_handing_over(
+    system: System,
+) -> None:
+    """The consumers are separate: a handover's completion may be handled before its
+    appointment, and coordination may stop in the middle of an overlap. Either way the one who
+    handed over does not keep the plan."""
+    case_id, old, _ = await saved_plan(system, date.today())
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    old_id, new_id, handover = uuid.UUID(old.id), uuid.uuid4(), uuid.uuid4()
+    ref = head.case_ref
+    await _as_assignment(
+        system,
+        a.HandoverCompleted(
+            handover_id=handover,
+            case_id=case_id,
+            case_ref=ref,
+            from_coordinator_id=old_id,
+            to_coordinator_id=new_id,
+        ),
+        case_id,
+    )
+    await _as_assignment(
+        system,
+        a.CoordinatorAppointed(
+            appointment_id=uuid.uuid4(),
+            case_id=case_id,
+            case_ref=ref,
+            coordinator_id=new_id,
+            handover_id=handover,
+        ),
+        case_id,
+    )
+    with pytest.raises(RequestFailed) as late:
+        await read(system, case_id, old)
+    assert late.value.error.code == "forbidden"
+
+    # A second handover, and coordination stops before its overlap ends.
+    newest, second = uuid.uuid4(), uuid.uuid4()
+    await _as_assignment(
+        system,
+        a.CoordinatorAppointed(
+            appointment_id=uuid.uuid4(),
+            case_id=case_id,
+            case_ref=ref,
+            coordinator_id=newest,
+            handover_id=second,
+        ),
+        case_id,
+    )
+    handing_over = c.GateActor(kind="coordinator", id=str(new_id))
+    assert (await read(system, case_id, handing_over)).content.goals  # in the overlap
+    await _as_assignment(
+        system,
+        a.CoordinationStopped(
+            case_id=case_id, case_ref=ref, coordinator_id=newest, cause="consent withdrawn"
+        ),
+        case_id,
+    )
+    with pytest.raises(RequestFailed) as stopped:
+        await read(system, case_id, handing_over)
+    assert stopped.value.error.code == "forbidden"
+
+
 async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:
     """Assess (again) and decide on IP (R3); the decision once planning has handled it."""
     await system.client.command(
@@ -815,6 +895,17 @@ async def test_r3_a_plan_freezes_when_ip_is_refused_and_thaws_when_it_is_granted
 ) -> None:
     today = date.today()
     case_id, by, written = await saved_plan(system, today)
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        sharing=c.SharingScope(
+            recipients=["hjemmesykepleien"],
+            life_areas=[HEALTH],
+            content_kinds=[c.ContentKind.GOALS],
+        ),
+    )
+    assert (await read(system, case_id, NURSING)).content.goals  # shared, before the refusal
     await _decide_ip(system, case_id, granted=False)
     ev = system.events
     frozen = await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
@@ -833,9 +924,14 @@ async def test_r3_a_plan_freezes_when_ip_is_refused_and_thaws_when_it_is_granted
             content=full_content(today),
         ),
     )
-    assert "frozen" in error.message + " ".join(f.reason for f in error.fields)
-    # The person still sees their plan.
+    assert "refused" in error.message  # the real reason, not an ended consent
+    # The person and the coordinator still see the plan; a provider whose sharing consent
+    # stands sees nothing of it while IP is refused.
     assert (await read(system, case_id, c.GateActor(kind="person", id="self"))).content.goals
+    assert (await read(system, case_id, by)).content.goals
+    with pytest.raises(RequestFailed) as shut:
+        await read(system, case_id, NURSING)
+    assert shut.value.error.code == "forbidden" and "refused" in shut.value.error.message
 
     await _decide_ip(system, case_id, granted=True)
     await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
@@ -843,6 +939,7 @@ async def test_r3_a_plan_freezes_when_ip_is_refused_and_thaws_when_it_is_granted
         await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
     )
     assert head.status == "draft" and head.version == written.version
+    assert (await read(system, case_id, NURSING)).content.goals  # granted: shared again
 
 
 async def test_r11_both_coordinators_work_on_the_plan_during_the_overlap(

@@ -149,6 +149,10 @@ def make_on_decision(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             return
         await lock_org(uow)
         case = await case_row(uow, event.case_id, event.case_ref)
+        decided = case.coordinator_decided_at
+        if decided is not None and env.occurred_at < decided:
+            return  # an older decision, told late: the latest one counts
+        case.coordinator_decided_at = env.occurred_at
         if not event.granted:
             case.coordinator_refused_at = uow.clock.now()
             await close_coordination(uow, case, "coordinator refused (R4)", env.actor, env)

@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 
 from services.consent.domain import lapses_at_sixteen
 from services.consent.store import Consent, ConsentCase, ConsentChange
@@ -30,6 +30,8 @@ _ALREADY = {
     "withdrawn": "the consent is already withdrawn",
     "expired": "the consent has already expired",
     "renewal_needed": "the consent already lapsed at the 16th birthday; record a new one",
+    "renewed": "the consent already lapsed at the 16th birthday; the young person's own "
+    "consent took over",
 }
 
 
@@ -77,7 +79,12 @@ async def withdraw(uow: UnitOfWork, cmd: WithdrawConsent) -> ConsentChangeResult
         raise CommandRejected(
             "rule_violation",
             "nothing to withdraw",
-            [FieldError(field="consent_id", reason=_ALREADY[consent.status])],
+            [
+                FieldError(
+                    field="consent_id",
+                    reason=_ALREADY.get(consent.status, f"the consent is {consent.status}"),
+                )
+            ],
         )
     at = cmd.withdrawn_at or uow.clock.now()
     if at.tzinfo is None or at > uow.clock.now():
@@ -127,12 +134,16 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
         if lapses_at_sixteen(roles):
             # The young person may have consented themself already, valid from the birthday
             # (``ADVANCE_LIMIT``): then theirs takes over, and nobody is asked to renew.
+            # Only for IP and coordinator: a sharing or next-of-kin consent names whom it
+            # covers, and the young person's may cover less; those the young person renews.
             own = await uow.session.exec(
                 select(Consent.id).where(
                     Consent.case_id == consent.case_id,
                     Consent.kind == consent.kind,
+                    col(Consent.kind).in_(["ip", "coordinator"]),
                     Consent.status == "active",
                     Consent.giver_role == "person",
+                    func.coalesce(Consent.valid_from, Consent.given_at) <= now,
                 )
             )
             cause = EndCause.RENEWED if own.first() is not None else EndCause.RENEWAL_NEEDED

@@ -5,7 +5,11 @@ from __future__ import annotations
 from faststream.nats import NatsRouter
 
 from shared.bus.handlers import command_responder, event_consumer, query_responder
-from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
+from shared.contracts.assignment import (
+    CoordinationStopped,
+    CoordinatorAppointed,
+    HandoverCompleted,
+)
 from shared.contracts.consent import ConsentEnded, ConsentRecorded
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
@@ -53,6 +57,7 @@ from .lifecycle import (
     on_case_status_changed,
     on_consent,
     on_consent_ended,
+    on_coordination_stopped,
     on_decision,
     on_handover_completed,
 )
@@ -90,6 +95,13 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         event=DecisionMade,
         handler=on_decision,
         wants=is_ip_decision,
+    )
+    event_consumer(
+        router,
+        ctx,
+        name="coordination-stopped",
+        event=CoordinationStopped,
+        handler=on_coordination_stopped,
     )
     event_consumer(
         router,

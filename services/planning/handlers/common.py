@@ -138,6 +138,9 @@ def check_version(plan: Plan, expected: int) -> None:
         )
 
 
+_NOT_WHILE_REFUSED = frozenset({"provider", "next_of_kin"})
+
+
 def _coordinators(case: PlanningCase | None, current: uuid.UUID | None) -> set[str]:
     """The case's coordinator, and during a handover's overlap the one handing over (R11)."""
     ids = {str(current)}
@@ -167,7 +170,16 @@ def check_author(case: PlanningCase | None, plan: Plan, by: GateActor) -> None:
 
 
 def check_reader(case: PlanningCase | None, plan: Plan | None, who: GateActor) -> None:
-    """Reading as the coordinator gives the whole plan: only the case's coordinator may."""
+    """Reading as the coordinator gives the whole plan: only the case's coordinator may. While
+    a decision has refused IP (R3), providers and next of kin read nothing of it."""
+    if case is not None and case.ip_refused_at is not None and who.kind in _NOT_WHILE_REFUSED:
+        raise refuse(
+            "forbidden",
+            "the decision on individual plan refused it",
+            "who",
+            "until a decision grants an individual plan (R3), only the person and the "
+            "coordinator read the plan",
+        )
     if who.kind != "coordinator":
         return
     current = case.coordinator_id if case is not None else None

@@ -11,7 +11,11 @@ from sqlmodel import select
 
 from services.planning.domain import PlanStatus, ready_for_plan
 from services.planning.store import ConsentNote, Plan, PlanningCase, PlanVersion, ToolChange
-from shared.contracts.assignment import CoordinatorAppointed, HandoverCompleted
+from shared.contracts.assignment import (
+    CoordinationStopped,
+    CoordinatorAppointed,
+    HandoverCompleted,
+)
 from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
@@ -257,7 +261,11 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
     )
     previous = case.coordinator_id
     case.coordinator_id = event.coordinator_id  # unchanged if just inserted with it
-    if event.handover_id is not None and previous not in (None, event.coordinator_id):
+    if event.handover_id is None:
+        case.outgoing_coordinator_id = None  # a first appointment: nobody hands over
+    elif event.handover_id == case.handover_done_id:
+        pass  # told after the handover completed: its overlap is over
+    elif previous not in (None, event.coordinator_id):
         case.outgoing_coordinator_id = previous  # R11: they work together in the overlap
     elif case.outgoing_coordinator_id == event.coordinator_id:
         case.outgoing_coordinator_id = None
@@ -329,8 +337,18 @@ async def on_case_status_changed(uow: UnitOfWork, env: Envelope, event: CaseStat
 async def on_handover_completed(uow: UnitOfWork, env: Envelope, event: HandoverCompleted) -> None:
     """The overlap ended (R11): the coordinator who handed over no longer reads or edits."""
     case = await planning_case(uow, event.case_id, event.case_ref)
+    case.handover_done_id = event.handover_id
     if case.outgoing_coordinator_id == event.from_coordinator_id:
         case.outgoing_coordinator_id = None
+
+
+async def on_coordination_stopped(
+    uow: UnitOfWork, env: Envelope, event: CoordinationStopped
+) -> None:
+    """Coordination ended (R7, or the case closed), also in the middle of an overlap: nobody is
+    handing over any more."""
+    case = await planning_case(uow, event.case_id, event.case_ref)
+    case.outgoing_coordinator_id = None
 
 
 def is_ip_decision(event: DecisionMade) -> bool:
@@ -346,6 +364,9 @@ async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> No
     if not is_ip_decision(event):
         return
     case = await planning_case(uow, event.case_id, event.case_ref)
+    if case.ip_decided_at is not None and env.occurred_at < case.ip_decided_at:
+        return  # an older decision, told late: the latest one counts
+    case.ip_decided_at = env.occurred_at
     plan = await _plan_of(uow, case.case_id)
     if not event.granted:
         case.ip_refused_at = uow.clock.now()

@@ -158,11 +158,13 @@ def make_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
 async def _editable(uow: UnitOfWork, cmd: Any, *, closing: bool = False) -> Plan:
     plan = await head(uow, cmd.case_id, lock=True)
+    case = await case_of(uow, plan.case_id)
     refusal = domain.edit_refusal(plan.status)
+    if plan.status == PlanStatus.FROZEN and case is not None and case.ip_refused_at is not None:
+        refusal = "the plan is frozen: the decision on individual plan refused it (R3)"
     if refusal is not None and not (closing and plan.status == PlanStatus.FROZEN):
         raise refuse("rule_violation", refusal, "case_id", refusal)
     check_version(plan, cmd.expected_version)
-    case = await case_of(uow, plan.case_id)
     check_author(case, plan, cmd.by)
     if case is not None and case.tool == "meetings" and not closing:
         raise refuse(

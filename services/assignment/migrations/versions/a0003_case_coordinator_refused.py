@@ -22,6 +22,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("assignment_case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("coordinator_refused_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("coordinator_decided_at", UTCDateTime(), nullable=True))
     with op.batch_alter_table("assignment_duty", schema=None) as batch_op:
         batch_op.add_column(sa.Column("result", sa.String(length=500), nullable=True))
 
@@ -30,4 +31,5 @@ def downgrade() -> None:
     with op.batch_alter_table("assignment_duty", schema=None) as batch_op:
         batch_op.drop_column("result")
     with op.batch_alter_table("assignment_case", schema=None) as batch_op:
+        batch_op.drop_column("coordinator_decided_at")
         batch_op.drop_column("coordinator_refused_at")

@@ -24,11 +24,15 @@ def upgrade() -> None:
     with op.batch_alter_table("planning_case", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closed_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("ip_refused_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("ip_decided_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("outgoing_coordinator_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("handover_done_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("planning_case", schema=None) as batch_op:
+        batch_op.drop_column("handover_done_id")
         batch_op.drop_column("outgoing_coordinator_id")
+        batch_op.drop_column("ip_decided_at")
         batch_op.drop_column("ip_refused_at")
         batch_op.drop_column("closed_at")
