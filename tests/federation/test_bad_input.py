@@ -12,6 +12,7 @@ import pytest
 from services.federation.store import Incoming, Outgoing
 from shared.client import RequestFailed
 from shared.contracts import planning as p
+from shared.contracts.envelope import Actor
 from shared.contracts.federation import ListLinks, ListMessages, SendNeedReport, SweepFederation
 from shared.contracts.xorg import HandoverProposal, MeasureUpdate, XPayload
 
@@ -47,7 +48,9 @@ async def send_raw(org: Org, link_id: uuid.UUID, to: str, payload: XPayload) -> 
     """Send through the organisation's own federation service, past its command checks."""
     rt = org.rt
     async with org.host.contexts["federation"].uow() as uow:
-        message_id = await rt.send(uow, link_id=link_id, to=to, payload=payload, actor_id="test")
+        message_id = await rt.send(
+            uow, link_id=link_id, to=to, payload=payload, actor=Actor(kind="user", id="test")
+        )
         await uow.commit()
     return str(message_id)
 
