@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -336,6 +337,7 @@ def access_log(
             table.add_column(col)
         rows: list[list[str]] = []
         services: list[set[str]] = []
+        started: list[datetime] = []
         for e in entries:
             at = datetime.fromisoformat(e["at"]).astimezone(OSLO)
             outcome = str(e["outcome"])
@@ -348,17 +350,20 @@ def access_log(
                 + (f" (til {e['to']})" if e.get("to") else ""),
                 "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
             ]
-            # One ask of every service at once (this very log, say) is one row, not six.
-            same = rows and rows[-1][:3] + rows[-1][4:] == row[:3] + row[4:]
+            # One ask of every service at once (this very log, say) is one row, not six: the
+            # same who, what and outcome, within a few seconds, each service once.
             if (
-                same
+                rows
+                and rows[-1][1:3] + rows[-1][4:] == row[1:3] + row[4:]
                 and e["service"] not in services[-1]
                 and rows[-1][3].split(".", 1)[-1] == row[3].split(".", 1)[-1]
+                and at - started[-1] <= _ONE_ASK
             ):
                 services[-1].add(e["service"])
                 continue
             rows.append(row)
             services.append({e["service"]})
+            started.append(at)
         for row, asked in zip(rows, services, strict=True):
             if len(asked) > 1:
                 row[3] = f"{row[3].split('.', 1)[-1]} ({len(asked)} tjenester)"
@@ -377,6 +382,7 @@ def access_log(
 
 
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
+_ONE_ASK = timedelta(seconds=5)
 _ACCESS = {"read": "lest", "change": "endret", "disclose": "utlevert"}
 _ROLE = {
     "coordinator": "som koordinator",
