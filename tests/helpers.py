@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import subprocess
+import sys
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -110,3 +112,57 @@ async def until_settled(js: Any, stream: str, consumer: str, timeout: float = 10
         if asyncio.get_running_loop().time() > deadline:
             return info  # the caller's assertion says what is still pending
         await asyncio.sleep(0.02)  # polling the server's state: see above
+
+
+_GROUNDS = {
+    "ip": "Vurdert etter pasient- og brukerrettighetsloven § 2-5.",
+    "coordinator": "Vurdert av koordinerende enhet.",
+}
+
+
+async def decide(system: Any, case_id: uuid.UUID, kind: str, granted: bool, *, by: str) -> Any:
+    """Assess (again) and decide on IP (R3) or a coordinator (R4); the decision once service
+    ``by`` has handled it."""
+    await system.client.command(
+        "intake",
+        intake.AssessEligibility(actor=STAFF, case_id=case_id, expected_duration="year_or_more"),
+    )
+    decided = await system.client.command(
+        "intake",
+        intake.MakeDecision(
+            actor=STAFF, case_id=case_id, kind=kind, granted=granted, grounds=_GROUNDS[kind]
+        ),
+    )
+    ev = system.events
+    found = await ev.wait_until(
+        lambda: ev.matching("intake.decision_made", case_id, decision_id=decided["decision_id"]),
+        15.0,
+    )
+    await system.settled(by, found[0])
+    return decided
+
+
+KENETT = os.path.join(os.path.dirname(sys.executable), "kenett")
+
+
+async def kenett_cli(
+    system: Any, *args: str, actor: str, stdin: str = "", columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``kenett ARGS`` in a process of its own against ``system``, as staff member ``actor``
+    (``columns``: the terminal's width, so tables are not wrapped)."""
+    env = {
+        **os.environ,
+        "KENETT_NATS_URL": system.settings.nats_url,
+        "KENETT_ORG": "testorg",
+        "KENETT_ACTOR": actor,
+        **({"COLUMNS": str(columns)} if columns else {}),
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [KENETT, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )

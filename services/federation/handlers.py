@@ -20,7 +20,7 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
-from sqlmodel import col, func, or_, select
+from sqlmodel import col, or_, select
 
 from shared.bus.deadletter import describe_error
 from shared.bus.handlers import (
@@ -863,13 +863,12 @@ def make_queries(rt: Runtime):  # type: ignore[no-untyped-def]
         where: list[Any] = [Link.org == rt.ctx.org]
         if q.case_id is not None:
             where.append(Link.case_id == q.case_id)
-        total = int((await uow.session.exec(select(func.count(col(Link.id))).where(*where))).one())
-        rows = await uow.session.exec(
-            select(Link)
-            .where(*where)
-            .order_by(col(Link.created_at).desc(), col(Link.id).desc())
-            .offset(q.offset)
-            .limit(q.limit)
+        total, rows = await uow.page(
+            select(Link),
+            where,
+            (col(Link.created_at).desc(), col(Link.id).desc()),
+            offset=q.offset,
+            limit=q.limit,
         )
         today = local_today(rt.ctx.clock)
         links = [await view(uow, r, today, False) for r in rows]

@@ -948,15 +948,12 @@ def make_unread_important(rt: Runtime):  # type: ignore[no-untyped-def]
             col(Notification.read_at).is_(None),
             col(Notification.created_at) <= now - timedelta(hours=hours),
         )
-        total = int(
-            (await uow.session.exec(select(func.count(col(Notification.id))).where(*unread))).one()
-        )
-        rows = await uow.session.exec(
-            select(Notification)
-            .where(*unread)
-            .order_by(col(Notification.created_at), col(Notification.id))
-            .offset(q.offset)
-            .limit(q.limit)
+        total, rows = await uow.page(
+            select(Notification),
+            unread,
+            (col(Notification.created_at), col(Notification.id)),
+            offset=q.offset,
+            limit=q.limit,
         )
         notices = [
             UnreadNotice(

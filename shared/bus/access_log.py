@@ -11,7 +11,6 @@ import re
 from typing import Any
 
 from faststream.nats import NatsRouter
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from shared.bus.handlers import query_responder
@@ -64,13 +63,8 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
         where: list[Any] = [AuditRecord.org == uow.org, col(AuditRecord.case_id) == q.case_id]
         if q.since is not None:
             where.append(col(AuditRecord.at) >= q.since)
-        total = int((await uow.session.exec(select(func.count()).where(*where))).one())
-        rows = await uow.session.exec(
-            select(AuditRecord)
-            .where(*where)
-            .order_by(col(AuditRecord.seq))
-            .offset(q.offset)
-            .limit(q.limit)
+        total, rows = await uow.page(
+            select(AuditRecord), where, (col(AuditRecord.seq),), offset=q.offset, limit=q.limit
         )
         entries = [
             AccessEntry(

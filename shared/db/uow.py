@@ -4,12 +4,12 @@ are committed together or not at all."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -525,6 +525,18 @@ class UnitOfWork:
             reply=reply,
             created_at=self.clock.now(),
         )
+
+    async def page(
+        self, stmt: Any, where: Sequence[Any], order_by: Sequence[Any], *, offset: int, limit: int
+    ) -> tuple[int, list[Any]]:
+        """How many rows ``where`` holds in all, and one page of ``stmt`` under it in
+        ``order_by``: how every paged list (``limit``/``offset`` in, ``total``/``next_offset``
+        out, ``shared.contracts.commands.next_offset``) reads."""
+        total = int((await self.session.exec(sqlmodel_select(func.count()).where(*where))).one())
+        rows = await self.session.exec(
+            stmt.where(*where).order_by(*order_by).offset(offset).limit(limit)
+        )
+        return total, list(rows)
 
     async def audit_trail(self, case_id: uuid.UUID) -> list[AuditRecord]:
         """Every audit record of a case, oldest first (the person may see who accessed what)."""

@@ -19,6 +19,18 @@ from shared.config import Settings
 from shared.logging import configure_logging
 from shared.natsconn import connect_once
 from shared.plugins import PluginError, discover, select
+from shared.runtime.clitools import (
+    DEFAULT_NATS,
+    DEFAULT_ORG,
+    ActorOpt,
+    JsonOpt,
+    NatsOpt,
+    OrgOpt,
+    actor,
+    day,
+    show,
+    with_client,
+)
 from shared.runtime.natsserver import NatsServer, NatsServerError
 
 app = typer.Typer(
@@ -279,25 +291,18 @@ def dlq(
 def access_log(
     case_id: Annotated[str, typer.Argument(help="The case.")],
     since: Annotated[str | None, typer.Option(help="Only from this day (YYYY-MM-DD).")] = None,
-    nats: Annotated[
-        str,
-        typer.Option("--nats", envvar="KENETT_NATS_URL", help="NATS of the kenett to talk to."),
-    ] = "",
-    org: Annotated[str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.")] = "",
-    staff: Annotated[
-        str,
-        typer.Option("--actor", envvar="KENETT_ACTOR", help="Your staff id (for the audit log)."),
-    ] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
 ) -> None:
     """Who has read or changed a case's data, and when: every service's audit trail, merged
     (the person's right to know who had access). Reading it is logged too."""
     import uuid
     from datetime import datetime, time
 
-    from shared.client import KenettClient, RequestFailed
+    from shared.client import KenettClient
     from shared.clock import OSLO
-    from shared.runtime.clitools import DEFAULT_NATS, DEFAULT_ORG, actor, day, show
 
     try:
         case = uuid.UUID(case_id)
@@ -305,31 +310,16 @@ def access_log(
         raise typer.BadParameter("not a case id (a UUID)", param_hint="CASE_ID") from None
     first_day = day(since, "--since")
     start = None if first_day is None else datetime.combine(first_day, time(), OSLO)
-    url = nats or DEFAULT_NATS
     who = actor(staff)
 
-    async def go() -> dict[str, object]:
-        nc = await connect_once(url, "kenett-cli-access-log")
-        try:
-            log = await KenettClient(nc, org or DEFAULT_ORG).access_log(who, case, since=start)
-            return log.model_dump(mode="json")
-        finally:
-            await nc.close()
+    async def go(client: KenettClient) -> dict[str, Any]:
+        return (await client.access_log(who, case, since=start)).model_dump(mode="json")
 
-    try:
-        result = asyncio.run(go())
-    except RequestFailed as exc:
-        err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
-        for f in exc.error.fields:
-            err.print(f"  {f.field}: {f.reason}")
-        raise typer.Exit(1) from None
-    except Exception as exc:
-        err.print(f"[red]cannot reach kenett at {url}[/]: {exc}")
-        raise typer.Exit(2) from None
+    result = with_client(nats, org, "access-log", go)
 
     def render(r: dict[str, Any]) -> None:
         entries = r["entries"]
-        orgs = ", ".join(sorted({e["org"] for e in entries})) or org or DEFAULT_ORG
+        orgs = ", ".join(sorted({e["org"] for e in entries})) or org
         table = Table(
             title=f"Hvem har lest eller endret saken ({orgs}, {len(entries)} oppføringer)"
         )

@@ -11,7 +11,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -57,20 +57,37 @@ def request(nats: str, org: str, service: str, message: Command | Query) -> dict
     if isinstance(message, Command) and message.request_id is None:
         message = message.model_copy(update={"request_id": new_id()})
 
-    async def go() -> dict[str, Any]:
-        nc = await connect_once(nats, f"kenett-cli-{service}")
+    async def go(client: KenettClient) -> dict[str, Any]:
+        if isinstance(message, Command):
+            return await client.command(service, message)
+        return await client.query(service, message)
+
+    return with_client(nats, org, service, go, command=isinstance(message, Command))
+
+
+def with_client(
+    nats: str,
+    org: str,
+    name: str,
+    go: Callable[[KenettClient], Awaitable[dict[str, Any]]],
+    *,
+    command: bool = False,
+) -> dict[str, Any]:
+    """Run ``go`` with a client of ``org`` on a connection of its own; a refusal prints each
+    field and reason (exit 1), no answer to a command says it may have been carried out
+    (exit 3), no connection says so (exit 2)."""
+
+    async def run() -> dict[str, Any]:
+        nc = await connect_once(nats, f"kenett-cli-{name}")
         try:
-            client = KenettClient(nc, org)
-            if isinstance(message, Command):
-                return await client.command(service, message)
-            return await client.query(service, message)
+            return await go(KenettClient(nc, org))
         finally:
             await nc.close()
 
     try:
-        return asyncio.run(go())
+        return asyncio.run(run())
     except RequestFailed as exc:
-        if exc.error.code == "unavailable" and isinstance(message, Command):
+        if exc.error.code == "unavailable" and command:
             err.print(
                 f"[red]no answer in time[/]: {exc.error.message}. The command may or may not "
                 "have been carried out: check before you repeat it."

@@ -210,7 +210,7 @@ async def test_r7_r16_r17_the_hospital_sees_its_measures_as_consent_allows_and_r
 
 
 @BOTH_DATABASES
-async def test_r7_r17_a_person_moves_and_the_case_follows_with_consent(
+async def test_r7_r11_r17_a_person_moves_and_the_case_follows_with_consent(
     federation: Federation, national_id: str
 ) -> None:
     lund, iveland = federation[LUND], federation[IVELAND]

@@ -3,14 +3,10 @@ trail (domain.md, "Identifiers and data": the person can see who accessed their 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,11 +15,17 @@ from shared.contracts import consent, intake, planning
 from shared.contracts.audit import AccessLog, GetAccessLog
 from shared.contracts.envelope import Actor
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+from tests.helpers import (
+    STAFF,
+    kenett_cli,
+    national_id,
+    record_consent,
+    register_coordinator,
+    report_need,
+)
 
 pytestmark = pytest.mark.nats
 WAIT = 15.0
-KENETT = str(Path(sys.executable).parent / "kenett")
 DOCTOR = Actor(kind="user", id="lege-ola")
 
 
@@ -113,21 +115,8 @@ async def test_a_refused_attempt_and_a_silent_service_are_shown(system: System) 
 
 
 async def _cli(system: System, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KENETT_NATS_URL": system.settings.nats_url,
-        "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": "ke-leder-kari",
-        "COLUMNS": "160",  # a wide terminal: rows whole, not wrapped
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [KENETT, "access-log", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    # A wide terminal: rows whole, not wrapped.
+    return await kenett_cli(system, "access-log", *args, actor="ke-leder-kari", columns=160)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

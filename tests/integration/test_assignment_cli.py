@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from shared.contracts import consent, intake
 from tests.conftest import System
-from tests.helpers import record_consent, report_need
+from tests.helpers import kenett_cli, record_consent, report_need
 
 pytestmark = [pytest.mark.nats, pytest.mark.kenett_settings(auto_appoint=False)]
-KENETT = str(Path(sys.executable).parent / "kenett")
 
 
 async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KENETT_NATS_URL": system.settings.nats_url,
-        "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": "ke-leder-kari",
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [KENETT, "assignment", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return await kenett_cli(system, "assignment", *args, actor="ke-leder-kari")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -15,7 +15,14 @@ from shared.clock import FixedClock
 from shared.contracts import assignment as a
 from shared.contracts import consent, intake
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+from tests.helpers import (
+    STAFF,
+    decide,
+    national_id,
+    record_consent,
+    register_coordinator,
+    report_need,
+)
 
 pytestmark = [pytest.mark.nats, pytest.mark.kenett_settings(auto_appoint=False)]
 WAIT = 15.0
@@ -512,27 +519,7 @@ async def test_r18_the_worklist_comes_a_page_at_a_time_oldest_first(system: Syst
 
 
 async def _decide_coordinator(system: System, case_id: uuid.UUID, granted: bool) -> None:
-    """Assess (again) and decide on a coordinator (R4), once assignment has handled it."""
-    await system.client.command(
-        "intake",
-        intake.AssessEligibility(actor=STAFF, case_id=case_id, expected_duration="year_or_more"),
-    )
-    decided = await system.client.command(
-        "intake",
-        intake.MakeDecision(
-            actor=STAFF,
-            case_id=case_id,
-            kind="coordinator",
-            granted=granted,
-            grounds="Vurdert av koordinerende enhet.",
-        ),
-    )
-    ev = system.events
-    found = await ev.wait_until(
-        lambda: ev.matching("intake.decision_made", case_id, decision_id=decided["decision_id"]),
-        WAIT,
-    )
-    await system.settled("assignment", found[0])
+    await decide(system, case_id, "coordinator", granted, by="assignment")
 
 
 @pytest.mark.kenett_settings(auto_appoint=True)

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import System
-from tests.helpers import national_id
+from tests.helpers import kenett_cli, national_id
 
 pytestmark = pytest.mark.nats
-KENETT = str(Path(sys.executable).parent / "kenett")
 
 
 async def run(system: System, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KENETT_NATS_URL": system.settings.nats_url,
-        "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": "saksbehandler-kari",
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [KENETT, "intake", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return await kenett_cli(system, "intake", *args, actor="saksbehandler-kari", stdin=stdin)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

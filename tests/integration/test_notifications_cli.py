@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,29 +12,15 @@ from shared.clock import FixedClock
 from shared.contracts import consent as c
 from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import report_need
+from tests.helpers import kenett_cli, report_need
 from tests.integration.test_consent_flows import consent
 from tests.integration.test_notification_flows import clock, handled  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.nats, pytest.mark.kenett_settings(auto_appoint=False)]
-KENETT = str(Path(sys.executable).parent / "kenett")
 
 
 async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KENETT_NATS_URL": system.settings.nats_url,
-        "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": "ke-leder-kari",
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [KENETT, "notifications", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return await kenett_cli(system, "notifications", *args, actor="ke-leder-kari")
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,31 +11,17 @@ import pytest
 from pypdf import PdfReader
 
 from tests.conftest import System
+from tests.helpers import kenett_cli
 from tests.integration.test_consent_flows import case_with_plan
 from tests.integration.test_planning_flows import full_content
 
 pytestmark = pytest.mark.nats
-KENETT = str(Path(sys.executable).parent / "kenett")
 
 
 async def run(
     system: System, *args: str, staff: str = "koordinator-ola"
 ) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KENETT_NATS_URL": system.settings.nats_url,
-        "KENETT_ORG": "testorg",
-        "KENETT_ACTOR": staff,
-        "COLUMNS": "200",
-    }
-    return await asyncio.to_thread(
-        subprocess.run,
-        [KENETT, "planning", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    return await kenett_cli(system, "planning", *args, actor=staff, columns=200)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

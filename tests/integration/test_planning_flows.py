@@ -27,7 +27,7 @@ from shared.contracts.notifications import Inbox, ListInbox
 from shared.contracts.replies import Reply
 from shared.contracts.subjects import command_subject
 from tests.conftest import System
-from tests.helpers import STAFF, register_coordinator, report_need
+from tests.helpers import STAFF, decide, register_coordinator, report_need
 from tests.integration.test_consent_flows import case_with_plan, consent, gate
 
 pytestmark = pytest.mark.nats
@@ -838,28 +838,7 @@ async def test_r11_an_overlap_told_out_of_order_or_cut_short_leaves_nobody_handi
 
 
 async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:
-    """Assess (again) and decide on IP (R3); the decision once planning has handled it."""
-    await system.client.command(
-        "intake",
-        intake.AssessEligibility(actor=STAFF, case_id=case_id, expected_duration="year_or_more"),
-    )
-    decided = await system.client.command(
-        "intake",
-        intake.MakeDecision(
-            actor=STAFF,
-            case_id=case_id,
-            kind="ip",
-            granted=granted,
-            grounds="Vurdert etter pasient- og brukerrettighetsloven § 2-5.",
-        ),
-    )
-    ev = system.events
-    found = await ev.wait_until(
-        lambda: ev.matching("intake.decision_made", case_id, decision_id=decided["decision_id"]),
-        WAIT,
-    )
-    await system.settled("planning", found[0])
-    return decided
+    return await decide(system, case_id, "ip", granted, by="planning")
 
 
 async def test_r3_a_refused_ip_gets_no_plan_until_a_decision_grants_it(system: System) -> None:

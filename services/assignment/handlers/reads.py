@@ -8,7 +8,6 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import col, select
 
 from services.assignment.store import (
@@ -180,13 +179,12 @@ async def coordination(uow: UnitOfWork, q: GetCoordination) -> Coordination:
 async def needing(uow: UnitOfWork, q: ListCasesNeedingCoordinator) -> CasesNeeding:
     """The KE's worklist of cases that need a (new) coordinator, oldest first (R11, R18)."""
     waiting = (AssignmentCase.org == uow.org, col(AssignmentCase.awaiting_since).is_not(None))
-    total = int((await uow.session.exec(select(func.count()).where(*waiting))).one())
-    rows = await uow.session.exec(
-        select(AssignmentCase)
-        .where(*waiting)
-        .order_by(col(AssignmentCase.awaiting_since), col(AssignmentCase.case_id))
-        .offset(q.offset)
-        .limit(q.limit)
+    total, rows = await uow.page(
+        select(AssignmentCase),
+        waiting,
+        (col(AssignmentCase.awaiting_since), col(AssignmentCase.case_id)),
+        offset=q.offset,
+        limit=q.limit,
     )
     cases = [
         CaseNeed(

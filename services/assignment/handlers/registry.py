@@ -256,14 +256,12 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             filters.append(Coordinator.unit == q.unit)
         if q.coordinator_ids is not None:
             filters.append(col(Coordinator.id).in_(q.coordinator_ids))
-        s = uow.session
-        total = int((await s.exec(select(func.count()).where(*filters))).one())
-        rows = await s.exec(
-            select(Coordinator)
-            .where(*filters)
-            .order_by(col(Coordinator.registered_at), col(Coordinator.id))
-            .offset(q.offset)
-            .limit(q.limit)
+        total, rows = await uow.page(
+            select(Coordinator),
+            filters,
+            (col(Coordinator.registered_at), col(Coordinator.id)),
+            offset=q.offset,
+            limit=q.limit,
         )
         page = [view(c, ctx.settings.caseload_limit) for c in rows]
         return CoordinatorList(

@@ -6,7 +6,7 @@ import base64
 import uuid
 from datetime import timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from services.intake.decisions import DecisionKind, appeal_deadline, appealable
 from services.intake.letters import LetterInput, render_html, render_pdf
@@ -229,16 +229,12 @@ async def appeal_deadlines(uow: UnitOfWork, q: ListAppealDeadlines) -> AppealDea
         col(Decision.appeal_deadline) >= today,
         col(Decision.id).not_in(appealed),
     )
-    total = int(
-        (await uow.session.exec(select(func.count(col(Decision.id))).where(*open_windows))).one()
-    )
-    rows = await uow.session.exec(
-        select(Decision, Case)
-        .join(Case, col(Case.id) == col(Decision.case_id))
-        .where(*open_windows)
-        .order_by(col(Decision.appeal_deadline), col(Decision.id))
-        .offset(q.offset)
-        .limit(q.limit)
+    total, rows = await uow.page(
+        select(Decision, Case).join(Case, col(Case.id) == col(Decision.case_id)),
+        open_windows,
+        (col(Decision.appeal_deadline), col(Decision.id)),
+        offset=q.offset,
+        limit=q.limit,
     )
     windows = [
         AppealWindow(

@@ -194,17 +194,35 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
         )
     plan = await _plan_of(uow, case.case_id)
     if plan is not None and plan.status == PlanStatus.FROZEN and case.ip_refused_at is None:
-        plan.status = plan.frozen_from or PlanStatus.DRAFT
-        plan.frozen_from = None
-        await _reproject(uow, plan)
-        uow.emit(
-            PlanUnfrozen(plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref),
-            actor=env.actor,
-            case_id=plan.case_id,
-            causation=env,
-        )
+        await _thaw(uow, plan, env)
     if plan is None:
         await create_plan(uow, case, env.actor, env, absent=True)
+
+
+async def _freeze(uow: UnitOfWork, plan: Plan, cause: str, env: Envelope) -> None:
+    """The plan freezes (R3, R7): readable, not edited, nothing falls due; ``cause`` says why."""
+    plan.frozen_from = plan.status
+    plan.status = PlanStatus.FROZEN
+    await _reproject(uow, plan)
+    uow.emit(
+        PlanFrozen(plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref, cause=cause),
+        actor=env.actor,
+        case_id=plan.case_id,
+        causation=env,
+    )
+
+
+async def _thaw(uow: UnitOfWork, plan: Plan, env: Envelope) -> None:
+    """A frozen plan goes back to the status it froze in."""
+    plan.status = plan.frozen_from or PlanStatus.DRAFT
+    plan.frozen_from = None
+    await _reproject(uow, plan)
+    uow.emit(
+        PlanUnfrozen(plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref),
+        actor=env.actor,
+        case_id=plan.case_id,
+        causation=env,
+    )
 
 
 async def _reproject(uow: UnitOfWork, plan: Plan) -> None:
@@ -239,17 +257,7 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
         return
     if case.ip_consent_id is not None:
         return
-    plan.frozen_from = plan.status
-    plan.status = PlanStatus.FROZEN
-    await _reproject(uow, plan)
-    uow.emit(
-        PlanFrozen(
-            plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref, cause=event.cause
-        ),
-        actor=env.actor,
-        case_id=plan.case_id,
-        causation=env,
-    )
+    await _freeze(uow, plan, event.cause, env)
 
 
 async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppointed) -> None:
@@ -372,28 +380,10 @@ async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> No
         case.ip_refused_at = uow.clock.now()
         if plan is None or plan.status in (PlanStatus.FROZEN, PlanStatus.CLOSED):
             return
-        plan.frozen_from = plan.status
-        plan.status = PlanStatus.FROZEN
-        await _reproject(uow, plan)
-        uow.emit(
-            PlanFrozen(
-                plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref, cause="ip_refused"
-            ),
-            actor=env.actor,
-            case_id=plan.case_id,
-            causation=env,
-        )
+        await _freeze(uow, plan, "ip_refused", env)
         return
     case.ip_refused_at = None
     if plan is None:
         await create_plan(uow, case, env.actor, env, absent=True)
     elif plan.status == PlanStatus.FROZEN and case.ip_consent_id is not None:
-        plan.status = plan.frozen_from or PlanStatus.DRAFT
-        plan.frozen_from = None
-        await _reproject(uow, plan)
-        uow.emit(
-            PlanUnfrozen(plan_id=plan.id, case_id=plan.case_id, case_ref=plan.case_ref),
-            actor=env.actor,
-            case_id=plan.case_id,
-            causation=env,
-        )
+        await _thaw(uow, plan, env)
