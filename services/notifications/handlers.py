@@ -524,7 +524,11 @@ def make_event_handlers(
         )
 
     async def on_awaiting(uow: UnitOfWork, env: Envelope, e: CaseAwaitingCoordinator) -> None:
-        """The KE is told at once (R11, R18), and again if the case still waits."""
+        """The KE is told at once (R11, R18), and again if the case still waits. Not when the
+        latest decision refused the case a coordinator (R4): then the event is older than that
+        decision (delivered late) and the case waits for nobody."""
+        if await rem.coordinator_refused(uow, e.case_id):
+            return
         await tell(
             uow, env, NoticeKind.CASE_NEEDS_COORDINATOR, case_id=e.case_id, case_ref=e.case_ref
         )
@@ -693,9 +697,12 @@ def make_event_handlers(
         """An IP decision's appeal deadline (R3): the KE is reminded before it and when it
         has passed without an appeal. A decision against a coordinator (R4) takes the case off
         the KE's reminders that it still has none."""
-        if e.kind == "coordinator" and not e.granted:
+        if e.kind == "coordinator":
+            refused = await rem.record_coordinator_decision(
+                uow, e.case_id, env.occurred_at, refused=not e.granted
+            )
             waiting = await rem.by_key(uow, f"case:{e.case_id}:awaiting")
-            if waiting is not None:
+            if refused and waiting is not None:
                 await rem.deactivate(uow, [waiting])
         if e.appeal_deadline is None:
             return

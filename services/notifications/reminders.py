@@ -100,11 +100,74 @@ async def set_coordinator(
     reading the row back. A row this session holds is given the new value as well."""
     conn = await uow.connection()
     await _SET_COORDINATOR[conn.dialect.name].run(
-        conn, {"case_id": case_id, "org": uow.org, "coordinator_id": coordinator}
+        conn,
+        {
+            "case_id": case_id,
+            "org": uow.org,
+            "coordinator_id": coordinator,
+            # Every column given: a default left to SQLAlchemy would take it off the fast path.
+            "coordinator_decided_at": None,
+            "coordinator_refused": False,
+        },
     )
     row = _held(uow, CaseCoordinator, case_id)
     if row is not None:
         set_committed_value(row, "coordinator_id", coordinator)
+
+
+def _decision_statement(insert: Any) -> Any:
+    statement = insert(CaseCoordinator.__table__)  # type: ignore[attr-defined]
+    stored = col(CaseCoordinator.coordinator_decided_at)
+    return statement.on_conflict_do_update(
+        index_elements=[col(CaseCoordinator.case_id)],
+        set_={
+            "coordinator_decided_at": statement.excluded.coordinator_decided_at,
+            "coordinator_refused": statement.excluded.coordinator_refused,
+        },
+        # The latest decision counts, whatever order they are delivered in (R4).
+        where=sa.or_(stored.is_(None), stored <= statement.excluded.coordinator_decided_at),
+    )
+
+
+_COORDINATOR_DECISION = {
+    "sqlite": FastStatement(_decision_statement(sqlite_insert)),
+    "postgresql": FastStatement(_decision_statement(pg_insert)),
+}
+_COORDINATOR_REFUSED = FastStatement(
+    sa.select(col(CaseCoordinator.coordinator_refused)).where(
+        col(CaseCoordinator.case_id) == sa.bindparam("case_id")
+    )
+)
+
+
+async def record_coordinator_decision(
+    uow: UnitOfWork, case_id: uuid.UUID, decided_at: datetime, refused: bool
+) -> bool:
+    """Remember the case's decision on a coordinator (R4) unless a later one is known.
+    Returns whether the case's latest decision now refuses a coordinator."""
+    conn = await uow.connection()
+    await _COORDINATOR_DECISION[conn.dialect.name].run(
+        conn,
+        {
+            "case_id": case_id,
+            "org": uow.org,
+            "coordinator_id": None,
+            "coordinator_decided_at": decided_at,
+            "coordinator_refused": refused,
+        },
+    )
+    row = _held(uow, CaseCoordinator, case_id)
+    if row is not None:
+        uow.session.sync_session.expire(row)
+    return await coordinator_refused(uow, case_id)
+
+
+async def coordinator_refused(uow: UnitOfWork, case_id: uuid.UUID) -> bool:
+    """Whether the latest decision on the case refused a coordinator (R4): then a case
+    "awaiting a coordinator" awaits nobody."""
+    conn = await uow.connection()
+    found = await _COORDINATOR_REFUSED.fetch(conn, {"case_id": case_id})
+    return bool(found and found[0][0])
 
 
 async def upsert(

@@ -152,6 +152,16 @@ class CaseCoordinator(NotificationsBase, table=True):
     case_id: uuid.UUID = Field(primary_key=True)
     org: str = Field(max_length=63)
     coordinator_id: uuid.UUID | None = None
+    coordinator_decided_at: datetime | None = Field(
+        default=None,
+        sa_type=UTCDateTime,
+        description="When the latest decision on a coordinator was made (R4).",
+    )
+    coordinator_refused: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa.false()},
+        description="The latest decision refused a coordinator: the case waits for nobody.",
+    )
 
 
 class ParentConsent(NotificationsBase, table=True):

@@ -433,6 +433,61 @@ async def test_an_event_for_a_case_notifications_does_not_know_goes_to_the_ke_wi
     assert told[0].problem and "no coordinator known" in told[0].problem
 
 
+async def _publish(system: System, event: Any, case_id: uuid.UUID, at: datetime) -> Envelope:
+    """An event as its service would publish it, occurred at ``at``; once notifications has
+    handled it."""
+    env = Envelope.wrap(
+        event,
+        org="testorg",
+        occurred_at=at,
+        actor=Actor(kind="service", id=event.TYPE.split(".")[0]),
+        case_id=case_id,
+    )
+    await system.nc.jetstream().publish(event.subject("testorg"), env.model_dump_json().encode())
+    await system.settled("notifications", env)
+    return env
+
+
+async def test_r4_a_late_awaiting_event_does_not_undo_a_decision_against_a_coordinator(
+    system: System, clock: FixedClock
+) -> None:
+    """Intake's decision and assignment's "case awaiting coordinator" reach notifications by
+    different streams, so the decision may come first. The latest decision counts (R4): an
+    older awaiting event neither tells the KE nor brings the reminder back, while one after a
+    later decision that grants a coordinator does (R11)."""
+    case_id, ref = uuid.uuid4(), "2026-900001"
+    now = clock.now()
+
+    def decision(granted: bool) -> intake.DecisionMade:
+        return intake.DecisionMade(
+            case_id=case_id,
+            case_ref=ref,
+            decision_id=uuid.uuid4(),
+            kind="coordinator",
+            granted=granted,
+            appeal_deadline=None,
+        )
+
+    awaiting = a.CaseAwaitingCoordinator(case_id=case_id, case_ref=ref, reason="no capacity")
+    await _publish(system, decision(False), case_id, now)
+    await _publish(system, awaiting, case_id, now - timedelta(minutes=5))  # delivered late
+    assert [r for r in await reminders(system, case_id) if r.active] == []
+    assert [x for x in (await inbox(system, KE)).notifications if x.case_id == case_id] == []
+
+    # An older grant delivered after the refusal changes nothing: the refusal is later.
+    await _publish(system, decision(True), case_id, now - timedelta(minutes=1))
+    await _publish(system, awaiting, case_id, now - timedelta(seconds=30))
+    assert [r for r in await reminders(system, case_id) if r.active] == []
+
+    # A later decision grants a coordinator; the case then waits for one, and the KE hears so.
+    await _publish(system, decision(True), case_id, now + timedelta(minutes=1))
+    await _publish(system, awaiting, case_id, now + timedelta(minutes=2))
+    active = [r for r in await reminders(system, case_id) if r.active]
+    assert [r.kind for r in active] == ["without_coordinator"]
+    told = [x.kind for x in (await inbox(system, KE)).notifications if x.case_id == case_id]
+    assert told == ["case_needs_coordinator"]
+
+
 async def test_preferences_refuse_bad_addresses_and_unknown_channels_and_keep_what_was_stored(
     system: System,
 ) -> None:
