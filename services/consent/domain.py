@@ -29,27 +29,35 @@ def giver_refusal(role: GiverRole, legal_basis: str | None, age: int) -> str | N
     barnevernet where it has taken over care; for an adult who lacks capacity, a representative
     with the legal basis recorded.
     """
+    refusal = decider_refusal(role, age, "consent")
+    if refusal is None and role is GiverRole.REPRESENTATIVE and not legal_basis:
+        return "a representative must have the legal basis recorded (R6)"
+    return refusal
+
+
+def decider_refusal(role: GiverRole, age: int, decides: str) -> str | None:
+    """Why ``role`` may not decide for a person of ``age`` (R6), or None if they may: the same
+    rule for consent and for the choice of coordination tool (R13). ``decides`` is the verb in
+    the reason ("consent", "choose the tool")."""
     if age >= HEALTH_MAJORITY:
         if role is GiverRole.PERSON:
             return None
         if role is GiverRole.REPRESENTATIVE:
             if age < ADULT:
-                return "a representative may consent only for an adult (18 or over) (R6)"
-            if not legal_basis:
-                return "a representative must have the legal basis recorded (R6)"
+                return f"a representative may {decides} only for an adult (18 or over) (R6)"
             return None
         return (
-            "the person is 16 or over and consents themself; "
-            "parents or barnevernet cannot consent on their behalf (R6)"
+            f"the person is 16 or over and decides themself; "
+            f"parents or barnevernet cannot {decides} on their behalf (R6)"
         )
     if role in (GiverRole.PARENT, GiverRole.BARNEVERN):
         return None
     if role is GiverRole.PERSON:
         return (
-            "the person is under 16: those with parental responsibility (or barnevernet) "
-            "consent, and the child is heard (R6)"
+            f"the person is under 16: those with parental responsibility (or barnevernet) "
+            f"{decides}, and the child is heard (R6)"
         )
-    return "a representative cannot consent for a child under 16; the parents do (R6)"
+    return f"a representative cannot {decides} for a child under 16; the parents do (R6)"
 
 
 def evidence_refusal(given_at: datetime, now: datetime) -> str | None:

@@ -410,7 +410,9 @@ def evaluate(
 def tool(
     case: CaseArg,
     choice: Annotated[c.CoordinationTool, typer.Argument(help="ip or meetings")],
-    chosen_by: Annotated[str, typer.Option(help="person, parent or representative")] = "person",
+    chosen_by: Annotated[
+        str, typer.Option(help="person, parent, barnevern or representative (R6)")
+    ] = "person",
     note: Annotated[str | None, typer.Option()] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -418,8 +420,10 @@ def tool(
     as_json: JsonOpt = False,
 ) -> None:
     """Record the person's choice of tool (R13)."""
-    if chosen_by not in ("person", "parent", "representative"):
-        raise typer.BadParameter("person, parent or representative", param_hint="--chosen-by")
+    if chosen_by not in ("person", "parent", "barnevern", "representative"):
+        raise typer.BadParameter(
+            "person, parent, barnevern or representative", param_hint="--chosen-by"
+        )
     cmd = c.SwitchTool(
         actor=actor(staff),
         case_id=case,

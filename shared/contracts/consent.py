@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .commands import Command, Query
 from .envelope import Event, event_contract
@@ -238,11 +238,17 @@ class GateActor(BaseModel):
     id: str = Field(min_length=1, max_length=128)
 
 
-GateAction = Literal["create_plan", "coordinate", "read_plan", "write_plan", "notify"]
+GateAction = Literal[
+    "create_plan", "coordinate", "read_plan", "write_plan", "notify", "choose_tool"
+]
 
 
 class MayQuery(Query):
-    """The gate: may ACTOR do ACTION on (a part of) the plan of CASE?"""
+    """The gate: may ACTOR do ACTION on (a part of) the plan of CASE?
+
+    ``choose_tool`` asks whether ``chooser`` may choose the coordination tool for the person
+    (R13): the person from 16, those with parental responsibility (or barnevernet) under 16,
+    a representative for an adult (R6). Consent judges it, as it knows the birth date."""
 
     QUERY: ClassVar[str] = "may"
 
@@ -251,6 +257,15 @@ class MayQuery(Query):
     action: GateAction
     life_area: LifeArea | None = None
     content_kind: ContentKind | None = None
+    chooser: GiverRole | None = Field(
+        None, description="choose_tool only: who makes the choice, by role (R6, R13)."
+    )
+
+    @model_validator(mode="after")
+    def _chooser(self) -> MayQuery:
+        if (self.action == "choose_tool") != (self.chooser is not None):
+            raise ValueError("chooser is given with the action choose_tool, and only with it")
+        return self
 
 
 class SharedPart(BaseModel):

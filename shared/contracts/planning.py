@@ -431,7 +431,10 @@ class SwitchTool(Command):
 
     case_id: uuid.UUID
     tool: CoordinationTool
-    chosen_by: Literal["person", "parent", "representative"]
+    chosen_by: Literal["person", "parent", "barnevern", "representative"] = Field(
+        description="The person from 16; under 16 those with parental responsibility, or "
+        "barnevernet where it has care; a representative for an adult who cannot decide (R6)."
+    )
     note: str | None = Field(None, max_length=_SHORT)
 
 

@@ -450,6 +450,54 @@ async def test_r5_no_plan_and_no_ip_tool_without_ip_consent(system: System) -> N
         await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=report.case_id))
 
 
+async def test_r6_r13_the_tool_is_chosen_by_whoever_decides_for_the_person_at_their_age(
+    system: System, clock: FixedClock
+) -> None:
+    """The person chooses the tool (R13); under 16 those with parental responsibility choose
+    and the child is heard, from 16 the young person chooses themself (R6). A choice recorded
+    for the wrong chooser is refused with the reason on ``chosen_by``, and the tool is kept."""
+    today = local_today(clock)
+
+    async def choose(case_id: uuid.UUID, chosen_by: str) -> Any:
+        return await system.client.command(
+            "planning",
+            p.SwitchTool(
+                actor=STAFF, case_id=case_id, tool=p.CoordinationTool.MEETINGS, chosen_by=chosen_by
+            ),
+        )
+
+    async def tool_of(case_id: uuid.UUID) -> str | None:
+        state = await system.client.query("planning", p.GetTool(actor=STAFF, case_id=case_id))
+        return p.ToolState.model_validate(state).tool
+
+    child = await case_with_plan(
+        system, clock, birth=today.replace(year=today.year - 10), parents=True
+    )
+    for wrong in ("person", "representative"):
+        error = await refused(
+            system,
+            p.SwitchTool(
+                actor=STAFF, case_id=child, tool=p.CoordinationTool.MEETINGS, chosen_by=wrong
+            ),
+        )
+        assert error.code == "forbidden" and error.fields[0].field == "chosen_by"
+        assert "under 16" in error.message and "(R6)" in error.message
+    assert await tool_of(child) == "ip"
+    assert p.ToolState.model_validate(await choose(child, "parent")).tool == "meetings"
+
+    adult = await case_with_plan(system, clock)
+    for wrong in ("parent", "barnevern"):
+        error = await refused(
+            system,
+            p.SwitchTool(
+                actor=STAFF, case_id=adult, tool=p.CoordinationTool.MEETINGS, chosen_by=wrong
+            ),
+        )
+        assert error.code == "forbidden" and "16 or over" in error.message
+    assert await tool_of(adult) == "ip"
+    assert p.ToolState.model_validate(await choose(adult, "person")).tool == "meetings"
+
+
 async def test_r13_the_person_switches_tool_the_group_meets_and_the_history_stays(
     system: System, clock: FixedClock
 ) -> None:

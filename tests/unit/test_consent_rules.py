@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.consent.domain import evidence_refusal, giver_refusal
+from services.consent.domain import decider_refusal, evidence_refusal, giver_refusal
 from shared.contracts.consent import GiverRole
 
 
@@ -30,6 +30,28 @@ def test_r6_representative_for_an_adult_needs_a_legal_basis() -> None:
     assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål, vedtak 2024-17", 40) is None
     assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål", 17) is not None
     assert giver_refusal(GiverRole.REPRESENTATIVE, "vergemål", 10) is not None
+
+
+@pytest.mark.parametrize(
+    ("role", "age", "allowed"),
+    [
+        (GiverRole.PERSON, 16, True),
+        (GiverRole.PARENT, 16, False),
+        (GiverRole.BARNEVERN, 40, False),
+        (GiverRole.REPRESENTATIVE, 40, True),  # no legal basis asked for a tool choice
+        (GiverRole.REPRESENTATIVE, 17, False),
+        (GiverRole.PERSON, 15, False),
+        (GiverRole.PARENT, 15, True),
+        (GiverRole.BARNEVERN, 9, True),
+        (GiverRole.REPRESENTATIVE, 9, False),
+    ],
+)
+def test_r6_r13_who_chooses_the_tool_is_who_decides_for_the_person(
+    role: GiverRole, age: int, allowed: bool
+) -> None:
+    reason = decider_refusal(role, age, "choose the tool")
+    assert (reason is None) is allowed
+    assert reason is None or ("choose the tool" in reason and "(R6)" in reason)
 
 
 def test_r7_consent_time_is_recorded_and_not_in_the_future() -> None:

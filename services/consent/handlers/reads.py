@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import bindparam
 from sqlmodel import col, select
 
+from services.consent.domain import decider_refusal
 from services.consent.gate import ConsentFacts, decide
 from services.consent.store import Consent, ConsentCase, ConsentChange
+from shared.clock import age_on, local_today
 from shared.contracts.consent import (
     ConsentHistory,
     ConsentView,
@@ -78,7 +80,29 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         )
     )
 
+    birth = FastStatement(
+        select(col(ConsentCase.birth_date)).where(
+            ConsentCase.org == bindparam("org"), ConsentCase.case_id == bindparam("case_id")
+        )
+    )
+
+    async def may_choose(q: MayQuery) -> GateDecision:
+        """Who may choose the coordination tool (R13) is who decides for the person (R6),
+        judged on the person's age today."""
+        assert q.chooser is not None  # the contract requires it with choose_tool
+        async with ctx.db.reader() as conn:
+            rows = await birth.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
+        if not rows:
+            return GateDecision(allow=False, reason="consent knows no such case")
+        age = age_on(rows[0][0], local_today(ctx.clock))
+        refusal = decider_refusal(q.chooser, age, "choose the tool")
+        if refusal is not None:
+            return GateDecision(allow=False, reason=refusal)
+        return GateDecision(allow=True, reason=f"{q.chooser.value} may choose the tool (R6, R13)")
+
     async def may(q: MayQuery) -> GateDecision:
+        if q.action == "choose_tool":
+            return await may_choose(q)
         async with ctx.db.reader() as conn:
             rows = await statement.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
         consents = [

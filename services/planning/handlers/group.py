@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from services.planning import domain
 from services.planning.store import GroupMember, GroupTask, Meeting, PlanningCase, ToolChange
 from shared.clock import OSLO, local_today
-from shared.contracts.consent import GateActor, GateDecision, MayQuery
+from shared.contracts.consent import GateActor, GateDecision, GiverRole, MayQuery
 from shared.contracts.planning import (
     AddMember,
     CancelMeeting,
@@ -41,7 +41,7 @@ from shared.contracts.planning import (
 )
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
-from shared.gate import require
+from shared.gate import ask_gate, require
 from shared.ids import new_id
 from shared.service import ServiceContext
 
@@ -63,6 +63,21 @@ def make_group_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         await ask(cmd.case_id, "coordinate", GateActor(kind="coordinator", id="planning"))
 
     async def may_choose(cmd: SwitchTool) -> None:
+        # The person chooses (R13), or whoever decides on their behalf by their age (R6).
+        chooser = await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=cmd.case_id,
+                who=GateActor(kind="coordinator", id="planning"),
+                action="choose_tool",
+                chooser=GiverRole(cmd.chosen_by),
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+        if not chooser.allow:
+            raise refuse("forbidden", chooser.reason, "chosen_by", chooser.reason)
         if cmd.tool == "ip":
             await ask(cmd.case_id, "create_plan", GateActor(kind="coordinator", id="planning"))
         else:
