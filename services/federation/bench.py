@@ -63,7 +63,7 @@ from shared.client import KenettClient
 from shared.config import Settings
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import AnswerHandover, ProposeHandover, SendNeedReport
-from shared.contracts.intake import Need
+from shared.contracts.intake import DisclosureBasis, Need
 from shared.contracts.xorg import XHeader
 from shared.db.engine import Database
 from shared.federation.topology import in_stream, out_stream, xorg_subject
@@ -286,6 +286,7 @@ class _Bench:
                     department="Medisinsk avdeling",
                     expected_discharge=self.start,
                     hospital_coordinator="hk-1",
+                    basis=DisclosureBasis.CONSENT,
                 )
             )
             self.links.append(uuid.UUID(result["link_id"]))

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from shared.contracts import federation as c
-from shared.contracts.intake import Need
+from shared.contracts.intake import DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus
 from shared.federation.topology import OrgSpec, Topology
 from shared.runtime.clitools import (
@@ -66,6 +66,14 @@ def report_need(
     to: Annotated[str, typer.Option(help="The person's home municipality (organisation code).")],
     need: Annotated[list[Need], typer.Option(help="ip and/or coordinator.")],
     department: Annotated[str, typer.Option(help="The department with daily responsibility.")],
+    basis: Annotated[
+        DisclosureBasis,
+        typer.Option(
+            help="Why it may be passed on: consent (the patient consented) or no_objection "
+            "(the patient was told and did not object, hpl. § 45). If the patient objects, "
+            "do not send."
+        ),
+    ],
     expected_discharge: Annotated[
         str | None, typer.Option(help="Expected discharge date, YYYY-MM-DD.")
     ] = None,
@@ -94,6 +102,7 @@ def report_need(
             expected_discharge=day(expected_discharge, "--expected-discharge"),
             services=service or [],
             hospital_coordinator=hospital_coordinator,
+            basis=basis,
         ),
     )
     show(

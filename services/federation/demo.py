@@ -28,7 +28,7 @@ from shared.contracts.federation import (
     TransferCase,
     UpdateMeasure,
 )
-from shared.contracts.intake import GetCaseDetail
+from shared.contracts.intake import DisclosureBasis, GetCaseDetail
 from shared.natsconn import connect_once
 from shared.synthetic import synthetic_national_id
 
@@ -133,6 +133,7 @@ async def _flows(h: Site, m: Site, n: Site, say: Say) -> DemoOutcome:
             expected_discharge=today + timedelta(days=7),
             services=["hjemmesykepleie"],
             hospital_coordinator="hk-demo",
+            basis=DisclosureBasis.CONSENT,
         ),
     )
     out.link_id = sent["link_id"]

@@ -75,6 +75,7 @@ from shared.contracts.federation import (
 )
 from shared.contracts.intake import (
     CloseCase,
+    DisclosureBasis,
     ExportForTransfer,
     Reporter,
     ReporterKind,
@@ -224,8 +225,11 @@ class Runtime:
         actor: Actor,
         reply_to: uuid.UUID | None = None,
         detail: dict[str, Any] | None = None,
+        basis: DisclosureBasis | None = None,
     ) -> uuid.UUID:
-        """Sign, seal and write a message to the outbox; record it unless it is a receipt."""
+        """Sign, seal and write a message to the outbox; record it unless it is a receipt.
+        ``basis``: why the person's identity may go to ``to`` (a report of need), recorded
+        with the disclosure."""
         fed = self.linked()
         seq = await self.next_seq(uow, link_id, to) if payload.ORDERED else 0
         header = XHeader(
@@ -264,7 +268,7 @@ class Runtime:
                 actor=actor,
                 action=f"federation.sent.{payload.TYPE}",
                 case_id=link.case_id if link is not None else None,
-                detail=f"to {to}",
+                detail=f"to {to}" if basis is None else f"to {to} on {basis.value}",
             )
         return header.id
 
@@ -359,8 +363,11 @@ def make_report_need(rt: Runtime):  # type: ignore[no-untyped-def]
             services=cmd.services,
             form=cmd.form,
             hospital_coordinator=cmd.hospital_coordinator,
+            basis=cmd.basis,
         )
-        message_id = await rt.send(uow, link_id=link_id, to=to, payload=payload, actor=cmd.actor)
+        message_id = await rt.send(
+            uow, link_id=link_id, to=to, payload=payload, actor=cmd.actor, basis=cmd.basis
+        )
         return SentResult(link_id=link_id, message_id=message_id, to=to)
 
     return report_need
@@ -1010,6 +1017,7 @@ class Inbound:
                 # Intake records the department; which hospital it is goes with it.
                 department=f"{payload.department} ({sender.name})"[:120] if hospital else None,
                 expected_discharge=payload.expected_discharge if hospital else None,
+                basis=payload.basis,
             )
             return await self.report_need(
                 m, reporter, payload.national_id, payload.needs, payload.services, payload.form

@@ -73,6 +73,11 @@ class Report(IntakeBase, table=True):
     reporter_unit: str | None = Field(default=None, max_length=120)
     reporter_department: str | None = Field(default=None, max_length=120)
     expected_discharge: date | None = None
+    reporter_basis: str | None = Field(
+        default=None,
+        max_length=16,
+        description="Why the hospital could pass the report on: consent or no_objection.",
+    )
     form: str = Field(max_length=16)
     services: str = Field(sa_column=Column(Text, nullable=False), description="JSON list.")
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -33,7 +33,7 @@ def reads_of(ctx: ServiceContext) -> frozenset[str]:
 # Only what the kernel and federation write there is read back out of an audit record's
 # detail: other details (a reason a user wrote) are never shown, whatever they begin with.
 _ROLE = re.compile(r"as (coordinator|provider|person|next_of_kin)( [A-Za-z0-9æøåÆØÅ:._-]{1,128})?")
-_RECIPIENT = re.compile(r"to ([a-z0-9][a-z0-9_-]{0,62})")
+_RECIPIENT = re.compile(r"to ([a-z0-9][a-z0-9_-]{0,62})(?: on (consent|no_objection))?")
 _SENT = "federation.sent."
 
 
@@ -49,9 +49,10 @@ def _role(detail: str | None) -> str | None:
     return detail if detail and _ROLE.fullmatch(detail) else None
 
 
-def _recipient(action: str, detail: str | None) -> str | None:
+def _recipient(action: str, detail: str | None) -> tuple[str | None, Any]:
+    """The organisation a disclosure went to, and the basis it went on if the sender said."""
     found = _RECIPIENT.fullmatch(detail or "") if action.startswith(_SENT) else None
-    return found.group(1) if found else None
+    return (found.group(1), found.group(2)) if found else (None, None)
 
 
 def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
@@ -66,21 +67,24 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
         total, rows = await uow.page(
             select(AuditRecord), where, (col(AuditRecord.seq),), offset=q.offset, limit=q.limit
         )
-        entries = [
-            AccessEntry(
-                at=r.at,
-                service=ctx.name,
-                org=r.org,
-                actor_kind=r.actor_kind,
-                actor_id=r.actor_id,
-                action=r.action,
-                access=_access(r.action, reads),
-                outcome=r.outcome,
-                role=_role(r.detail),
-                to=_recipient(r.action, r.detail),
+        entries = []
+        for r in rows:
+            to, basis = _recipient(r.action, r.detail)
+            entries.append(
+                AccessEntry(
+                    at=r.at,
+                    service=ctx.name,
+                    org=r.org,
+                    actor_kind=r.actor_kind,
+                    actor_id=r.actor_id,
+                    action=r.action,
+                    access=_access(r.action, reads),
+                    outcome=r.outcome,
+                    role=_role(r.detail),
+                    to=to,
+                    basis=basis,
+                )
             )
-            for r in rows
-        ]
         return AccessLog(
             case_id=q.case_id,
             entries=entries,

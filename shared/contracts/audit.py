@@ -54,6 +54,11 @@ class AccessEntry(BaseModel):
         "coordinator <id>, as provider <code>, as person, as next_of_kin (R7, R8).",
     )
     to: str | None = Field(None, description="The organisation a disclosure went to.")
+    basis: Literal["consent", "no_objection"] | None = Field(
+        None,
+        description="Why the disclosure was lawful, where the sender stated it: the person's "
+        "consent, or informed without objecting (helsepersonelloven § 45).",
+    )
 
 
 class AccessLog(BaseModel):

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from .commands import Command, Query
 from .envelope import Event, event_contract
-from .intake import Need
+from .intake import DisclosureBasis, Need
 from .planning import MeasureStatus, PlanContent
 from .xorg import SharedMeasure, no_identity_number
 
@@ -38,6 +38,11 @@ class SendNeedReport(Command):
     services: list[str] = Field(default_factory=list, max_length=50)
     form: Literal["oral", "written"] = "written"
     hospital_coordinator: str | None = Field(None, max_length=64, description="Staff id.")
+    basis: DisclosureBasis = Field(
+        description="Why the person's identity and need may go to the municipality: the "
+        "patient's consent, or the patient was told and did not object (helsepersonelloven "
+        "§ 45). If the patient objects, nothing is sent (R7, R17)."
+    )
 
     @field_validator("department")
     @classmethod

@@ -32,9 +32,27 @@ class Need(StrEnum):
     COORDINATOR = "coordinator"
 
 
+class DisclosureBasis(StrEnum):
+    """Why another organisation (the hospital) may pass the person's identity and need on to
+    the municipality: the patient consented, or was told and did not object (helsepersonelloven
+    § 45: information to cooperating personnel unless the patient objects). A patient who
+    objects is not reported (R7, R17)."""
+
+    CONSENT = "consent"
+    NO_OBJECTION = "no_objection"
+
+
+BASIS_TEXT = {
+    DisclosureBasis.CONSENT: "pasientens samtykke",
+    DisclosureBasis.NO_OBJECTION: "pasienten er informert og har ikke motsatt seg (hpl. § 45)",
+}
+"""What a KE user reads for each basis (bokmål)."""
+
+
 class Reporter(BaseModel):
     """The reporter. Kind-specific fields: next_of_kin → relation; employee → unit;
-    hospital → department (and expected_discharge when known)."""
+    hospital → department (and expected_discharge when known, and the ``basis`` on which the
+    hospital passed the report on, when it came through a case link)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -43,6 +61,7 @@ class Reporter(BaseModel):
     unit: str | None = Field(None, max_length=120)
     department: str | None = Field(None, max_length=120)
     expected_discharge: date | None = None
+    basis: DisclosureBasis | None = None
 
 
 class ReportNeed(Command):

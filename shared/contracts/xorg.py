@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from shared.contracts.consent import LifeArea
 from shared.contracts.envelope import describe_validation_error
-from shared.contracts.intake import Need
+from shared.contracts.intake import DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus, PlanContent
 from shared.federation.keys import FederationKeyError, OrgKey, seal, verify
 
@@ -100,6 +100,9 @@ class NeedReport(XPayload):
     services: list[str] = Field(default_factory=list, max_length=50)
     form: Literal["oral", "written"] = "written"
     hospital_coordinator: str | None = Field(None, max_length=64, description="Staff id.")
+    basis: DisclosureBasis | None = Field(
+        None, description="Why the hospital may pass this on; None from a sender before it."
+    )
 
     @field_validator("department")
     @classmethod

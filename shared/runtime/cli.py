@@ -337,7 +337,9 @@ def access_log(
                 _ACCESS.get(e["access"], e["access"]),
                 e["action"]
                 + _as_role(e.get("role"))
-                + (f" (til {e['to']})" if e.get("to") else ""),
+                + (f" (til {e['to']}" if e.get("to") else "")
+                + (f", grunnlag: {_BASIS[e['basis']]}" if e.get("to") and e.get("basis") else "")
+                + (")" if e.get("to") else ""),
                 "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
             ]
             # One ask of every service at once (this very log, say) is one row, not six: the
@@ -374,6 +376,7 @@ def access_log(
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
 _ONE_ASK = timedelta(seconds=5)
 _ACCESS = {"read": "lest", "change": "endret", "disclose": "utlevert"}
+_BASIS = {"consent": "samtykke", "no_objection": "informert, ikke motsatt seg (hpl. § 45)"}
 _ROLE = {
     "coordinator": "som koordinator",
     "provider": "som tjenesteyter",

@@ -201,6 +201,7 @@ async def report_from_hospital(
         "department": "Medisinsk avdeling",
         "expected_discharge": date.today() + timedelta(days=10),
         "hospital_coordinator": "hk-1",
+        "basis": "consent",
         **extra,
     }
     sent = await hospital.cmd(

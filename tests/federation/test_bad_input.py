@@ -74,6 +74,7 @@ async def test_an_unknown_organisation_is_refused_at_once_and_nothing_is_stored(
                 national_id=national_id,
                 needs=["ip"],
                 department="Medisinsk avdeling",
+                basis="consent",
             ),
         )
     assert refused.value.error.code == "not_found"
@@ -93,6 +94,7 @@ async def test_an_unknown_organisation_is_refused_at_once_and_nothing_is_stored(
                 national_id="12345678901",
                 needs=["ip"],
                 department="Medisinsk avdeling",
+                basis="consent",
             ),
         )
     assert bad.value.error.fields[0].field == "national_id"

@@ -27,6 +27,7 @@ async def test_r2_r17_need_report_reaches_the_home_municipality_and_a_receipt_co
             expected_discharge=date(2026, 12, 4),
             services=["hjemmesykepleie"],
             hospital_coordinator="hk-1",
+            basis="no_objection",
         ),
     )
     link_id = uuid.UUID(sent["link_id"])
@@ -50,6 +51,8 @@ async def test_r2_r17_need_report_reaches_the_home_municipality_and_a_receipt_co
     assert report["expected_discharge"] == "2026-12-04"
     assert report["services"] == ["hjemmesykepleie"]
     assert report["recorded_by"] == f"federation:{HOSPITAL}"
+    # Why the hospital could pass it on goes with it, for the municipality's KE to see (R17).
+    assert report["basis"] == "no_objection"
     # The hospital coordinator is listed on the link at both organisations (R17).
     for org in (hospital, lund):
         view = await org.query("federation", GetLink(actor=staff(org.code), link_id=link_id))

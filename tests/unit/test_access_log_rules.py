@@ -18,12 +18,25 @@ def test_the_role_is_read_only_from_what_the_kernel_writes() -> None:
     assert _role(None) is None
 
 
+NONE = (None, None)
+
+
 def test_a_disclosure_names_its_recipient_only_for_federations_records() -> None:
-    assert _recipient("federation.sent.plan_share", "to iveland") == "iveland"
+    assert _recipient("federation.sent.plan_share", "to iveland") == ("iveland", None)
     assert _access("federation.sent.plan_share", READS) == "disclose"
     # The same words in another action's detail are not a disclosure.
-    assert _recipient("assignment.release", "to the hospital, after the operation") is None
-    assert _recipient("assignment.release", "to iveland") is None
+    assert _recipient("assignment.release", "to the hospital, after the operation") == NONE
+    assert _recipient("assignment.release", "to iveland") == NONE
     assert _access("assignment.release", READS) == "change"
     assert _access("planning.view_plan", READS) == "read"
-    assert _recipient("federation.sent.plan_share", "to Iveland kommune") is None
+    assert _recipient("federation.sent.plan_share", "to Iveland kommune") == NONE
+
+
+def test_r17_a_report_of_need_names_the_basis_it_was_passed_on() -> None:
+    """The hospital states why it may pass the person's identity on (consent, or told and did
+    not object); the access log shows it, and nothing else that follows the recipient."""
+    sent = "federation.sent.need_report"
+    assert _recipient(sent, "to lund on consent") == ("lund", "consent")
+    assert _recipient(sent, "to lund on no_objection") == ("lund", "no_objection")
+    assert _recipient(sent, "to lund on her request") == NONE
+    assert _recipient(sent, "to lund on consent, see note") == NONE

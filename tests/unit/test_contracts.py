@@ -17,6 +17,7 @@ from shared.contracts.envelope import (
     open_payload,
     parse_envelope,
 )
+from shared.contracts.federation import SendNeedReport
 from shared.contracts.planning import PlanCreated
 from shared.contracts.replies import field_errors
 from shared.contracts.subjects import command_subject, event_subject
@@ -97,3 +98,21 @@ def test_every_contract_has_a_unique_type_and_version() -> None:
     for (type_, version), model in known_contracts().items():
         assert type_ == model.TYPE
         assert version == model.VERSION >= 1
+
+
+def test_r17_a_hospital_report_of_need_states_its_basis() -> None:
+    """No basis, no report: a patient who objects is not reported to the municipality."""
+    fields = {
+        "actor": Actor(kind="user", id="hk-1"),
+        "to": "lund",
+        "national_id": "00000000000",
+        "needs": ["ip"],
+        "department": "Medisinsk avdeling",
+    }
+    with pytest.raises(ValidationError) as missing:
+        SendNeedReport(**fields)
+    assert [e["loc"] for e in missing.value.errors()] == [("basis",)]
+    with pytest.raises(ValidationError) as objected:
+        SendNeedReport(**fields, basis="objected")
+    assert [e["loc"] for e in objected.value.errors()] == [("basis",)]
+    assert SendNeedReport(**fields, basis="no_objection").basis == "no_objection"

@@ -186,6 +186,7 @@ async def _report_need(uow: UnitOfWork, cmd: ReportNeed, served: list[str]) -> R
             "reporter_unit": cmd.reporter.unit,
             "reporter_department": cmd.reporter.department,
             "expected_discharge": cmd.reporter.expected_discharge,
+            "reporter_basis": cmd.reporter.basis,
             "form": cmd.form,
             "services": json.dumps(cmd.services, ensure_ascii=False),
             "note": cmd.note,
@@ -280,6 +281,7 @@ async def get_case_detail(uow: UnitOfWork, q: GetCaseDetail) -> CaseDetail:
                 "relation": r.reporter_relation,
                 "unit": r.reporter_unit,
                 "department": r.reporter_department,
+                "basis": r.reporter_basis,
                 "expected_discharge": r.expected_discharge.isoformat()
                 if r.expected_discharge
                 else None,
