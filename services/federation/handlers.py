@@ -644,7 +644,12 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
             )
         )
         message_id = await rt.send(
-            uow, link_id=link_id, to=cmd.to, payload=payload, actor=cmd.actor
+            uow,
+            link_id=link_id,
+            to=cmd.to,
+            payload=payload,
+            actor=cmd.actor,
+            basis=DisclosureBasis.CONSENT,  # the gate found a sharing consent naming ``to``
         )
         sent = await uow.session.get(Outgoing, message_id)
         assert sent is not None
@@ -1025,7 +1030,8 @@ class Inbound:
         if isinstance(payload, CaseTransfer):
             return await self.report_need(
                 m,
-                Reporter(kind=ReporterKind.KE),
+                # A move is sent only on a sharing consent naming this organisation (R7).
+                Reporter(kind=ReporterKind.KE, basis=DisclosureBasis.CONSENT),
                 payload.national_id,
                 payload.needs,
                 payload.services,

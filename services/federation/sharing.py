@@ -15,6 +15,7 @@ from sqlmodel import select
 from shared.client import RequestFailed
 from shared.contracts.consent import GateActor, GateDecision, MayQuery
 from shared.contracts.envelope import Envelope, Event
+from shared.contracts.intake import DisclosureBasis
 from shared.contracts.planning import PlanAccess, PlanContent, ViewPlan
 from shared.contracts.xorg import PlanShare, SharedMeasure
 from shared.db.uow import UnitOfWork
@@ -127,6 +128,9 @@ async def record_shares(rt: Runtime, uow: UnitOfWork, shares: list[Share]) -> No
                 case_ref=share.case_ref, plan_version=version, measures=share.measures
             ),
             actor=rt.ctx.actor,
+            # Measures go only as far as the person's sharing consent covers them (R7); an
+            # empty share takes back what was shared and discloses nothing.
+            basis=DisclosureBasis.CONSENT if share.measures else None,
         )
         if state is None:
             state = ShareState(

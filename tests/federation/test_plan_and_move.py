@@ -207,6 +207,8 @@ async def test_r7_r16_r17_the_hospital_sees_its_measures_as_consent_allows_and_r
     assert {(e.access, e.to, e.actor_kind, e.service) for e in shares} == {
         ("disclose", HOSPITAL, "service", "federation")
     }
+    # Measures went on the person's consent (R7); taking them back disclosed nothing.
+    assert {e.basis for e in shares} == {"consent", None}
 
 
 @BOTH_DATABASES
@@ -254,6 +256,10 @@ async def test_r7_r11_r17_a_person_moves_and_the_case_follows_with_consent(
         "intake", GetCaseDetail(actor=staff(IVELAND), case_id=there["case_id"])
     )
     assert detail["reports"][0]["reporter_kind"] == "ke"
+    assert detail["reports"][0]["basis"] == "consent"  # a move is sent only on consent (R7)
+    log = await lund.client.access_log(staff(LUND), case_id)
+    moved = [e for e in log.entries if e.action == "federation.sent.case_transfer"]
+    assert [(e.access, e.to, e.basis) for e in moved] == [("disclose", IVELAND, "consent")]
     plan = await shared_with(iveland, link_id)
     assert plan["kind"] == "transfer"
     assert [g["text"] for g in plan["plan"]["goals"]] == [SECRETS[0]]
