@@ -140,12 +140,26 @@ def open_payload(envelope: Envelope, accepted: dict[tuple[str, int], type[Event]
             )
         raise ContractError(f"event type {envelope.type} is not handled by this consumer")
     try:
-        return model.model_validate(envelope.payload)
+        return model.model_validate(known_fields(model, envelope.payload))
     except ValidationError as exc:
         raise ContractError(
             f"invalid payload for {envelope.type} v{envelope.version}: "
             f"{describe_validation_error(exc)}"
         ) from None
+
+
+def known_fields(model: type[BaseModel], data: Any) -> Any:
+    """A received payload without the fields its contract does not know: a newer producer may
+    add optional fields in the same version, and a reader that has not yet been upgraded must
+    ignore them, not refuse the message (a rolling upgrade; architecture, "versioned
+    contracts"). Only the top level: nested parts are validated as they are. What is sent is
+    still checked strictly (the models forbid unknown fields)."""
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    if all(k in fields for k in data):
+        return data
+    return {k: v for k, v in data.items() if k in fields}
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -7,7 +7,8 @@ On the wire a message is a signed header and a sealed payload:
   nor the sender's stream at rest) and the whole is signed with the sender's key, so a receiver
   knows who sent it whatever path it took.
 
-Versioning works as for events: an optional field added keeps the version; anything else is a
+Versioning works as for events: an optional field added keeps the version (a receiver ignores
+fields it does not know, so a sender may upgrade first); anything else is a
 new version, and a receiver refuses versions it does not know, with a receipt saying which it
 accepts. Ordering is per (sender, recipient, case link): ``seq`` counts from 1; receipts have
 ``seq`` 0 and are not ordered.
@@ -24,7 +25,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from shared.contracts.consent import LifeArea
-from shared.contracts.envelope import describe_validation_error
+from shared.contracts.envelope import describe_validation_error, known_fields
 from shared.contracts.intake import DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus, PlanContent
 from shared.federation.keys import FederationKeyError, OrgKey, seal, verify
@@ -322,7 +323,7 @@ def open_message(message: XMessage, key: OrgKey) -> XPayload:
             )
         raise XorgError("unknown_type", f"message type {message.type} is not known here")
     try:
-        return model.model_validate(data)
+        return model.model_validate(known_fields(model, data))
     except ValidationError as exc:
         raise XorgError(
             "invalid",

@@ -21,6 +21,15 @@ from shared.contracts.federation import SendNeedReport
 from shared.contracts.planning import PlanCreated
 from shared.contracts.replies import field_errors
 from shared.contracts.subjects import command_subject, event_subject
+from shared.contracts.xorg import (
+    NeedReport,
+    XHeader,
+    XorgError,
+    build_raw,
+    open_message,
+    parse_message,
+)
+from shared.federation.keys import OrgKey
 from tests.helpers import national_id, report_need
 
 ACTOR = Actor(kind="user", id="u1")
@@ -72,6 +81,43 @@ def test_unknown_version_and_unknown_type_are_refused_with_reasons() -> None:
     other = env.model_copy(update={"type": "planning.something_else"})
     with pytest.raises(ContractError, match="not handled"):
         open_payload(other, known_contracts())
+
+
+def test_a_reader_ignores_an_optional_field_a_newer_producer_added() -> None:
+    """Rolling upgrades (architecture: adding optional fields is compatible): a consumer that
+    has not been upgraded ignores a field it does not know, within the same version, and
+    still refuses a payload that lacks what it needs."""
+    event = plan_created()
+    env = Envelope.wrap(event, org="o", occurred_at=datetime.now(UTC), actor=ACTOR, case_id=None)
+    newer = env.model_copy(update={"payload": {**env.payload, "added_later": "x"}})
+    assert open_payload(newer, known_contracts()) == event
+    broken = env.model_copy(update={"payload": {"added_later": "x"}})
+    with pytest.raises(ContractError, match="plan_id: Field required"):
+        open_payload(broken, known_contracts())
+    # What is sent is still checked strictly.
+    with pytest.raises(ValidationError):
+        PlanCreated(**event.model_dump(), added_later="x")
+
+
+def test_an_organisation_ignores_an_optional_field_a_newer_sender_added() -> None:
+    sender, receiver = OrgKey.generate(), OrgKey.generate()
+    payload = NeedReport(national_id="00000000000", needs=["ip"], department="Medisinsk")
+    header = XHeader(
+        id=uuid.uuid4(),
+        type=NeedReport.TYPE,
+        version=1,
+        sender="sykehuset",
+        recipient="lund",
+        link=uuid.uuid4(),
+        seq=1,
+        sent_at=datetime.now(UTC),
+    )
+    body = {**payload.model_dump(mode="json"), "added_later": {"a": 1}}
+    raw = build_raw(header, body, sender, receiver.public)
+    assert open_message(parse_message(raw), receiver) == payload
+    raw = build_raw(header, {"needs": ["ip"]}, sender, receiver.public)
+    with pytest.raises(XorgError, match="national_id: Field required"):
+        open_message(parse_message(raw), receiver)
 
 
 def test_subjects_refuse_tokens_that_could_carry_data() -> None:
