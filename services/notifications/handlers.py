@@ -524,10 +524,10 @@ def make_event_handlers(
         )
 
     async def on_awaiting(uow: UnitOfWork, env: Envelope, e: CaseAwaitingCoordinator) -> None:
-        """The KE is told at once (R11, R18), and again if the case still waits. Not when the
-        latest decision refused the case a coordinator (R4): then the event is older than that
-        decision (delivered late) and the case waits for nobody."""
-        if await rem.coordinator_refused(uow, e.case_id):
+        """The KE is told at once (R11, R18), and again if the case still waits. Not when a
+        decision known here refused the case a coordinator after what assignment knew when it
+        flagged the case (R4): the event is stale, and the case waits for nobody."""
+        if await rem.awaiting_is_stale(uow, e.case_id, e.coordinator_decided_at):
             return
         await tell(
             uow, env, NoticeKind.CASE_NEEDS_COORDINATOR, case_id=e.case_id, case_ref=e.case_ref

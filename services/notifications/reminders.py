@@ -134,9 +134,9 @@ _COORDINATOR_DECISION = {
     "postgresql": FastStatement(_decision_statement(pg_insert)),
 }
 _COORDINATOR_REFUSED = FastStatement(
-    sa.select(col(CaseCoordinator.coordinator_refused)).where(
-        col(CaseCoordinator.case_id) == sa.bindparam("case_id")
-    )
+    sa.select(
+        col(CaseCoordinator.coordinator_refused), col(CaseCoordinator.coordinator_decided_at)
+    ).where(col(CaseCoordinator.case_id) == sa.bindparam("case_id"))
 )
 
 
@@ -162,12 +162,33 @@ async def record_coordinator_decision(
     return await coordinator_refused(uow, case_id)
 
 
+async def _refusal(uow: UnitOfWork, case_id: uuid.UUID) -> datetime | None:
+    """When the refusal was decided, if the latest decision on the case refused a coordinator."""
+    conn = await uow.connection()
+    found = await _COORDINATOR_REFUSED.fetch(conn, {"case_id": case_id})
+    if not found or not found[0][0]:
+        return None
+    decided: datetime = found[0][1]
+    return decided
+
+
 async def coordinator_refused(uow: UnitOfWork, case_id: uuid.UUID) -> bool:
     """Whether the latest decision on the case refused a coordinator (R4): then a case
     "awaiting a coordinator" awaits nobody."""
-    conn = await uow.connection()
-    found = await _COORDINATOR_REFUSED.fetch(conn, {"case_id": case_id})
-    return bool(found and found[0][0])
+    return await _refusal(uow, case_id) is not None
+
+
+async def awaiting_is_stale(
+    uow: UnitOfWork, case_id: uuid.UUID, known_decision_at: datetime | None
+) -> bool:
+    """Whether a "case awaiting coordinator" event is older than a refusal known here: it was
+    flagged by assignment before it knew of that refusal (``known_decision_at``, the latest
+    decision assignment knew of, is earlier or absent). One flagged after a later grant is
+    not (R4: the latest decision counts, in whatever order the two streams deliver)."""
+    refused_at = await _refusal(uow, case_id)
+    if refused_at is None:
+        return False
+    return known_decision_at is None or known_decision_at < refused_at
 
 
 async def upsert(
@@ -485,8 +506,11 @@ async def _still_relevant(uow: UnitOfWork, kind: ReminderKind, row: Reminder) ->
         )
         return found.first() is not None
     if kind is ReminderKind.WITHOUT_COORDINATOR:
+        # Not once one is appointed, nor once a decision refused the case one (R4).
         coordinator = await uow.session.get(CaseCoordinator, row.case_id)
-        return coordinator is None or coordinator.coordinator_id is None
+        return coordinator is None or (
+            coordinator.coordinator_id is None and not coordinator.coordinator_refused
+        )
     return True
 
 

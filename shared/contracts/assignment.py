@@ -642,6 +642,11 @@ class CaseAwaitingCoordinator(Event):
     reason: str
     cause: NeedCause = NeedCause.NO_CAPACITY
     responsible_coordinator_id: uuid.UUID | None = None
+    coordinator_decided_at: datetime | None = Field(
+        None,
+        description="When the latest decision on a coordinator that assignment knew of was "
+        "made (R4): a reader that knows of a later refusal ignores this event as stale.",
+    )
 
 
 @event_contract

@@ -448,13 +448,13 @@ async def _publish(system: System, event: Any, case_id: uuid.UUID, at: datetime)
     return env
 
 
-async def test_r4_a_late_awaiting_event_does_not_undo_a_decision_against_a_coordinator(
+async def test_r4_a_stale_awaiting_event_does_not_undo_a_decision_against_a_coordinator(
     system: System, clock: FixedClock
 ) -> None:
-    """Intake's decision and assignment's "case awaiting coordinator" reach notifications by
-    different streams, so the decision may come first. The latest decision counts (R4): an
-    older awaiting event neither tells the KE nor brings the reminder back, while one after a
-    later decision that grants a coordinator does (R11)."""
+    """Intake's decisions and assignment's "case awaiting coordinator" reach notifications by
+    different streams, in either order. The latest decision counts (R4): an awaiting event
+    flagged before assignment knew of a refusal neither tells the KE nor brings the reminder
+    back; one flagged after a later grant does, even when it overtakes that grant (R11)."""
     case_id, ref = uuid.uuid4(), "2026-900001"
     now = clock.now()
 
@@ -468,24 +468,35 @@ async def test_r4_a_late_awaiting_event_does_not_undo_a_decision_against_a_coord
             appeal_deadline=None,
         )
 
-    awaiting = a.CaseAwaitingCoordinator(case_id=case_id, case_ref=ref, reason="no capacity")
+    def awaiting(known: datetime | None) -> a.CaseAwaitingCoordinator:
+        return a.CaseAwaitingCoordinator(
+            case_id=case_id, case_ref=ref, reason="no capacity", coordinator_decided_at=known
+        )
+
+    async def active() -> list[str]:
+        return [r.kind for r in await reminders(system, case_id) if r.active]
+
+    async def told() -> list[str]:
+        box = await inbox(system, KE)
+        return [x.kind for x in box.notifications if x.case_id == case_id]
+
     await _publish(system, decision(False), case_id, now)
-    await _publish(system, awaiting, case_id, now - timedelta(minutes=5))  # delivered late
-    assert [r for r in await reminders(system, case_id) if r.active] == []
-    assert [x for x in (await inbox(system, KE)).notifications if x.case_id == case_id] == []
+    # Flagged before assignment knew of any decision, delivered after the refusal.
+    await _publish(system, awaiting(None), case_id, now - timedelta(minutes=5))
+    assert await active() == [] and await told() == []
+    # An older grant delivered late changes nothing; nor does an event flagged after it.
+    earlier = now - timedelta(minutes=1)
+    await _publish(system, decision(True), case_id, earlier)
+    await _publish(system, awaiting(earlier), case_id, earlier + timedelta(seconds=1))
+    assert await active() == [] and await told() == []
 
-    # An older grant delivered after the refusal changes nothing: the refusal is later.
-    await _publish(system, decision(True), case_id, now - timedelta(minutes=1))
-    await _publish(system, awaiting, case_id, now - timedelta(seconds=30))
-    assert [r for r in await reminders(system, case_id) if r.active] == []
-
-    # A later decision grants a coordinator; the case then waits for one, and the KE hears so.
-    await _publish(system, decision(True), case_id, now + timedelta(minutes=1))
-    await _publish(system, awaiting, case_id, now + timedelta(minutes=2))
-    active = [r for r in await reminders(system, case_id) if r.active]
-    assert [r.kind for r in active] == ["without_coordinator"]
-    told = [x.kind for x in (await inbox(system, KE)).notifications if x.case_id == case_id]
-    assert told == ["case_needs_coordinator"]
+    # A later grant: assignment flags the case, and its event overtakes the grant here.
+    later = now + timedelta(minutes=1)
+    await _publish(system, awaiting(later), case_id, later + timedelta(seconds=1))
+    assert await active() == ["without_coordinator"]
+    assert await told() == ["case_needs_coordinator"]
+    await _publish(system, decision(True), case_id, later)
+    assert await active() == ["without_coordinator"]
 
 
 async def test_preferences_refuse_bad_addresses_and_unknown_channels_and_keep_what_was_stored(

@@ -221,6 +221,7 @@ def flag(
             reason=NEED_TEXT[cause],
             cause=cause,
             responsible_coordinator_id=case.primary_coordinator_id,
+            coordinator_decided_at=case.coordinator_decided_at,
         ),
         actor=actor,
         case_id=case.case_id,
