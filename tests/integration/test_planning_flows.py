@@ -482,18 +482,31 @@ async def test_r6_r13_the_tool_is_chosen_by_whoever_decides_for_the_person_at_th
         )
         assert error.code == "forbidden" and error.fields[0].field == "chosen_by"
         assert "under 16" in error.message and "(R6)" in error.message
+    # Barnevernet chooses only where it consents for the child, having taken over care.
+    error = await refused(
+        system,
+        p.SwitchTool(
+            actor=STAFF, case_id=child, tool=p.CoordinationTool.MEETINGS, chosen_by="barnevern"
+        ),
+    )
+    assert error.code == "forbidden" and "no consent in force was given by barnevern" in (
+        error.message
+    )
     assert await tool_of(child) == "ip"
     assert p.ToolState.model_validate(await choose(child, "parent")).tool == "meetings"
 
     adult = await case_with_plan(system, clock)
-    for wrong in ("parent", "barnevern"):
+    for wrong in ("parent", "barnevern", "representative"):
         error = await refused(
             system,
             p.SwitchTool(
                 actor=STAFF, case_id=adult, tool=p.CoordinationTool.MEETINGS, chosen_by=wrong
             ),
         )
-        assert error.code == "forbidden" and "16 or over" in error.message
+        assert error.code == "forbidden" and error.fields[0].field == "chosen_by"
+        # A representative is refused for an adult who consents themself (no consent of theirs).
+        why = "no consent in force" if wrong == "representative" else "16 or over"
+        assert why in error.message
     assert await tool_of(adult) == "ip"
     assert p.ToolState.model_validate(await choose(adult, "person")).tool == "meetings"
 

@@ -38,7 +38,7 @@ def test_r6_representative_for_an_adult_needs_a_legal_basis() -> None:
         (GiverRole.PERSON, 16, True),
         (GiverRole.PARENT, 16, False),
         (GiverRole.BARNEVERN, 40, False),
-        (GiverRole.REPRESENTATIVE, 40, True),  # no legal basis asked for a tool choice
+        (GiverRole.REPRESENTATIVE, 40, True),  # by age; the gate also asks for their consent
         (GiverRole.REPRESENTATIVE, 17, False),
         (GiverRole.PERSON, 15, False),
         (GiverRole.PARENT, 15, True),

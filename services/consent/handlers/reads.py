@@ -19,6 +19,7 @@ from shared.contracts.consent import (
     ExportFhir,
     FhirBundle,
     GateDecision,
+    GiverRole,
     LifeArea,
     ListConsents,
     MayQuery,
@@ -85,17 +86,50 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             ConsentCase.org == bindparam("org"), ConsentCase.case_id == bindparam("case_id")
         )
     )
+    givers = FastStatement(
+        select(  # type: ignore[call-overload]
+            Consent.givers,
+            Consent.giver_role,
+            Consent.status,
+            Consent.valid_from,
+            Consent.given_at,
+            Consent.valid_until,
+        ).where(
+            Consent.org == bindparam("org"),
+            Consent.case_id == bindparam("case_id"),
+            col(Consent.kind).in_(["ip", "coordinator"]),
+        )
+    )
 
     async def may_choose(q: MayQuery) -> GateDecision:
-        """Who may choose the coordination tool (R13) is who decides for the person (R6),
-        judged on the person's age today."""
+        """Who may choose the coordination tool (R13) is who decides for the person (R6): the
+        person by their age today; anyone else only as the giver of a consent in force to an
+        IP or a coordinator (a parent or barnevernet for a child, a representative with the
+        legal basis recorded for an adult)."""
         assert q.chooser is not None  # the contract requires it with choose_tool
+        key = {"org": ctx.org, "case_id": q.case_id}
         async with ctx.db.reader() as conn:
-            rows = await birth.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
+            rows = await birth.fetch(conn, key, alone=True)
         if not rows:
             return GateDecision(allow=False, reason="consent knows no such case")
-        age = age_on(rows[0][0], local_today(ctx.clock))
-        refusal = decider_refusal(q.chooser, age, "choose the tool")
+        now = ctx.clock.now()
+        refusal = decider_refusal(
+            q.chooser, age_on(rows[0][0], local_today(ctx.clock)), "choose the tool"
+        )
+        if refusal is None and q.chooser is not GiverRole.PERSON:
+            async with ctx.db.reader() as conn:
+                consents = await givers.fetch(conn, key, alone=True)
+            roles = {
+                giver.get("role", role)
+                for givers_json, role, status, valid_from, given_at, valid_until in consents
+                if facts(None, "", status, valid_from or given_at, valid_until, None).in_force(now)
+                for giver in (json.loads(givers_json or "[]") or [{"role": role}])
+            }
+            if q.chooser.value not in roles:
+                refusal = (
+                    f"no consent in force was given by {q.chooser.value} for this person: only "
+                    f"those who consent on the person's behalf choose for them (R6)"
+                )
         if refusal is not None:
             return GateDecision(allow=False, reason=refusal)
         return GateDecision(allow=True, reason=f"{q.chooser.value} may choose the tool (R6, R13)")
