@@ -228,8 +228,8 @@ class Runtime:
         basis: DisclosureBasis | None = None,
     ) -> uuid.UUID:
         """Sign, seal and write a message to the outbox; record it unless it is a receipt.
-        ``basis``: why the person's identity may go to ``to`` (a report of need), recorded
-        with the disclosure."""
+        ``basis``: why the person's data may go to ``to`` (the sender's statement: a report
+        of need, a move, a plan share), recorded with the disclosure."""
         fed = self.linked()
         seq = await self.next_seq(uow, link_id, to) if payload.ORDERED else 0
         header = XHeader(
@@ -612,6 +612,7 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
             plan=plan,
             plan_version=version,
             withheld=withheld,
+            basis=DisclosureBasis.CONSENT,  # the gate above found it
         )
 
     async def transfer(uow: UnitOfWork, cmd: TransferCase, payload: CaseTransfer) -> SentResult:
@@ -649,7 +650,7 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
             to=cmd.to,
             payload=payload,
             actor=cmd.actor,
-            basis=DisclosureBasis.CONSENT,  # the gate found a sharing consent naming ``to``
+            basis=payload.basis,
         )
         sent = await uow.session.get(Outgoing, message_id)
         assert sent is not None
@@ -1030,8 +1031,7 @@ class Inbound:
         if isinstance(payload, CaseTransfer):
             return await self.report_need(
                 m,
-                # A move is sent only on a sharing consent naming this organisation (R7).
-                Reporter(kind=ReporterKind.KE, basis=DisclosureBasis.CONSENT),
+                Reporter(kind=ReporterKind.KE, basis=payload.basis),
                 payload.national_id,
                 payload.needs,
                 payload.services,

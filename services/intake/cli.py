@@ -342,7 +342,13 @@ def case(
             out.print(
                 f"  Melding {rep['received_at'][:10]} fra {rep['reporter_kind']} "
                 f"({rep['form']}), registrert av {rep['recorded_by']}"
-                + (f"; grunnlag: {c.BASIS_TEXT[rep['basis']]}" if rep.get("basis") else "")
+                + (
+                    f"; grunnlag: {c.BASIS_TEXT[rep['basis']]}"
+                    if rep.get("basis")
+                    else "; grunnlag ikke oppgitt"
+                    if rep["reporter_kind"] == "hospital"
+                    else ""
+                )
             )
         for a in r["assessments"]:
             out.print(f"  Vurdering {a['assessed_at'][:10]}: {PROPOSAL[a['proposal']]}")

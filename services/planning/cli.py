@@ -406,6 +406,14 @@ def evaluate(
     show(result, as_json, lambda r: out.print(f"Evaluert; planen er nå versjon {r['version']}."))
 
 
+_CHOSEN_BY = {
+    "person": "personen selv",
+    "parent": "foreldre",
+    "barnevern": "barnevernet",
+    "representative": "representant",
+}
+
+
 @app.command()
 def tool(
     case: CaseArg,
@@ -436,7 +444,8 @@ def tool(
     def render(r: dict[str, Any]) -> None:
         for h in r["history"]:
             label = "individuell plan" if h["tool"] == "ip" else "ansvarsgruppemøter med referat"
-            out.print(f"{_local(h['at'])}: {label} (valgt av {h['chosen_by']})")
+            who = _CHOSEN_BY.get(h["chosen_by"], h["chosen_by"])
+            out.print(f"{_local(h['at'])}: {label} (valgt av {who})")
 
     show(result, as_json, render)
 

@@ -43,8 +43,8 @@ class DisclosureBasis(StrEnum):
 
 
 BASIS_TEXT = {
-    DisclosureBasis.CONSENT: "pasientens samtykke",
-    DisclosureBasis.NO_OBJECTION: "pasienten er informert og har ikke motsatt seg (hpl. § 45)",
+    DisclosureBasis.CONSENT: "samtykke",
+    DisclosureBasis.NO_OBJECTION: "informert, har ikke motsatt seg (hpl. § 45)",
 }
 """What a KE user reads for each basis (bokmål)."""
 

@@ -214,6 +214,9 @@ class CaseTransfer(XPayload):
         default_factory=list,
         description="Parts of the plan left out: the consent does not cover them.",
     )
+    basis: DisclosureBasis | None = Field(
+        None, description="Why it may be sent: the person's consent naming the recipient (R7)."
+    )
 
 
 ReceiptCode = Literal[

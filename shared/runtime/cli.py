@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.config import Settings
+from shared.contracts.intake import BASIS_TEXT
 from shared.logging import configure_logging
 from shared.natsconn import connect_once
 from shared.plugins import PluginError, discover, select
@@ -376,7 +377,7 @@ def access_log(
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}
 _ONE_ASK = timedelta(seconds=5)
 _ACCESS = {"read": "lest", "change": "endret", "disclose": "utlevert"}
-_BASIS = {"consent": "samtykke", "no_objection": "informert, ikke motsatt seg (hpl. § 45)"}
+_BASIS = {basis.value: text for basis, text in BASIS_TEXT.items()}
 _ROLE = {
     "coordinator": "som koordinator",
     "provider": "som tjenesteyter",

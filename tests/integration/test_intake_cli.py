@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
+from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import kenett_cli, national_id
+from tests.helpers import kenett_cli, national_id, report_need
 
 pytestmark = pytest.mark.nats
 
@@ -88,3 +89,32 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     done = await run(system, "waiting", "--since", "yesterday")
     assert done.returncode == 2
     assert "not a date" in done.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_r17_the_case_shows_the_basis_a_hospital_passed_a_report_on(system: System) -> None:
+    """A report from a hospital through a case link carries why it could be passed on; one
+    the KE took down from the hospital by telephone has no stated basis, and says so."""
+    linked = report_need(
+        reporter=intake.Reporter(
+            kind=intake.ReporterKind.HOSPITAL,
+            department="Medisinsk avdeling (Sykehuset Innlandet)",
+            basis=intake.DisclosureBasis.NO_OBJECTION,
+        )
+    )
+    case_id = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", linked)
+    ).case_id
+    done = await run(system, "case", str(case_id))
+    assert done.returncode == 0, done.stderr
+    assert "grunnlag: informert, har ikke motsatt seg (hpl. § 45)" in done.stdout
+
+    phoned = report_need(
+        reporter=intake.Reporter(kind=intake.ReporterKind.HOSPITAL, department="Kirurgisk"),
+        form="oral",
+    )
+    case_id = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", phoned)
+    ).case_id
+    done = await run(system, "case", str(case_id))
+    assert "grunnlag ikke oppgitt" in done.stdout
