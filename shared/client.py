@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 from pydantic import BaseModel, Field
 
-from shared.contracts.audit import AccessEntry, AccessLog, GetAccessLog
+from shared.contracts.audit import AccessEntry, AccessLog, AuditTrail, GetAccessLog, GetAuditTrail
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import Actor
 from shared.contracts.replies import ErrorBody, Reply
@@ -30,6 +31,19 @@ class RequestFailed(Exception):
 
 SERVICES = ("intake", "consent", "assignment", "planning", "notifications", "federation")
 """Every service of an organisation: each keeps its own audit trail."""
+
+
+class AuditReview(BaseModel):
+    """Every service's audit records of a period, across cases, oldest first: the
+    organisation's review of who accessed what."""
+
+    since: datetime
+    until: datetime | None
+    entries: list[AccessEntry]
+    unanswered: list[str] = Field(
+        default_factory=list,
+        description="Services that did not answer: the review lacks their part (say so).",
+    )
 
 
 class CaseAccessLog(BaseModel):
@@ -98,15 +112,59 @@ class KenettClient:
                 offset = page.next_offset
             return entries
 
-        results = await asyncio.gather(*(of(s) for s in services), return_exceptions=True)
-        entries: list[AccessEntry] = []
-        unanswered: list[str] = []
-        for service, result in zip(services, results, strict=True):
-            if isinstance(result, RequestFailed) and result.error.code == "unavailable":
-                unanswered.append(service)
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                entries += result
-        entries.sort(key=lambda e: e.at)  # stable: each service's own order is kept
+        entries, unanswered = await _merged(services, of)
         return CaseAccessLog(case_id=case_id, entries=entries, unanswered=unanswered)
+
+    async def audit_trail(
+        self,
+        actor: Actor,
+        since: datetime,
+        *,
+        until: datetime | None = None,
+        actor_id: str | None = None,
+        refused_only: bool = False,
+        services: tuple[str, ...] = SERVICES,
+    ) -> AuditReview:
+        """Every service's audit records of a period, across cases, merged by time: for the
+        organisation's regular review of access (who looked at what, and what was refused). A
+        service that does not answer is named in ``unanswered``."""
+
+        async def of(service: str) -> list[AccessEntry]:
+            entries: list[AccessEntry] = []
+            offset: int | None = 0
+            while offset is not None:
+                q = GetAuditTrail(
+                    actor=actor,
+                    since=since,
+                    until=until,
+                    actor_id=actor_id,
+                    refused_only=refused_only,
+                    limit=1000,
+                    offset=offset,
+                )
+                page = AuditTrail.model_validate(await self.query(service, q))
+                entries += page.entries
+                offset = page.next_offset
+            return entries
+
+        entries, unanswered = await _merged(services, of)
+        return AuditReview(since=since, until=until, entries=entries, unanswered=unanswered)
+
+
+async def _merged(
+    services: tuple[str, ...], of: Callable[[str], Awaitable[list[AccessEntry]]]
+) -> tuple[list[AccessEntry], list[str]]:
+    """Every service's entries merged by time, and the services that did not answer; any
+    other refusal is raised."""
+    results = await asyncio.gather(*(of(s) for s in services), return_exceptions=True)
+    entries: list[AccessEntry] = []
+    unanswered: list[str] = []
+    for service, result in zip(services, results, strict=True):
+        if isinstance(result, RequestFailed) and result.error.code == "unavailable":
+            unanswered.append(service)
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            entries += result
+    entries.sort(key=lambda e: e.at)  # stable: each service's own order is kept
+    return entries, unanswered

@@ -14,7 +14,14 @@ from faststream.nats import NatsRouter
 from sqlmodel import col, select
 
 from shared.bus.handlers import query_responder
-from shared.contracts.audit import AccessEntry, AccessKind, AccessLog, GetAccessLog
+from shared.contracts.audit import (
+    AccessEntry,
+    AccessKind,
+    AccessLog,
+    AuditTrail,
+    GetAccessLog,
+    GetAuditTrail,
+)
 from shared.contracts.commands import next_offset
 from shared.db.kernel import AuditRecord
 from shared.db.uow import UnitOfWork
@@ -27,7 +34,7 @@ def reads_of(ctx: ServiceContext) -> frozenset[str]:
         f"{ctx.name}.{model.QUERY}"  # type: ignore[attr-defined]
         for kind, _subject, model in ctx.catalog
         if kind == "query"
-    ) | {f"{ctx.name}.{GetAccessLog.QUERY}"}
+    ) | {f"{ctx.name}.{GetAccessLog.QUERY}", f"{ctx.name}.{GetAuditTrail.QUERY}"}
 
 
 # Only what the kernel and federation write there is read back out of an audit record's
@@ -55,8 +62,32 @@ def _recipient(action: str, detail: str | None) -> tuple[str | None, Any]:
     return (found.group(1), found.group(2)) if found else (None, None)
 
 
+def _entries(ctx: ServiceContext, reads: frozenset[str], rows: Any) -> list[AccessEntry]:
+    entries = []
+    for r in rows:
+        to, basis = _recipient(r.action, r.detail)
+        entries.append(
+            AccessEntry(
+                at=r.at,
+                service=ctx.name,
+                org=r.org,
+                actor_kind=r.actor_kind,
+                actor_id=r.actor_id,
+                action=r.action,
+                access=_access(r.action, reads),
+                outcome=r.outcome,
+                role=_role(r.detail),
+                to=to,
+                basis=basis,
+                case_id=r.case_id,
+            )
+        )
+    return entries
+
+
 def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
-    """Answer GetAccessLog from this service's audit trail."""
+    """Answer GetAccessLog (one case) and GetAuditTrail (a period) from this service's audit
+    trail."""
     reads = reads_of(ctx)
 
     async def access_log(uow: UnitOfWork, q: GetAccessLog) -> AccessLog:
@@ -67,24 +98,7 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
         total, rows = await uow.page(
             select(AuditRecord), where, (col(AuditRecord.seq),), offset=q.offset, limit=q.limit
         )
-        entries = []
-        for r in rows:
-            to, basis = _recipient(r.action, r.detail)
-            entries.append(
-                AccessEntry(
-                    at=r.at,
-                    service=ctx.name,
-                    org=r.org,
-                    actor_kind=r.actor_kind,
-                    actor_id=r.actor_id,
-                    action=r.action,
-                    access=_access(r.action, reads),
-                    outcome=r.outcome,
-                    role=_role(r.detail),
-                    to=to,
-                    basis=basis,
-                )
-            )
+        entries = _entries(ctx, reads, rows)
         return AccessLog(
             case_id=q.case_id,
             entries=entries,
@@ -92,4 +106,26 @@ def serve_access_log(router: NatsRouter, ctx: ServiceContext) -> None:
             next_offset=next_offset(q.offset, len(entries), total),
         )
 
+    async def audit_trail(uow: UnitOfWork, q: GetAuditTrail) -> AuditTrail:
+        """The records of a period here, across cases, oldest first (by the time index)."""
+        where: list[Any] = [AuditRecord.org == uow.org, col(AuditRecord.at) >= q.since]
+        if q.until is not None:
+            where.append(col(AuditRecord.at) < q.until)
+        if q.actor_id is not None:
+            where.append(col(AuditRecord.actor_id) == q.actor_id)
+        if q.refused_only:
+            where.append(col(AuditRecord.outcome) != "ok")
+        total, rows = await uow.page(
+            select(AuditRecord),
+            where,
+            (col(AuditRecord.at), col(AuditRecord.seq)),
+            offset=q.offset,
+            limit=q.limit,
+        )
+        entries = _entries(ctx, reads, rows)
+        return AuditTrail(
+            entries=entries, total=total, next_offset=next_offset(q.offset, len(entries), total)
+        )
+
     query_responder(router, ctx, query=GetAccessLog, handler=access_log)
+    query_responder(router, ctx, query=GetAuditTrail, handler=audit_trail)

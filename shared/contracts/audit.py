@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from .commands import Query
 
@@ -54,6 +54,9 @@ class AccessEntry(BaseModel):
         "coordinator <id>, as provider <code>, as person, as next_of_kin (R7, R8).",
     )
     to: str | None = Field(None, description="The organisation a disclosure went to.")
+    case_id: uuid.UUID | None = Field(
+        None, description="The case (in an audit trail across cases; None: no single case)."
+    )
     basis: Literal["consent", "no_objection"] | None = Field(
         None,
         description="Why the disclosure was lawful, where the sender stated it: the person's "
@@ -67,4 +70,33 @@ class AccessLog(BaseModel):
     case_id: uuid.UUID
     entries: list[AccessEntry]
     total: int = Field(0, description="Records of the case in this service (all pages).")
+    next_offset: int | None = Field(None, description="The offset of the next page, if any.")
+
+
+class GetAuditTrail(Query):
+    """One service's audit records over a period, across cases, oldest first, a page at a time:
+    the organisation's regular review of who accessed what, to find access without need
+    (helsepersonelloven § 21 a, the snooping ban; Normen's "kontroll av logger")."""
+
+    QUERY: ClassVar[str] = "audit_trail"
+
+    since: AwareDatetime = Field(description="Records at or after this moment.")
+    until: AwareDatetime | None = Field(None, description="Records before this moment.")
+    actor_id: str | None = Field(None, min_length=1, max_length=128, description="One actor.")
+    refused_only: bool = Field(False, description="Only attempts that were turned away.")
+    limit: int = Field(500, ge=1, le=1000, description="Records per page.")
+    offset: int = Field(0, ge=0, description="Records to skip: the next_offset of a page.")
+
+    @model_validator(mode="after")
+    def _period(self) -> GetAuditTrail:
+        if self.until is not None and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
+
+
+class AuditTrail(BaseModel):
+    """Reply to GetAuditTrail: one page of one service's records in the period."""
+
+    entries: list[AccessEntry]
+    total: int = Field(0, description="Records in the period in this service (all pages).")
     next_offset: int | None = Field(None, description="The offset of the next page, if any.")

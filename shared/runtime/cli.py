@@ -341,7 +341,7 @@ def access_log(
                 + (f" (til {e['to']}" if e.get("to") else "")
                 + (f", grunnlag: {_BASIS[e['basis']]}" if e.get("to") and e.get("basis") else "")
                 + (")" if e.get("to") else ""),
-                "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})",
+                _outcome(outcome),
             ]
             # One ask of every service at once (this very log, say) is one row, not six: the
             # same who, what and outcome, within a few seconds, each service once.
@@ -372,6 +372,113 @@ def access_log(
     show(result, as_json, render)
     if result["unanswered"]:
         raise typer.Exit(4)
+
+
+@app.command("audit-trail")
+def audit_trail(
+    since: Annotated[str, typer.Option(help="From this day (YYYY-MM-DD), Norwegian time.")],
+    until: Annotated[
+        str | None, typer.Option(help="To and with this day (YYYY-MM-DD); default: today.")
+    ] = None,
+    who: Annotated[
+        str | None, typer.Option("--who", help="One staff id: every record of theirs.")
+    ] = None,
+    refused: Annotated[bool, typer.Option(help="Only attempts that were turned away.")] = False,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The organisation's review of access over a period (helsepersonelloven § 21 a: no
+    access without need): per staff id, how many cases they read, changed or disclosed, and
+    what was refused; with --who or --refused, every record. Reading it is logged too."""
+    from datetime import datetime, time
+
+    from shared.client import KenettClient
+    from shared.clock import OSLO
+
+    first = day(since, "--since")
+    last = day(until, "--until") or datetime.now(OSLO).date()
+    assert first is not None
+    if last < first:
+        raise typer.BadParameter("before --since", param_hint="--until")
+    start = datetime.combine(first, time(), OSLO)
+    end = datetime.combine(last + timedelta(days=1), time(), OSLO)
+    asker = actor(staff)
+
+    async def go(client: KenettClient) -> dict[str, Any]:
+        review = await client.audit_trail(
+            asker, start, until=end, actor_id=who, refused_only=refused
+        )
+        return review.model_dump(mode="json")
+
+    result = with_client(nats, org, "audit-trail", go)
+
+    def render(r: dict[str, Any]) -> None:
+        entries = r["entries"]
+        period = f"{first:%d.%m.%Y}–{last:%d.%m.%Y}"
+        if who is None and not refused:
+            _audit_summary(entries, period, org)
+        else:
+            table = Table(title=f"Tilganger {period} ({org}, {len(entries)} oppføringer)")
+            for col in ("Tidspunkt", "Hvem", "Sak", "Tilgang", "Handling", "Utfall"):
+                table.add_column(col)
+            for e in entries:
+                at = datetime.fromisoformat(e["at"]).astimezone(OSLO)
+                table.add_row(
+                    at.strftime("%d.%m.%Y %H:%M"),
+                    _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
+                    (e["case_id"] or "–")[:8],
+                    _ACCESS.get(e["access"], e["access"]),
+                    e["action"] + _as_role(e.get("role")),
+                    _outcome(str(e["outcome"])),
+                )
+            out.print(table)
+        if r["unanswered"]:
+            err.print(
+                "[yellow]Oversikten er ikke fullstendig[/]: ingen svar fra "
+                + ", ".join(r["unanswered"])
+                + ". Prøv igjen når tjenestene kjører."
+            )
+
+    show(result, as_json, render)
+    if result["unanswered"]:
+        raise typer.Exit(4)
+
+
+def _outcome(outcome: str) -> str:
+    return "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})"
+
+
+def _audit_summary(entries: list[dict[str, Any]], period: str, org: str) -> None:
+    """Per staff id: the cases they read, changed or disclosed, and their refused attempts;
+    the most cases first (what a review looks at first)."""
+    kinds = ("read", "change", "disclose")
+    cases: dict[str, dict[str, set[str]]] = {}
+    refused: dict[str, int] = {}
+    services = 0
+    for e in entries:
+        if e["actor_kind"] != "user":
+            services += 1
+            continue
+        mine = cases.setdefault(e["actor_id"], {k: set() for k in ("any", *kinds)})
+        refused.setdefault(e["actor_id"], 0)
+        if e["outcome"] != "ok":
+            refused[e["actor_id"]] += 1
+        elif e["case_id"]:
+            mine["any"].add(e["case_id"])
+            mine[e["access"]].add(e["case_id"])
+    table = Table(title=f"Tilgangskontroll {period} ({org}): {len(cases)} ansatte")
+    for col in ("Ansatt", "Saker", "Lest", "Endret", "Utlevert", "Avvist"):
+        table.add_column(col, justify="left" if col == "Ansatt" else "right")
+    for staff_id in sorted(cases, key=lambda k: (-len(cases[k]["any"]), k)):
+        counts = [len(cases[staff_id][k]) for k in ("any", *kinds)]
+        table.add_row(staff_id, *map(str, counts), str(refused[staff_id]))
+    out.print(table)
+    out.print(
+        f"{services} handlinger av tjenestene selv er ikke med. "
+        "Se alt for én ansatt med --who, og avviste forsøk med --refused."
+    )
 
 
 _ACTOR_KIND = {"user": "ansatt", "service": "tjenesten", "system": "systemet"}

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from shared.client import RequestFailed
+from shared.clock import OSLO
 from shared.contracts import consent, intake, planning
-from shared.contracts.audit import AccessLog, GetAccessLog
+from shared.contracts.audit import AccessLog, GetAccessLog, GetAuditTrail
 from shared.contracts.envelope import Actor
 from tests.conftest import System
 from tests.helpers import (
@@ -150,3 +151,83 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
     assert "Traceback" not in done.stderr
     done = await _cli(system, str(case_id), "--since", "i går")
     assert done.returncode == 2 and "not a date" in done.stderr
+
+
+SNOOP = Actor(kind="user", id="ansatt-per")
+SERVICES = {"intake", "consent", "assignment", "planning", "notifications", "federation"}
+
+
+async def _snooped(system: System) -> tuple[uuid.UUID, uuid.UUID, uuid.UUID]:
+    """Two cases; a staff member reads both and tries a case that does not exist."""
+    first = await _case_with_plan(system, national_id())
+    second = await _case_with_plan(system, national_id())
+    for case_id in (first, second):
+        await system.client.query("intake", intake.GetCaseDetail(actor=SNOOP, case_id=case_id))
+    unknown = uuid.uuid4()
+    with pytest.raises(RequestFailed):
+        await system.client.query("planning", planning.GetPlan(actor=SNOOP, case_id=unknown))
+    return first, second, unknown
+
+
+async def test_the_organisation_reviews_who_accessed_which_cases_over_a_period(
+    system: System,
+) -> None:
+    """Regular review of access (helsepersonelloven § 21 a): every service's records of a
+    period across cases, per staff id, with what was refused; for one staff id, all of it."""
+    first, second, unknown = await _snooped(system)
+    log = await system.client.access_log(STAFF, first)
+    since = min(e.at for e in log.entries) - timedelta(seconds=1)
+
+    review = await system.client.audit_trail(STAFF, since)
+    assert review.unanswered == []
+    mine = [e for e in review.entries if e.actor_id == SNOOP.id]
+    assert [(e.case_id, e.action, e.outcome) for e in mine] == [
+        (first, "intake.case", "ok"),
+        (second, "intake.case", "ok"),
+        (unknown, "planning.get_plan", "refused:not_found"),  # an attempt names what it tried
+    ]
+    assert {e.case_id for e in review.entries} >= {first, second}
+    assert [e.at for e in review.entries] == sorted(e.at for e in review.entries)
+
+    # One staff id; the refused only; a period that ends before anything happened.
+    theirs = await system.client.audit_trail(STAFF, since, actor_id=SNOOP.id)
+    assert [e.action for e in theirs.entries] == [e.action for e in mine]
+    refused = await system.client.audit_trail(STAFF, since, refused_only=True)
+    assert [(e.actor_id, e.outcome) for e in refused.entries] == [(SNOOP.id, "refused:not_found")]
+    before = await system.client.audit_trail(STAFF, since - timedelta(hours=1), until=since)
+    assert before.entries == []
+    # Reading the review is an access too, logged in every service (without a case).
+    again = await system.client.audit_trail(DOCTOR, since, actor_id=STAFF.id)
+    read = [e for e in again.entries if e.action.endswith(".audit_trail")]
+    assert {e.service for e in read} == SERVICES and {e.case_id for e in read} == {None}
+    assert {e.access for e in read} == {"read"}
+    with pytest.raises(ValueError, match="until must be after since"):
+        GetAuditTrail(actor=STAFF, since=since, until=since)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_review_prints_per_staff_id_from_the_command_line(system: System) -> None:
+    await _snooped(system)
+
+    async def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return await kenett_cli(system, "audit-trail", *args, actor="ke-leder-kari", columns=160)
+
+    # From yesterday, so that a run across midnight still sees everything.
+    since = (datetime.now(OSLO).date() - timedelta(days=1)).isoformat()
+    done = await cli("--since", since)
+    assert done.returncode == 0, done.stderr
+    assert "Tilgangskontroll" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if SNOOP.id in line)
+    # Cases 2, read 2, changed 0, disclosed 0, refused 1.
+    assert [c.strip() for c in row.split("│")[2:7]] == ["2", "2", "0", "0", "1"], row
+    assert "handlinger av tjenestene selv er ikke med" in done.stdout
+    done = await cli("--since", since, "--who", SNOOP.id)
+    assert done.stdout.count("intake.case") == 2 and "avvist (not_found)" in done.stdout
+    done = await cli("--since", since, "--refused", "--json")
+    printed = json.loads(done.stdout)
+    assert [e["actor_id"] for e in printed["entries"]] == [SNOOP.id]
+    done = await cli("--since", since, "--until", "2020-01-01")
+    assert done.returncode == 2 and "before --since" in done.stderr
+    done = await cli("--since", "forrige uke")
+    assert done.returncode == 2 and "not a date" in done.stderr
+    assert "Traceback" not in done.stderr
