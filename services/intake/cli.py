@@ -100,6 +100,13 @@ def report(
     unit: Annotated[str | None, typer.Option(help="Employee: unit.")] = None,
     department: Annotated[str | None, typer.Option(help="Hospital: department.")] = None,
     expected_discharge: Annotated[str | None, typer.Option(help="Hospital: YYYY-MM-DD.")] = None,
+    basis: Annotated[
+        c.DisclosureBasis | None,
+        typer.Option(
+            help="Hospital: why it could pass the report on, as it said (consent, or "
+            "no_objection: told, and did not object)."
+        ),
+    ] = None,
     for_org: Annotated[str | None, typer.Option("--for-org", help="Municipality served.")] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -117,6 +124,7 @@ def report(
             unit=unit,
             department=department,
             expected_discharge=day(expected_discharge, "--expected-discharge"),
+            basis=basis,
         ),
         needs=need,
         services=service or [],

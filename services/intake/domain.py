@@ -75,6 +75,13 @@ def reporter_problems(reporter: Reporter) -> list[tuple[str, str]]:
         problems.append(
             ("reporter.expected_discharge", "applies only to reports from the hospital")
         )
+    if reporter.basis is not None and kind not in (ReporterKind.HOSPITAL, ReporterKind.KE):
+        problems.append(
+            (
+                "reporter.basis",
+                "applies only when another organisation (a hospital or a KE) passes a report on",
+            )
+        )
     for name, allowed in (
         ("relation", ReporterKind.NEXT_OF_KIN),
         ("unit", ReporterKind.EMPLOYEE),

@@ -118,3 +118,22 @@ async def test_r17_the_case_shows_the_basis_a_hospital_passed_a_report_on(system
     ).case_id
     done = await run(system, "case", str(case_id))
     assert "grunnlag ikke oppgitt" in done.stdout
+
+    # Taken down by telephone, with the basis the hospital gave.
+    done = await run(
+        system,
+        "report",
+        *("--reporter", "hospital", "--department", "Kirurgisk", "--need", "coordinator"),
+        *("--basis", "consent", "--json"),
+        stdin=national_id() + "\n",
+    )
+    assert done.returncode == 0, done.stderr
+    done = await run(system, "case", json.loads(done.stdout)["case_id"])
+    assert "grunnlag: samtykke" in done.stdout
+    done = await run(
+        system,
+        "report",
+        *("--reporter", "person", "--need", "ip", "--basis", "consent"),
+        stdin=national_id() + "\n",
+    )
+    assert done.returncode == 1 and "reporter.basis" in done.stderr, done.stderr

@@ -99,5 +99,13 @@ def test_r2_expected_discharge_belongs_to_hospital_reports() -> None:
     assert [f for f, _ in problems] == ["reporter.expected_discharge"]
 
 
+def test_r17_a_basis_belongs_to_a_report_another_organisation_passed_on() -> None:
+    hospital = Reporter(kind=ReporterKind.HOSPITAL, department="Medisinsk", basis="consent")
+    assert reporter_problems(hospital) == []
+    assert reporter_problems(Reporter(kind=ReporterKind.KE, basis="consent")) == []
+    problems = reporter_problems(Reporter(kind=ReporterKind.PERSON, basis="no_objection"))
+    assert [f for f, _ in problems] == ["reporter.basis"]
+
+
 def test_case_reference_shape() -> None:
     assert case_reference(2026, 42) == "2026-000042"
