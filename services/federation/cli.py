@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from shared.contracts import federation as c
-from shared.contracts.intake import DisclosureBasis, Need
+from shared.contracts.intake import BASIS_TEXT, DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus
 from shared.federation.topology import OrgSpec, Topology
 from shared.runtime.clitools import (
@@ -359,7 +359,7 @@ def link(
                 m["at"][:16],
                 "ut" if m["direction"] == "out" else "inn",
                 m["org"],
-                m["title"],
+                m["title"] + (f" (grunnlag: {BASIS_TEXT[m['basis']]})" if m.get("basis") else ""),
                 _status(m),
             )
         out.print(table)
@@ -396,7 +396,7 @@ def messages(
                 m["at"][:16],
                 "ut" if m["direction"] == "out" else "inn",
                 m["org"],
-                m["title"],
+                m["title"] + (f" (grunnlag: {BASIS_TEXT[m['basis']]})" if m.get("basis") else ""),
                 _status(m),
             )
         out.print(table)

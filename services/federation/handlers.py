@@ -258,7 +258,12 @@ class Runtime:
                     reply_to=reply_to,
                     actor_id=actor.id,
                     created_at=header.sent_at,
-                    detail=json.dumps(detail, default=str) if detail else None,
+                    detail=json.dumps(
+                        {**(detail or {}), **({"basis": basis.value} if basis else {})},
+                        default=str,
+                    )
+                    if detail or basis
+                    else None,
                 )
             )
             # A disclosure to another organisation: in the case's audit trail, with the
@@ -816,6 +821,7 @@ def _out_view(row: Outgoing) -> MessageView:
         reply_to=row.reply_to,
         answer=row.answer,  # type: ignore[arg-type]
         answer_reason=row.answer_reason,
+        basis=json.loads(row.detail).get("basis") if row.detail else None,
     )
 
 

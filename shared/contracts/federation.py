@@ -211,6 +211,8 @@ class MessageView(BaseModel):
     answer: Literal["accepted", "refused"] | None = None
     """For a message that asks (a handover proposal): the answer, once it has come."""
     answer_reason: str | None = None
+    basis: DisclosureBasis | None = None
+    """For a message sent with the person's data: the basis it went on, as stated (R7, R17)."""
 
 
 class LinkView(BaseModel):

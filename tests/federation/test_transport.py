@@ -40,6 +40,7 @@ async def test_r2_r17_need_report_reaches_the_home_municipality_and_a_receipt_co
     view = await hospital.query("federation", GetLink(actor=staff(HOSPITAL), link_id=link_id))
     ref = view["references"][LUND]
     assert view["messages"][0]["reference"] == ref
+    assert view["messages"][0]["basis"] == "no_objection"  # what the hospital stated (R17)
 
     there = await lund.query("federation", GetLink(actor=staff(LUND), link_id=link_id))
     assert there["case_ref"] == ref
