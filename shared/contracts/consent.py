@@ -243,6 +243,10 @@ GateAction = Literal[
 ]
 
 
+UNKNOWN_CASE = "consent knows no such case"
+"""The gate's reason when the case is unknown to consent (a caller may answer not_found)."""
+
+
 class MayQuery(Query):
     """The gate: may ACTOR do ACTION on (a part of) the plan of CASE?
 

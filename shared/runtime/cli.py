@@ -321,11 +321,6 @@ def access_log(
     def render(r: dict[str, Any]) -> None:
         entries = r["entries"]
         orgs = ", ".join(sorted({e["org"] for e in entries})) or org
-        table = Table(
-            title=f"Hvem har lest eller endret saken ({orgs}, {len(entries)} oppføringer)"
-        )
-        for col in ("Tidspunkt", "Hvem", "Tilgang", "Handling", "Utfall"):
-            table.add_column(col)
         rows: list[list[str]] = []
         services: list[set[str]] = []
         started: list[datetime] = []
@@ -336,11 +331,7 @@ def access_log(
                 at.strftime("%d.%m.%Y %H:%M"),
                 _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
                 _ACCESS.get(e["access"], e["access"]),
-                e["action"]
-                + _as_role(e.get("role"))
-                + (f" (til {e['to']}" if e.get("to") else "")
-                + (f", grunnlag: {_BASIS[e['basis']]}" if e.get("to") and e.get("basis") else "")
-                + (")" if e.get("to") else ""),
+                _action_text(e),
                 _outcome(outcome),
             ]
             # One ask of every service at once (this very log, say) is one row, not six: the
@@ -357,6 +348,10 @@ def access_log(
             rows.append(row)
             services.append({e["service"]})
             started.append(at)
+        # The title counts the rows shown (an ask of every service is one).
+        table = Table(title=f"Hvem har lest eller endret saken ({orgs}, {len(rows)} oppføringer)")
+        for col in ("Tidspunkt", "Hvem", "Tilgang", "Handling", "Utfall"):
+            table.add_column(col)
         for row, asked in zip(rows, services, strict=True):
             if len(asked) > 1:
                 row[3] = f"{row[3].split('.', 1)[-1]} ({len(asked)} tjenester)"
@@ -398,8 +393,11 @@ def audit_trail(
     from shared.clock import OSLO
 
     first = day(since, "--since")
-    last = day(until, "--until") or datetime.now(OSLO).date()
+    today = datetime.now(OSLO).date()
     assert first is not None
+    if until is None and first > today:
+        raise typer.BadParameter(f"{first} is in the future", param_hint="--since")
+    last = day(until, "--until") or today
     if last < first:
         raise typer.BadParameter("before --since", param_hint="--until")
     start = datetime.combine(first, time(), OSLO)
@@ -428,9 +426,9 @@ def audit_trail(
                 table.add_row(
                     at.strftime("%d.%m.%Y %H:%M"),
                     _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
-                    (e["case_id"] or "–")[:8],
+                    e["case_id"] or "–",
                     _ACCESS.get(e["access"], e["access"]),
-                    e["action"] + _as_role(e.get("role")),
+                    _action_text(e),
                     _outcome(str(e["outcome"])),
                 )
             out.print(table)
@@ -446,38 +444,55 @@ def audit_trail(
         raise typer.Exit(4)
 
 
+def _action_text(e: dict[str, Any]) -> str:
+    """The action, the role it was made in, and for a disclosure whom to and on what basis."""
+    text = str(e["action"]) + _as_role(e.get("role"))
+    if e.get("to"):
+        basis = f", grunnlag: {_BASIS[e['basis']]}" if e.get("basis") else ""
+        text += f" (til {e['to']}{basis})"
+    return text
+
+
 def _outcome(outcome: str) -> str:
     return "tillatt" if outcome == "ok" else f"avvist ({outcome.removeprefix('refused:')})"
 
 
 def _audit_summary(entries: list[dict[str, Any]], period: str, org: str) -> None:
-    """Per staff id: the cases they read, changed or disclosed, and their refused attempts;
-    the most cases first (what a review looks at first)."""
-    kinds = ("read", "change", "disclose")
-    cases: dict[str, dict[str, set[str]]] = {}
-    refused: dict[str, int] = {}
+    """Per staff id: how many cases they touched, how many reads, changes and disclosures
+    they made (with or without a case: a list read, a hospital's report of need), and their
+    refused attempts; the most cases first (what a review looks at first)."""
+    cases: dict[str, set[str]] = {}
+    counts: dict[str, dict[str, int]] = {}
     services = 0
     for e in entries:
         if e["actor_kind"] != "user":
             services += 1
             continue
-        mine = cases.setdefault(e["actor_id"], {k: set() for k in ("any", *kinds)})
-        refused.setdefault(e["actor_id"], 0)
+        mine = counts.setdefault(
+            e["actor_id"], {"read": 0, "change": 0, "disclose": 0, "refused": 0}
+        )
+        touched = cases.setdefault(e["actor_id"], set())
         if e["outcome"] != "ok":
-            refused[e["actor_id"]] += 1
-        elif e["case_id"]:
-            mine["any"].add(e["case_id"])
-            mine[e["access"]].add(e["case_id"])
-    table = Table(title=f"Tilgangskontroll {period} ({org}): {len(cases)} ansatte")
-    for col in ("Ansatt", "Saker", "Lest", "Endret", "Utlevert", "Avvist"):
+            mine["refused"] += 1
+            continue
+        mine[e["access"]] += 1
+        if e["case_id"]:
+            touched.add(e["case_id"])
+    table = Table(title=f"Tilgangskontroll {period} ({org}): {len(counts)} ansatte")
+    for col in ("Ansatt", "Saker", "Lesinger", "Endringer", "Utleveringer", "Avvist"):
         table.add_column(col, justify="left" if col == "Ansatt" else "right")
-    for staff_id in sorted(cases, key=lambda k: (-len(cases[k]["any"]), k)):
-        counts = [len(cases[staff_id][k]) for k in ("any", *kinds)]
-        table.add_row(staff_id, *map(str, counts), str(refused[staff_id]))
+    for staff_id in sorted(counts, key=lambda k: (-len(cases[k]), k)):
+        mine = counts[staff_id]
+        table.add_row(
+            staff_id,
+            str(len(cases[staff_id])),
+            *(str(mine[k]) for k in ("read", "change", "disclose", "refused")),
+        )
     out.print(table)
     out.print(
-        f"{services} handlinger av tjenestene selv er ikke med. "
-        "Se alt for én ansatt med --who, og avviste forsøk med --refused."
+        f"{services} handlinger av tjenestene selv er ikke med. Saker: ulike saker; de andre "
+        "kolonnene teller handlinger, også de uten én sak (lister, meldinger til andre "
+        "virksomheter). Se alt for én ansatt med --who, og avviste forsøk med --refused."
     )
 
 

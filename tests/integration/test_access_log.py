@@ -4,6 +4,7 @@ trail (domain.md, "Identifiers and data": the person can see who accessed their 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from datetime import datetime, timedelta
@@ -141,6 +142,9 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
     assert sum(e["action"].endswith(".access_log") for e in printed["entries"]) == 6
     done = await _cli(system, str(case_id))
     assert done.stdout.count("access_log (6 tjenester)") == 2, done.stdout
+    # The title counts the rows shown.
+    shown = len(re.findall(r"^│ \d\d\.\d\d\.\d{4}", done.stdout, re.MULTILINE))
+    assert f"testorg, {shown} oppføringer)" in done.stdout, done.stdout
     # The CLI's own read of the log is attributed to the user who ran it.
     log = await system.client.access_log(STAFF, case_id, services=("assignment",))
     assert ("assignment.access_log", "ke-leder-kari") in {
@@ -207,7 +211,7 @@ async def test_the_organisation_reviews_who_accessed_which_cases_over_a_period(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_the_review_prints_per_staff_id_from_the_command_line(system: System) -> None:
-    await _snooped(system)
+    _first, _second, unknown = await _snooped(system)
 
     async def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return await kenett_cli(system, "audit-trail", *args, actor="ke-leder-kari", columns=160)
@@ -223,11 +227,15 @@ async def test_the_review_prints_per_staff_id_from_the_command_line(system: Syst
     assert "handlinger av tjenestene selv er ikke med" in done.stdout
     done = await cli("--since", since, "--who", SNOOP.id)
     assert done.stdout.count("intake.case") == 2 and "avvist (not_found)" in done.stdout
+    assert str(unknown) in done.stdout  # the whole case id: UUIDv7s begin alike
     done = await cli("--since", since, "--refused", "--json")
     printed = json.loads(done.stdout)
     assert [e["actor_id"] for e in printed["entries"]] == [SNOOP.id]
     done = await cli("--since", since, "--until", "2020-01-01")
     assert done.returncode == 2 and "before --since" in done.stderr
+    future = (datetime.now(OSLO).date() + timedelta(days=2)).isoformat()
+    done = await cli("--since", future)
+    assert done.returncode == 2 and "is in the future" in done.stderr
     done = await cli("--since", "forrige uke")
     assert done.returncode == 2 and "not a date" in done.stderr
     assert "Traceback" not in done.stderr

@@ -602,3 +602,13 @@ async def test_r12_mapping_children_is_done_with_what_it_found(system: System) -
     ).duties
     assert next(d for d in listed if d.kind == "map_children").children == found
     assert next(d for d in listed if d.kind == "inform_rights").children is None
+
+
+async def test_an_appointment_is_one_record_in_the_cases_access_log(system: System) -> None:
+    """The KE's appointment is audited once (the command), not once more by the appointing."""
+    who = await _register(system)
+    case_id = await _case_with_consent(system)
+    await _appoint(system, case_id, who)
+    log = await system.client.access_log(STAFF, case_id, services=("assignment",))
+    appointed = [(e.action, e.actor_id) for e in log.entries if e.action == "assignment.appoint"]
+    assert appointed == [("assignment.appoint", STAFF.id)]

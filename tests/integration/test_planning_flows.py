@@ -510,6 +510,14 @@ async def test_r6_r13_the_tool_is_chosen_by_whoever_decides_for_the_person_at_th
     assert await tool_of(adult) == "ip"
     assert p.ToolState.model_validate(await choose(adult, "person")).tool == "meetings"
 
+    error = await refused(
+        system,
+        p.SwitchTool(
+            actor=STAFF, case_id=uuid.uuid4(), tool=p.CoordinationTool.IP, chosen_by="person"
+        ),
+    )
+    assert (error.code, error.fields[0].field) == ("not_found", "case_id")
+
 
 async def test_r13_the_person_switches_tool_the_group_meets_and_the_history_stays(
     system: System, clock: FixedClock

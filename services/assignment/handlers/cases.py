@@ -323,7 +323,7 @@ def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         coordinator = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
         over = check_appointable(ctx, coordinator, kind, "coordinator_id", cmd.override_limit)
         appointment_id, episode_id, duties = await appoint_first(
-            uow, ctx, case, coordinator.id, kind, cmd.actor, None
+            uow, ctx, case, coordinator.id, kind, cmd.actor, None, audit=False
         )
         if over:
             await announce_over_limit(

@@ -311,11 +311,14 @@ async def appoint_first(
     kind: CoordinatorKind,
     actor: Actor,
     causation: Envelope | None,
+    *,
+    audit: bool = True,
 ) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
     """Open an episode with its first coordinator, and the duties that follow (R9, R12, R19).
     The episode, the period and the duties are inserted at once with plain statements; a
     ``Coordinator`` the session holds gets its new caseload (``recount``). Returns the
-    appointment, the episode and the duty ids."""
+    appointment, the episode and the duty ids. ``audit``: record the appointment in the case's
+    audit trail (not for the appoint command, which the command handler records already)."""
     now = uow.clock.now()
     episode_id = new_id()
     conn = await uow.connection()
@@ -364,5 +367,6 @@ async def appoint_first(
         case_id=case.case_id,
         causation=causation,
     )
-    uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
+    if audit:
+        uow.audit(actor=actor, action="assignment.appoint", case_id=case.case_id)
     return appointment_id, episode_id, [d["id"] for d in duties]

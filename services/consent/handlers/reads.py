@@ -13,6 +13,7 @@ from services.consent.gate import ConsentFacts, decide
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import age_on, local_today
 from shared.contracts.consent import (
+    UNKNOWN_CASE,
     ConsentHistory,
     ConsentView,
     ContentKind,
@@ -111,7 +112,7 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         async with ctx.db.reader() as conn:
             rows = await birth.fetch(conn, key, alone=True)
         if not rows:
-            return GateDecision(allow=False, reason="consent knows no such case")
+            return GateDecision(allow=False, reason=UNKNOWN_CASE)
         now = ctx.clock.now()
         refusal = decider_refusal(
             q.chooser, age_on(rows[0][0], local_today(ctx.clock)), "choose the tool"

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from services.planning import domain
 from services.planning.store import GroupMember, GroupTask, Meeting, PlanningCase, ToolChange
 from shared.clock import OSLO, local_today
-from shared.contracts.consent import GateActor, GateDecision, GiverRole, MayQuery
+from shared.contracts.consent import UNKNOWN_CASE, GateActor, GateDecision, GiverRole, MayQuery
 from shared.contracts.planning import (
     AddMember,
     CancelMeeting,
@@ -76,6 +76,8 @@ def make_group_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             ),
             timeout=ctx.settings.command_timeout_s,
         )
+        if not chooser.allow and chooser.reason == UNKNOWN_CASE:
+            raise refuse("not_found", "planning knows no such case", "case_id", "unknown case")
         if not chooser.allow:
             raise refuse("forbidden", chooser.reason, "chosen_by", chooser.reason)
         if cmd.tool == "ip":
