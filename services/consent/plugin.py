@@ -5,6 +5,7 @@ from pathlib import Path
 from shared.plugins import ServicePlugin
 from shared.service import stop_tasks
 
+from .cli import app as cli
 from .handlers import build_router, start_sweeper
 from .store import registry
 
@@ -16,4 +17,5 @@ plugin = ServicePlugin(
     metadata=registry.metadata,
     on_start=start_sweeper,
     on_stop=stop_tasks,
+    cli=cli,
 )

@@ -1,0 +1,239 @@
+"""``kenett consent ...``: record, withdraw and read a case's consents (R5-R8).
+
+Readable output is bokmål; ``--json`` prints the reply as one JSON object. Who recorded a
+consent is the caller's staff id (``--actor``/``KENETT_ACTOR``), never a name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from shared.clock import OSLO
+from shared.contracts import consent as c
+from shared.runtime.clitools import (
+    DEFAULT_NATS,
+    DEFAULT_ORG,
+    ActorOpt,
+    JsonOpt,
+    NatsOpt,
+    OrgOpt,
+    actor,
+    day,
+    out,
+    request,
+    show,
+)
+
+app = typer.Typer(
+    help="Consent: record, withdraw and read a case's consents (R5-R8).",
+    no_args_is_help=True,
+)
+
+KIND = {
+    "ip": "individuell plan",
+    "coordinator": "koordinator",
+    "sharing": "deling med tjenester",
+    "next_of_kin": "pårørendes deltakelse",
+}
+GIVER = {
+    "person": "personen selv",
+    "parent": "forelder",
+    "barnevern": "barnevernet",
+    "representative": "representant",
+}
+STATUS = {
+    "active": "gjeldende",
+    "withdrawn": "trukket",
+    "expired": "utløpt",
+    "renewal_needed": "må fornyes (fylt 16)",
+    "renewed": "erstattet av personens eget (fylt 16)",
+}
+FORM = {"oral": "muntlig", "written": "skriftlig"}
+
+
+def _local(value: Any) -> str:
+    if not value:
+        return "–"
+    return datetime.fromisoformat(str(value)).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+
+
+def _moment(value: str | None, option: str) -> datetime | None:
+    """YYYY-MM-DD (start of that day, Norwegian time) or an ISO time with an offset."""
+    if value is None:
+        return None
+    if len(value) == 10:
+        first = day(value, option)
+        assert first is not None
+        return datetime.combine(first, time(), OSLO)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)",
+            param_hint=option,
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
+
+
+@app.command()
+def record(
+    case: Annotated[uuid.UUID, typer.Argument(help="The case id.")],
+    kind: Annotated[c.ConsentKind, typer.Argument(help="ip, coordinator, sharing, next_of_kin")],
+    given_by: Annotated[
+        c.GiverRole, typer.Option(help="Who gave it (R6): the person from 16, else parents.")
+    ],
+    form: Annotated[str, typer.Option(help="oral or written.")] = "oral",
+    given_at: Annotated[
+        str | None, typer.Option(help="When it was given (default now): YYYY-MM-DD or ISO time.")
+    ] = None,
+    legal_basis: Annotated[
+        str | None, typer.Option(help="A representative's legal basis (e.g. vergemål).")
+    ] = None,
+    also_given_by: Annotated[
+        c.GiverRole | None, typer.Option(help="The second parent, where both consent.")
+    ] = None,
+    parental_responsibility: Annotated[
+        str | None, typer.Option(help="Under 16: one or both parents have it.")
+    ] = None,
+    valid_from: Annotated[
+        str | None, typer.Option("--from", help="Counts from (YYYY-MM-DD), e.g. the 16th birthday.")
+    ] = None,
+    valid_until: Annotated[
+        str | None, typer.Option("--until", help="A time-limited consent ends (YYYY-MM-DD).")
+    ] = None,
+    recipient: Annotated[
+        list[str] | None, typer.Option("--to", help="Sharing: a service or organisation (repeat).")
+    ] = None,
+    relative: Annotated[
+        list[str] | None, typer.Option(help="Next of kin: a relation such as mor (repeat).")
+    ] = None,
+    life_area: Annotated[
+        list[c.LifeArea] | None, typer.Option(help="Sharing/next of kin: life areas (repeat).")
+    ] = None,
+    content: Annotated[
+        list[c.ContentKind] | None, typer.Option(help="Sharing/next of kin: content (repeat).")
+    ] = None,
+    document_ref: Annotated[
+        str | None, typer.Option(help="Where the written consent is filed.")
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a consent with its evidence (R7): who gave it, how, when, and what it covers."""
+    who = actor(staff)
+    areas = life_area or list(c.LifeArea)
+    kinds = content or list(c.ContentKind)
+    cmd = c.RecordConsent(
+        actor=who,
+        case_id=case,
+        kind=kind,
+        given_by=c.GivenBy(role=given_by, legal_basis=legal_basis),
+        also_given_by=c.GivenBy(role=also_given_by) if also_given_by else None,
+        parental_responsibility=parental_responsibility,  # type: ignore[arg-type]
+        valid_from=_moment(valid_from, "--from"),
+        valid_until=_moment(valid_until, "--until"),
+        sharing=c.SharingScope(recipients=recipient, life_areas=areas, content_kinds=kinds)
+        if recipient
+        else None,
+        next_of_kin=c.NextOfKinScope(relatives=relative, life_areas=areas, content_kinds=kinds)
+        if relative
+        else None,
+        form=form,  # type: ignore[arg-type]
+        recorded_by=who.id,
+        given_at=_moment(given_at, "--given-at") or datetime.now(OSLO),
+        document_ref=document_ref,
+    )
+    result = request(nats, org, "consent", cmd)
+    show(
+        result,
+        as_json,
+        lambda r: out.print(f"Samtykke til {KIND[r['kind']]} registrert ({r['consent_id']})."),
+    )
+
+
+@app.command()
+def withdraw(
+    consent_id: Annotated[uuid.UUID, typer.Argument(help="The consent.")],
+    form: Annotated[str, typer.Option(help="oral or written.")] = "oral",
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Withdraw a consent (R7): coordination or sharing on it stops; nothing is deleted."""
+    who = actor(staff)
+    cmd = c.WithdrawConsent(
+        actor=who,
+        consent_id=consent_id,
+        form=form,  # type: ignore[arg-type]
+        recorded_by=who.id,
+    )
+    result = request(nats, org, "consent", cmd)
+    show(
+        result,
+        as_json,
+        lambda r: out.print(f"Samtykket er trukket ({STATUS.get(r['status'], r['status'])})."),
+    )
+
+
+@app.command("list")
+def list_consents(
+    case: Annotated[uuid.UUID, typer.Argument(help="The case id.")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The case's consents and every change to them, oldest first (R7)."""
+    result = request(nats, org, "consent", c.ListConsents(actor=actor(staff), case_id=case))
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title=f"Samtykker ({len(r['consents'])})")
+        for col in ("Til", "Status", "Gitt av", "Form", "Gitt", "Gjelder", "Omfang", "Id"):
+            table.add_column(col)
+        for v in r["consents"]:
+            givers = ", ".join(
+                GIVER.get(str(g.get("role")), str(g.get("role"))) for g in v["givers"]
+            )
+            scope = v["scope"] or {}
+            grantees = ", ".join(str(x) for x in scope.get("grantees", []))  # type: ignore[attr-defined]
+            table.add_row(
+                KIND.get(v["kind"], v["kind"]),
+                STATUS.get(v["status"], v["status"]),
+                givers,
+                FORM.get(v["form"], v["form"]),
+                _local(v["given_at"]),
+                f"{_local(v['valid_from'])} – "
+                + (_local(v["valid_until"]) if v["valid_until"] else ""),
+                grantees or "–",
+                str(v["consent_id"]),
+            )
+        out.print(table)
+
+    show(result, as_json, render)
+
+
+@app.command()
+def sweep(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Expire time-limited consents and let parents' consents lapse at 16, now (R6, R7)."""
+    result = request(nats, org, "consent", c.SweepConsents(actor=actor(staff)))
+    show(
+        result,
+        as_json,
+        lambda r: out.print(
+            f"Utløpt: {len(r['expired'])}, må fornyes: {len(r['renewal_needed'])}, "
+            f"erstattet: {len(r.get('renewed', []))}."
+        ),
+    )

@@ -1,0 +1,78 @@
+"""``kenett consent ...`` against a running system: record, read and withdraw (R5-R8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+
+import pytest
+
+from shared.contracts import intake
+from tests.conftest import System
+from tests.helpers import kenett_cli, national_id, report_need
+
+pytestmark = pytest.mark.nats
+WAIT = 15.0
+
+
+async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
+    return await kenett_cli(system, "consent", *args, actor="ke-kari", columns=200)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command_line(
+    system: System,
+) -> None:
+    number = national_id()
+    case_id = str(
+        intake.ReportNeedResult.model_validate(
+            await system.client.command("intake", report_need(national_id=number))
+        ).case_id
+    )
+    done = await run(system, "record", case_id, "coordinator", "--given-by", "person", "--json")
+    assert done.returncode == 0, done.stderr
+    coordinator = json.loads(done.stdout)["consent_id"]
+    done = await run(
+        system,
+        "record",
+        case_id,
+        "sharing",
+        *("--given-by", "person", "--form", "written", "--to", "hjemmesykepleien"),
+        *("--life-area", "bolig", "--content", "measures"),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Samtykke til deling med tjenester registrert" in done.stdout
+    # The consent is announced to the services that wait for it (R5).
+    ev = system.events
+    recorded = await ev.wait_until(
+        lambda: ev.matching("consent.consent_recorded", uuid.UUID(case_id)), WAIT
+    )
+    assert {e.payload["kind"] for e in recorded} >= {"coordinator"}
+
+    done = await run(system, "list", case_id)
+    assert done.returncode == 0, done.stderr
+    assert "koordinator" in done.stdout and "gjeldende" in done.stdout
+    assert "hjemmesykepleien" in done.stdout and "personen selv" in done.stdout
+    assert number not in done.stdout + done.stderr
+
+    done = await run(system, "withdraw", coordinator)
+    assert done.returncode == 0, done.stderr
+    assert "trukket" in done.stdout
+    history = json.loads((await run(system, "list", case_id, "--json")).stdout)
+    statuses = {v["consent_id"]: v["status"] for v in history["consents"]}
+    assert statuses[coordinator] == "withdrawn"
+    assert history["consents"][0]["recorded_by"] == "ke-kari"  # the caller, never a name
+
+    # Bad input: clear errors, nothing stored.
+    adult_parent = await run(system, "record", case_id, "ip", "--given-by", "parent")
+    assert adult_parent.returncode == 1 and "(R6)" in adult_parent.stderr
+    no_scope = await run(system, "record", case_id, "sharing", "--given-by", "person")
+    assert no_scope.returncode == 1 and "sharing" in no_scope.stderr
+    bad_day = await run(
+        system, "record", case_id, "ip", "--given-by", "person", "--until", "neste år"
+    )
+    assert bad_day.returncode == 2 and "--until" in bad_day.stderr
+    assert "Traceback" not in adult_parent.stderr + no_scope.stderr + bad_day.stderr
+    after = json.loads((await run(system, "list", case_id, "--json")).stdout)
+    assert len(after["consents"]) == 2
