@@ -34,7 +34,12 @@ NatsOpt = Annotated[
 ]
 OrgOpt = Annotated[str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.")]
 ActorOpt = Annotated[
-    str, typer.Option("--actor", envvar="KENETT_ACTOR", help="Your staff id (for the audit log).")
+    str,
+    typer.Option(
+        "--actor",
+        envvar="KENETT_ACTOR",
+        help="Your staff id, for the audit log (default: your login name).",
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 DEFAULT_NATS = f"nats://127.0.0.1:{DEFAULT_EMBEDDED_NATS_PORT}"
