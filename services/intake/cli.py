@@ -81,6 +81,15 @@ PROPOSAL = {
     "does_not_meet": "oppfyller ikke vilkårene",
     "unclear": "uklart, må vurderes nærmere",
 }
+NEED = {"ip": "individuell plan", "coordinator": "koordinator"}
+REPORTER = {
+    "person": "personen selv",
+    "next_of_kin": "pårørende",
+    "employee": "ansatt",
+    "hospital": "sykehuset",
+    "ke": "koordinerende enhet",
+}
+FORM_TEXT = {"oral": "muntlig", "written": "skriftlig"}
 STATUS = {
     "received": "mottatt",
     "under_assessment": "under vurdering",
@@ -345,11 +354,15 @@ def case(
             f"Sak [bold]{r['case_ref']}[/] ({r['case_id']}): {STATUS[r['status']]}"
             + (f" ({r['closed_reason']})" if r["closed_reason"] else "")
         )
-        out.print(f"  Alder {r['age']}, kommune {r['served_org']}, behov: {', '.join(r['needs'])}")
+        needs = ", ".join(NEED.get(n, n) for n in r["needs"])
+        out.print(f"  Alder {r['age']}, kommune {r['served_org']}, behov: {needs}")
         for rep in r["reports"]:
+            who = REPORTER.get(rep["reporter_kind"], rep["reporter_kind"])
+            where = rep.get("department") or rep.get("unit") or rep.get("relation")
             out.print(
-                f"  Melding {rep['received_at'][:10]} fra {rep['reporter_kind']} "
-                f"({rep['form']}), registrert av {rep['recorded_by']}"
+                f"  Melding {rep['received_at'][:10]} fra {who}"
+                + (f" ({where})" if where else "")
+                + f", {FORM_TEXT.get(rep['form'], rep['form'])}, registrert av {rep['recorded_by']}"
                 + (
                     f"; grunnlag: {c.BASIS_TEXT[rep['basis']]}"
                     if rep.get("basis")

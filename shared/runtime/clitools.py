@@ -98,8 +98,14 @@ def with_client(
                 "have been carried out: check before you repeat it."
             )
             raise typer.Exit(3) from None
+        fields = exc.error.fields
+        if len(fields) == 1 and fields[0].reason == exc.error.message:
+            # One field whose reason is the message: said once, naming the field.
+            only = fields[0]
+            err.print(f"[red]refused[/] ({exc.error.code}) on {only.field}: {only.reason}")
+            raise typer.Exit(1) from None
         err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
-        for f in exc.error.fields:
+        for f in fields:
             err.print(f"  {f.field}: {f.reason}")
         raise typer.Exit(1) from None
     except Exception as exc:

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.nats
 
 
 async def run(system: System, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return await kenett_cli(system, "intake", *args, actor="saksbehandler-kari", stdin=stdin)
+    return await kenett_cli(
+        system, "intake", *args, actor="saksbehandler-kari", stdin=stdin, columns=200
+    )
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -118,6 +120,8 @@ async def test_r17_the_case_shows_the_basis_a_hospital_passed_a_report_on(system
     ).case_id
     done = await run(system, "case", str(case_id))
     assert "grunnlag ikke oppgitt" in done.stdout
+    assert "fra sykehuset (Kirurgisk), muntlig" in done.stdout  # bokmål, not codes
+    assert "behov: individuell plan, koordinator" in done.stdout
 
     # Taken down by telephone, with the basis the hospital gave.
     done = await run(

@@ -40,6 +40,12 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     assert done.returncode == 0, done.stderr
     assert "Lagret som versjon 2" in done.stdout
 
+    # A parent cannot choose the tool for an adult (R6): the reason is said once, on its field.
+    done = await run(system, "tool", case_id, "meetings", "--chosen-by", "parent")
+    assert done.returncode == 1
+    assert "refused (forbidden) on chosen_by: the person is 16 or over" in done.stderr
+    assert done.stderr.count("16 or over") == 1
+
     # The same file again: it was made against version 1, so it is refused, not overwritten.
     done = await run(system, "save", case_id, str(plan_file))
     assert done.returncode == 1
