@@ -104,6 +104,9 @@ def decide(
             return Verdict(True, "the person may always see their own plan (R7)")
         return Verdict(False, "the person's changes go through the coordinator")
     ip = _basis(consents, "ip", now)
+    if not ip.allow and ip.consent_id is None:
+        # Never given: there is no plan (R5), so nothing is "frozen".
+        return Verdict(False, f"{ip.reason}: no plan is made without it")
     if not ip.allow:
         return Verdict(False, f"{ip.reason}: the plan is frozen", ip.consent_id)
     if who_kind == "coordinator":

@@ -90,6 +90,12 @@ def test_r7_r15_a_provider_sees_only_the_life_areas_and_content_its_consent_cove
     assert "no sharing consent names nav" in denied.reason
 
 
+def test_r5_without_ever_an_ip_consent_there_is_no_plan_rather_than_a_frozen_one() -> None:
+    verdict = ask([SHARE], who_kind="coordinator", who_id="k1")
+    assert not verdict.allow
+    assert verdict.reason == "no consent to an individual plan (R5): no plan is made without it"
+
+
 def test_r7_withdrawn_ip_consent_freezes_the_plan_but_the_person_still_sees_it() -> None:
     withdrawn = facts("ip", status="withdrawn")
     verdict = ask([withdrawn, SHARE])
