@@ -23,6 +23,7 @@ from shared.runtime.clitools import (
     OrgOpt,
     actor,
     day,
+    local_time,
     out,
     page_footer,
     request,
@@ -70,12 +71,6 @@ def instant(value: str | None, option: str, *, today_is_now: bool = False) -> da
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)", param_hint=option
         ) from None
-
-
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "–"
-    return datetime.fromisoformat(iso).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
 def _coordinator_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -252,7 +247,7 @@ def needing(
             t.add_row(
                 n["case_ref"],
                 CAUSE.get(n["cause"], n["cause"]),
-                _local(n["since"]),
+                local_time(n["since"]),
                 n["responsible_coordinator_id"] or "–",
             )
         out.print(t)
@@ -399,8 +394,8 @@ def handover(
         result,
         as_json,
         lambda r: out.print(
-            f"Overtakelse planlagt: ny koordinator fra {_local(r['overlap_start'])}, "
-            f"overlapp til {_local(r['overlap_end'])}."
+            f"Overtakelse planlagt: ny koordinator fra {local_time(r['overlap_start'])}, "
+            f"overlapp til {local_time(r['overlap_end'])}."
         ),
     )
 
@@ -446,9 +441,11 @@ def show_case(
         if r["needs_coordinator"]:
             out.print(f"[yellow]Trenger koordinator[/]: {CAUSE[r['needs_coordinator']]}")
         for e in r["episodes"]:
-            out.print(f"{KIND[e['kind']]}: {_local(e['opened_at'])} – {_local(e['closed_at'])}")
+            out.print(
+                f"{KIND[e['kind']]}: {local_time(e['opened_at'])} – {local_time(e['closed_at'])}"
+            )
             for a in e["appointments"]:
-                period = f"{_local(a['start'])} – {_local(a['end'])}"
+                period = f"{local_time(a['start'])} – {local_time(a['end'])}"
                 out.print(f"  {ROLE[a['role']]} {a['coordinator_id']}: {period}")
         for d in r["duties"]:
             state = "utført" if d["done_at"] else ("[red]forfalt[/]" if d["overdue"] else "åpen")

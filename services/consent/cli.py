@@ -24,6 +24,7 @@ from shared.runtime.clitools import (
     OrgOpt,
     actor,
     day,
+    local_time,
     out,
     request,
     show,
@@ -54,12 +55,6 @@ STATUS = {
     "renewed": "erstattet av personens eget (fylt 16)",
 }
 FORM = {"oral": "muntlig", "written": "skriftlig"}
-
-
-def _local(value: Any) -> str:
-    if not value:
-        return "–"
-    return datetime.fromisoformat(str(value)).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
 def _moment(value: str | None, option: str) -> datetime | None:
@@ -209,9 +204,9 @@ def list_consents(
                 STATUS.get(v["status"], v["status"]),
                 givers,
                 FORM.get(v["form"], v["form"]),
-                _local(v["given_at"]),
-                f"{_local(v['valid_from'])} – "
-                + (_local(v["valid_until"]) if v["valid_until"] else ""),
+                local_time(v["given_at"]),
+                f"{local_time(v['valid_from'])} – "
+                + (local_time(v["valid_until"]) if v["valid_until"] else ""),
                 grantees or "–",
                 str(v["consent_id"]),
             )

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import tomllib
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from shared.clock import OSLO
 from shared.contracts import federation as c
 from shared.contracts.intake import BASIS_TEXT, DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus
@@ -33,6 +31,7 @@ from shared.runtime.clitools import (
     actor,
     day,
     err,
+    local_time,
     out,
     page_footer,
     read_national_id,
@@ -48,11 +47,6 @@ app = typer.Typer(
 )
 
 ROLE = {"hospital_coordinator": "koordinator i sykehuset", "coordinator": "koordinator"}
-
-
-def _local(iso: str) -> str:
-    """A moment as a KE user reads it: Norwegian time."""
-    return datetime.fromisoformat(iso).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
 def _status(m: dict[str, Any]) -> str:
@@ -323,7 +317,7 @@ def links(
                 link["case_ref"] or "–",
                 ", ".join(link["parties"]),
                 refs or "–",
-                _local(link["created_at"]),
+                local_time(link["created_at"]),
             )
         out.print(table)
         page_footer(r, offset, "links")
@@ -363,7 +357,7 @@ def link(
             table.add_column(col)
         for m in r["messages"]:
             table.add_row(
-                _local(m["at"]),
+                local_time(m["at"]),
                 "ut" if m["direction"] == "out" else "inn",
                 m["org"],
                 m["title"] + (f" (grunnlag: {BASIS_TEXT[m['basis']]})" if m.get("basis") else ""),
@@ -400,7 +394,7 @@ def messages(
         for m in r["messages"]:
             table.add_row(
                 m["message_id"],
-                _local(m["at"]),
+                local_time(m["at"]),
                 "ut" if m["direction"] == "out" else "inn",
                 m["org"],
                 m["title"] + (f" (grunnlag: {BASIS_TEXT[m['basis']]})" if m.get("basis") else ""),

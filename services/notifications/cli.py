@@ -9,14 +9,13 @@ masked. A recipient is given as KIND[:ID]: ``ke``, ``coordinator:<id>``, ``staff
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import time
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from shared.clock import OSLO
 from shared.contracts import notifications as c
 from shared.runtime.clitools import (
     DEFAULT_NATS,
@@ -27,6 +26,7 @@ from shared.runtime.clitools import (
     OrgOpt,
     actor,
     err,
+    local_time,
     out,
     page_footer,
     request,
@@ -102,12 +102,6 @@ def _recipient(value: str) -> c.RecipientRef:
         ) from None
 
 
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "–"
-    return datetime.fromisoformat(iso).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
-
-
 def _hhmm(value: str, option: str) -> time:
     try:
         return time.fromisoformat(value)
@@ -145,7 +139,7 @@ def inbox(
             text = x["text"] + (f"\n[yellow]Merk: {x['problem']}[/]" if x["problem"] else "")
             t.add_row(
                 mark,
-                _local(x["created_at"]),
+                local_time(x["created_at"]),
                 KIND.get(x["kind"], x["kind"]),
                 text,
                 x["notification_id"],
@@ -212,7 +206,7 @@ def unread_important(
                 f"{x['recipient_kind']} {x['recipient_id']}",
                 x["case_id"] or "–",
                 str(x["hours_unread"]),
-                _local(x["escalated_at"]),
+                local_time(x["escalated_at"]),
             )
         out.print(t)
         page_footer(r, offset, "notices")
@@ -366,7 +360,7 @@ def deliveries(
                 d["channel"],
                 STATUS.get(d["status"], d["status"]),
                 str(d["attempts"]),
-                _local(d["next_attempt_at"]),
+                local_time(d["next_attempt_at"]),
                 d["last_error"] or "",
                 d["delivery_id"],
             )
@@ -409,7 +403,7 @@ def reminders(
             t.add_row(
                 x["kind"],
                 x["item_id"] or "",
-                _local(x["due_at"]),
+                local_time(x["due_at"]),
                 "ja" if x["active"] else "nei",
                 ", ".join(x["fired"]),
                 x["case_id"] or "",

@@ -32,6 +32,7 @@ from shared.runtime.clitools import (
     actor,
     day,
     err,
+    local_time,
     out,
     request,
     show,
@@ -124,12 +125,6 @@ def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID)
     raise typer.Exit(2)
 
 
-def _local(iso: str | None) -> str:
-    if not iso:
-        return "–"
-    return datetime.fromisoformat(iso).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
-
-
 @app.command("list")
 def list_plans(
     coordinator: Annotated[str | None, typer.Option(help="Only this coordinator's plans.")] = None,
@@ -168,7 +163,7 @@ def list_plans(
                 "IP" if p["tool"] == "ip" else "møter",
                 p["coordinator_id"],
                 str(p["version"]),
-                _local(p["updated_at"]),
+                local_time(p["updated_at"]),
                 due,
             )
         out.print(t)
@@ -201,7 +196,7 @@ def show_plan(
         d = c.PlanDocument.model_validate(r["document"])
         out.print(
             f"[bold]Individuell plan, sak {d.case_ref}[/]  versjon {d.version}, "
-            f"{STATUS.get(d.status, d.status)}, lagret {_local(d.saved_at.isoformat())}"
+            f"{STATUS.get(d.status, d.status)}, lagret {local_time(d.saved_at.isoformat())}"
         )
         if d.withheld:
             out.print(
@@ -237,7 +232,7 @@ def versions(
         for v in r["versions"]:
             t.add_row(
                 str(v["version"]),
-                _local(v["saved_at"]),
+                local_time(v["saved_at"]),
                 v["saved_by"],
                 CHANGE.get(v["change"], v["change"]),
                 STATUS.get(v["status"], v["status"]),
@@ -445,7 +440,7 @@ def tool(
         for h in r["history"]:
             label = "individuell plan" if h["tool"] == "ip" else "ansvarsgruppemøter med referat"
             who = _CHOSEN_BY.get(h["chosen_by"], h["chosen_by"])
-            out.print(f"{_local(h['at'])}: {label} (valgt av {who})")
+            out.print(f"{local_time(h['at'])}: {label} (valgt av {who})")
 
     show(result, as_json, render)
 
@@ -475,7 +470,7 @@ def group(
             )
         out.print(t)
         for mt in r["meetings"]:
-            out.print(f"Møte {_local(mt['at'])}, {mt['place']}: {mt['status']}")
+            out.print(f"Møte {local_time(mt['at'])}, {mt['place']}: {mt['status']}")
             for d in mt["decisions"]:
                 out.print(f"  Vedtatt: {d}")
         for task in r["tasks"]:
@@ -612,7 +607,7 @@ def purge(
         verb = {"delete": "slettet", "anonymise": "anonymisert"}[r["mode"]]
         when = "ville blitt" if r["dry_run"] else "ble"
         out.print(
-            f"{r['plans']} planer avsluttet før {_local(r['closed_before'])} {when} {verb} "
+            f"{r['plans']} planer avsluttet før {local_time(r['closed_before'])} {when} {verb} "
             f"({r['versions']} versjoner, {r['meetings']} møter)."
         )
         if r["case_refs"]:

@@ -29,6 +29,7 @@ from shared.runtime.clitools import (
     OrgOpt,
     actor,
     day,
+    local_time,
     show,
     with_client,
 )
@@ -357,12 +358,7 @@ def access_log(
                 row[3] = f"{row[3].split('.', 1)[-1]} ({len(asked)} tjenester)"
             table.add_row(*row)
         out.print(table)
-        if r["unanswered"]:
-            err.print(
-                "[yellow]Loggen er ikke fullstendig[/]: ingen svar fra "
-                + ", ".join(r["unanswered"])
-                + ". Prøv igjen når tjenestene kjører."
-            )
+        _incomplete(r["unanswered"], "Loggen")
 
     show(result, as_json, render)
     if result["unanswered"]:
@@ -422,9 +418,8 @@ def audit_trail(
             for col in ("Tidspunkt", "Hvem", "Sak", "Tilgang", "Handling", "Utfall"):
                 table.add_column(col)
             for e in entries:
-                at = datetime.fromisoformat(e["at"]).astimezone(OSLO)
                 table.add_row(
-                    at.strftime("%d.%m.%Y %H:%M"),
+                    local_time(e["at"]),
                     _ACTOR_KIND.get(e["actor_kind"], e["actor_kind"]) + " " + e["actor_id"],
                     e["case_id"] or "–",
                     _ACCESS.get(e["access"], e["access"]),
@@ -432,16 +427,21 @@ def audit_trail(
                     _outcome(str(e["outcome"])),
                 )
             out.print(table)
-        if r["unanswered"]:
-            err.print(
-                "[yellow]Oversikten er ikke fullstendig[/]: ingen svar fra "
-                + ", ".join(r["unanswered"])
-                + ". Prøv igjen når tjenestene kjører."
-            )
+        _incomplete(r["unanswered"], "Oversikten")
 
     show(result, as_json, render)
     if result["unanswered"]:
         raise typer.Exit(4)
+
+
+def _incomplete(unanswered: list[str], what: str) -> None:
+    """Say which services did not answer, so a partial log is never taken for a whole one."""
+    if unanswered:
+        err.print(
+            f"[yellow]{what} er ikke fullstendig[/]: ingen svar fra "
+            + ", ".join(unanswered)
+            + ". Prøv igjen når tjenestene kjører."
+        )
 
 
 def _action_text(e: dict[str, Any]) -> str:

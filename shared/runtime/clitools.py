@@ -12,13 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from shared.client import KenettClient, RequestFailed
+from shared.clock import OSLO
 from shared.config import DEFAULT_EMBEDDED_NATS_PORT
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import Actor
@@ -134,6 +135,13 @@ def page_footer(r: dict[str, Any], offset: int, rows: str) -> None:
     if r.get("next_offset") is not None:
         shown = f"{offset + 1}–{offset + len(r[rows])} av {r['total']}"
         out.print(f"Viser {shown}; neste side: --offset {r['next_offset']}")
+
+
+def local_time(iso: str | None) -> str:
+    """A moment from a reply as a KE user reads it: Norwegian time, "–" for none."""
+    if not iso:
+        return "–"
+    return datetime.fromisoformat(str(iso)).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
 def day(value: str | None, option: str) -> date | None:
