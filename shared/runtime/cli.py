@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from shared.config import Settings
+from shared.contracts.audit import ANY_SERVICE_TEXT, action_text
 from shared.contracts.intake import BASIS_TEXT
 from shared.logging import configure_logging
 from shared.natsconn import connect_once
@@ -325,6 +326,7 @@ def access_log(
         rows: list[list[str]] = []
         services: list[set[str]] = []
         started: list[datetime] = []
+        asked: list[str] = []  # each row's action without its service ("access_log")
         for e in entries:
             at = datetime.fromisoformat(e["at"]).astimezone(OSLO)
             outcome = str(e["outcome"])
@@ -337,25 +339,31 @@ def access_log(
             ]
             # One ask of every service at once (this very log, say) is one row, not six: the
             # same who, what and outcome, within a few seconds, each service once.
+            what = str(e["action"]).split(".", 1)[-1]
             if (
                 rows
                 and rows[-1][1:3] + rows[-1][4:] == row[1:3] + row[4:]
                 and e["service"] not in services[-1]
-                and rows[-1][3].split(".", 1)[-1] == row[3].split(".", 1)[-1]
+                and asked[-1] == what
                 and at - started[-1] <= _ONE_ASK
             ):
                 services[-1].add(e["service"])
+                if row[3] != rows[-1][3]:
+                    # The same ask of several services, each called its own way ("planen i
+                    # FHIR-format", "samtykker i FHIR-format"): the common name.
+                    rows[-1][3] = ANY_SERVICE_TEXT.get(what, what) + _as_role(e.get("role"))
                 continue
             rows.append(row)
             services.append({e["service"]})
             started.append(at)
+            asked.append(what)
         # The title counts the rows shown (an ask of every service is one).
         table = Table(title=f"Hvem har lest eller endret saken ({orgs}, {len(rows)} oppføringer)")
         for col in ("Tidspunkt", "Hvem", "Tilgang", "Handling", "Utfall"):
             table.add_column(col)
-        for row, asked in zip(rows, services, strict=True):
-            if len(asked) > 1:
-                row[3] = f"{row[3].split('.', 1)[-1]} ({len(asked)} tjenester)"
+        for row, each in zip(rows, services, strict=True):
+            if len(each) > 1:
+                row[3] += f" ({len(each)} tjenester)"
             table.add_row(*row)
         out.print(table)
         _incomplete(r["unanswered"], "Loggen")
@@ -446,7 +454,7 @@ def _incomplete(unanswered: list[str], what: str) -> None:
 
 def _action_text(e: dict[str, Any]) -> str:
     """The action, the role it was made in, and for a disclosure whom to and on what basis."""
-    text = str(e["action"]) + _as_role(e.get("role"))
+    text = action_text(str(e["action"])) + _as_role(e.get("role"))
     if e.get("to"):
         basis = f", grunnlag: {_BASIS[e['basis']]}" if e.get("basis") else ""
         text += f" (til {e['to']}{basis})"

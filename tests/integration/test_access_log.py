@@ -131,7 +131,9 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
     )
     done = await _cli(system, str(case_id))
     assert done.returncode == 0, done.stderr
-    assert "planning.view_plan (som personen selv)" in done.stdout
+    # The action in bokmål, with the role it was made in.
+    assert "planen (som personen selv)" in done.stdout
+    assert "planning.view_plan" not in done.stdout
     assert "Hvem har lest eller endret saken" in done.stdout
     assert "ansatt" in done.stdout and "endret" in done.stdout and "tillatt" in done.stdout
     assert number not in done.stdout + done.stderr
@@ -141,7 +143,7 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
     # The first run's reads, one per service, are there; read with the table they are one row.
     assert sum(e["action"].endswith(".access_log") for e in printed["entries"]) == 6
     done = await _cli(system, str(case_id))
-    assert done.stdout.count("access_log (6 tjenester)") == 2, done.stdout
+    assert done.stdout.count("tilgangslogg for saken (6 tjenester)") == 2, done.stdout
     # The title counts the rows shown.
     shown = len(re.findall(r"^│ \d\d\.\d\d\.\d{4}", done.stdout, re.MULTILINE))
     assert f"testorg, {shown} oppføringer)" in done.stdout, done.stdout
@@ -226,7 +228,8 @@ async def test_the_review_prints_per_staff_id_from_the_command_line(system: Syst
     assert [c.strip() for c in row.split("│")[2:7]] == ["2", "2", "0", "0", "1"], row
     assert "handlinger av tjenestene selv er ikke med" in done.stdout
     done = await cli("--since", since, "--who", SNOOP.id)
-    assert done.stdout.count("intake.case") == 2 and "avvist (not_found)" in done.stdout
+    assert done.stdout.count("│ saken ") == 2 and "avvist (not_found)" in done.stdout
+    assert "status for planen" in done.stdout  # the refused planning.get_plan
     assert str(unknown) in done.stdout  # the whole case id: UUIDv7s begin alike
     done = await cli("--since", since, "--refused", "--json")
     printed = json.loads(done.stdout)

@@ -40,3 +40,39 @@ def test_r17_a_report_of_need_names_the_basis_it_was_passed_on() -> None:
     assert _recipient(sent, "to lund on no_objection") == ("lund", "no_objection")
     assert _recipient(sent, "to lund on her request") == NONE
     assert _recipient(sent, "to lund on consent, see note") == NONE
+
+
+def test_every_action_a_user_can_meet_in_the_log_has_a_name_in_bokmal() -> None:
+    """The person reads their access log (pasientjournalloven § 18): every command and query of
+    every service, and every action a service records itself, is named in bokmål, so a new
+    one cannot ship showing only its code."""
+    import re
+    from pathlib import Path
+
+    from shared.contracts.audit import ACTION_TEXT, ANY_SERVICE_TEXT, action_text
+    from shared.plugins import select
+    from shared.runtime.asyncapi import _catalog
+
+    asked = {
+        ".".join(subject.split(".")[3:5])
+        for plugin in select(None)
+        for _kind, subject, _model in _catalog(plugin)
+        if subject.split(".")[2] in ("cmd", "qry")
+    }
+    assert len(asked) > 80  # the catalogue was read
+    root = Path(__file__).resolve().parents[2] / "services"
+    recorded = {
+        m.group(1)
+        for path in root.rglob("*.py")
+        for m in re.finditer(r'action="(\w+\.\w+)"', path.read_text(encoding="utf-8"))
+    }
+    assert "assignment.override_limit" in recorded  # the scan found the services' own
+    unnamed = sorted(a for a in asked | recorded if action_text(a) == a)
+    assert unnamed == [], f"give these a bokmål text in ACTION_TEXT: {unnamed}"
+    assert not set(ACTION_TEXT) - asked - recorded, "texts for actions that no longer exist"
+    assert action_text("planning.access_log") == ANY_SERVICE_TEXT["access_log"]
+    # Messages to and from other organisations by their titles.
+    assert action_text("federation.sent.need_report") == "sendt: melding om behov"
+    assert action_text("federation.receive.receipt") == "mottatt: kvittering"
+    # Something unknown (a record from a newer version) is shown as its code, not hidden.
+    assert action_text("planning.something_new") == "planning.something_new"
