@@ -22,6 +22,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    coordinator_ref,
     day,
     local_time,
     out,
@@ -132,7 +133,9 @@ def register(
 
 @app.command()
 def deactivate(
-    coordinator_id: uuid.UUID,
+    coordinator: Annotated[
+        str, typer.Argument(help="The coordinator: staff id or coordinator id.")
+    ],
     reason: Annotated[str, typer.Option(help="Why (kept in the registry).")],
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -144,7 +147,11 @@ def deactivate(
         nats,
         org,
         "assignment",
-        c.DeactivateCoordinator(actor=actor(staff), coordinator_id=coordinator_id, reason=reason),
+        c.DeactivateCoordinator(
+            actor=actor(staff),
+            coordinator_id=coordinator_ref(coordinator, "COORDINATOR", nats, org, staff),
+            reason=reason,
+        ),
     )
 
     def render(r: dict[str, Any]) -> None:
@@ -259,7 +266,9 @@ def needing(
 @app.command()
 def needs(
     case_id: uuid.UUID,
-    wish: Annotated[uuid.UUID | None, typer.Option(help="Wished coordinator (R9).")] = None,
+    wish: Annotated[
+        str | None, typer.Option(help="Wished coordinator (R9): staff id or coordinator id.")
+    ] = None,
     language: Annotated[str | None, typer.Option(help="The person's language code.")] = None,
     unit: Annotated[str | None, typer.Option(help="The unit that fits.")] = None,
     kind: Annotated[c.CoordinatorKind | None, typer.Option(help="Kind of coordinator.")] = None,
@@ -271,7 +280,7 @@ def needs(
     """Record the person's wish and needs for a coordinator (R9, R20)."""
     given: dict[str, Any] = {"actor": actor(staff), "case_id": case_id}
     for key, value in (
-        ("wished_coordinator_id", wish),
+        ("wished_coordinator_id", coordinator_ref(wish, "--wish", nats, org, staff)),
         ("language", language),
         ("unit", unit),
         ("kind", kind),
@@ -324,7 +333,9 @@ def suggest(
 @app.command()
 def appoint(
     case_id: uuid.UUID,
-    coordinator_id: uuid.UUID,
+    coordinator: Annotated[
+        str, typer.Argument(help="The coordinator: staff id or coordinator id.")
+    ],
     kind: Annotated[c.CoordinatorKind | None, typer.Option(help="Kind of coordinator.")] = None,
     override_reason: Annotated[
         str | None, typer.Option(help="Appoint over the caseload limit, with this reason (R10).")
@@ -342,7 +353,7 @@ def appoint(
         c.AppointCoordinator(
             actor=actor(staff),
             case_id=case_id,
-            coordinator_id=coordinator_id,
+            coordinator_id=coordinator_ref(coordinator, "COORDINATOR", nats, org, staff),
             kind=kind,
             override_limit=override_reason is not None,
             override_reason=override_reason,
@@ -360,7 +371,7 @@ def appoint(
 @app.command()
 def handover(
     case_id: uuid.UUID,
-    to: Annotated[uuid.UUID, typer.Option(help="The new coordinator.")],
+    to: Annotated[str, typer.Option(help="The new coordinator: staff id or coordinator id.")],
     until: Annotated[str, typer.Option(help="Overlap ends: YYYY-MM-DD or YYYY-MM-DDTHH:MM.")],
     start: Annotated[str | None, typer.Option(help="Overlap starts (default now).")] = None,
     reason: Annotated[str | None, typer.Option(help="Why the change.")] = None,
@@ -382,7 +393,7 @@ def handover(
         c.PlanHandover(
             actor=actor(staff),
             case_id=case_id,
-            to_coordinator_id=to,
+            to_coordinator_id=coordinator_ref(to, "--to", nats, org, staff),
             overlap_start=instant(start, "--start", today_is_now=True),
             overlap_end=end,
             reason=reason,
@@ -472,7 +483,10 @@ def _children_text(m: dict[str, Any] | None) -> str:
 def duties(
     case_id: Annotated[uuid.UUID | None, typer.Option("--case", help="One case.")] = None,
     coordinator: Annotated[
-        uuid.UUID | None, typer.Option(help="The cases this coordinator is responsible for.")
+        str | None,
+        typer.Option(
+            help="The cases this coordinator is responsible for: staff id or coordinator id."
+        ),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Done ones too.")] = False,
     nats: NatsOpt = DEFAULT_NATS,
@@ -486,7 +500,10 @@ def duties(
         org,
         "assignment",
         c.ListDuties(
-            actor=actor(staff), case_id=case_id, coordinator_id=coordinator, open_only=not all_
+            actor=actor(staff),
+            case_id=case_id,
+            coordinator_id=coordinator_ref(coordinator, "--coordinator", nats, org, staff),
+            open_only=not all_,
         ),
     )
 

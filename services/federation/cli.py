@@ -29,6 +29,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    coordinator_ref,
     day,
     err,
     local_time,
@@ -157,8 +158,11 @@ def propose_handover(
 def answer_handover(
     proposal_id: Annotated[uuid.UUID, typer.Argument(help="The proposal (a received message).")],
     accept: Annotated[bool, typer.Option("--accept/--refuse", help="Accept or refuse.")],
-    coordinator_id: Annotated[
-        uuid.UUID | None, typer.Option(help="Who takes over, if the case has no coordinator yet.")
+    coordinator: Annotated[
+        str | None,
+        typer.Option(
+            help="Who takes over, if the case has no coordinator yet: staff id or coordinator id."
+        ),
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why not (required to refuse).")] = None,
     nats: NatsOpt = DEFAULT_NATS,
@@ -175,7 +179,7 @@ def answer_handover(
             actor=actor(staff),
             proposal_id=proposal_id,
             accept=accept,
-            coordinator_id=coordinator_id,
+            coordinator_id=coordinator_ref(coordinator, "--coordinator", nats, org, staff),
             reason=reason,
         ),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -169,6 +169,12 @@ class ListCoordinators(Query):
     unit: str | None = Field(None, min_length=1, max_length=100, description="Only this unit.")
     coordinator_ids: list[uuid.UUID] | None = Field(
         None, min_length=1, max_length=500, description="Only these coordinators."
+    )
+    staff_ids: list[Annotated[str, Field(min_length=1, max_length=128)]] | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        description="Only the coordinators with these staff ids.",
     )
     limit: int = Field(500, ge=1, le=500, description="Coordinators per page.")
     offset: int = Field(0, ge=0, description="Coordinators to skip: the next_offset of a page.")

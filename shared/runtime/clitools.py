@@ -11,6 +11,7 @@ import getpass
 import json
 import os
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -154,3 +155,33 @@ def day(value: str | None, option: str) -> date | None:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
         ) from None
+
+
+def coordinator_ref(
+    ref: str | None, option: str, nats: str, org: str, staff: str
+) -> uuid.UUID | None:
+    """A coordinator by their staff id (what the registry table shows) or coordinator id.
+
+    A staff id is looked up in the registry; one that is not there is a usage error that
+    names the option, before anything is sent."""
+    if ref is None:
+        return None
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        pass
+    from shared.contracts.assignment import ListCoordinators
+
+    found = request(
+        nats,
+        org,
+        "assignment",
+        ListCoordinators(actor=actor(staff), staff_ids=[ref], limit=1),
+    )
+    if not found["coordinators"]:
+        raise typer.BadParameter(
+            f"no coordinator with staff id {ref!r} in the registry "
+            "(kenett assignment coordinators lists them)",
+            param_hint=option,
+        )
+    return uuid.UUID(found["coordinators"][0]["coordinator_id"])

@@ -67,7 +67,11 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     assert done.returncode == 0, done.stderr
     assert "Forslag til koordinator" in done.stdout and "Ledig kapasitet" in done.stdout
 
-    done = await run(system, "appoint", str(case.case_id), ids[0])
+    # The registry table shows staff ids; the KE appoints by one (or by coordinator id).
+    done = await run(system, "appoint", str(case.case_id), "per")
+    assert done.returncode == 2 and "no coordinator with staff id 'per'" in done.stderr
+    assert "COORDINATOR" in done.stderr and "Traceback" not in done.stderr
+    done = await run(system, "appoint", str(case.case_id), "ola")
     assert done.returncode == 0, done.stderr
     assert "3 oppgaver med frist" in done.stdout
 
@@ -91,7 +95,7 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
         "handover",
         str(case.case_id),
         "--to",
-        ids[1],
+        "kari",
         "--until",
         "2030-01-01",
     )
@@ -118,6 +122,11 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     last = json.loads(done.stdout)
     assert (len(last["coordinators"]), last["total"], last["next_offset"]) == (1, 2, None)
     # The duties that follow the appointment, and mapping children done with its facts (R12).
+    # From the overlap's start kari is primary (R11): the duties are hers, by her staff id.
+    done = await run(system, "duties", "--coordinator", "kari", "--json")
+    assert {d["case_id"] for d in json.loads(done.stdout)["duties"]} == {str(case.case_id)}
+    done = await run(system, "duties", "--coordinator", "ola", "--json")
+    assert json.loads(done.stdout)["duties"] == []
     done = await run(system, "duties", "--case", str(case.case_id), "--json")
     open_duties = {d["kind"]: d["duty_id"] for d in json.loads(done.stdout)["duties"]}
     assert set(open_duties) == {"map_children", "inform_rights", "first_meeting"}

@@ -256,6 +256,8 @@ def make_list(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             filters.append(Coordinator.unit == q.unit)
         if q.coordinator_ids is not None:
             filters.append(col(Coordinator.id).in_(q.coordinator_ids))
+        if q.staff_ids is not None:
+            filters.append(col(Coordinator.staff_id).in_(q.staff_ids))
         total, rows = await uow.page(
             select(Coordinator),
             filters,
