@@ -566,19 +566,20 @@ def up(
             )
             proc.env["KENETT_AUTO_APPOINT"] = "1"
             procs.append(proc.start())
-        table = Table(title=f"kenett federation ({root})")
-        for col in ("organisasjon", "type", "NATS", "logg"):
-            table.add_column(col)
-        table.add_row("hub", "", servers.hub.url, str(root / "hub" / "nats-server.log"))
+        # Lines, not a table: a URL or a path cut or folded at the terminal's edge cannot be
+        # copied, and these are there to be copied.
+        shown = out if not as_json else err
+        shown.print(f"[bold]kenett federation[/] ({root})", soft_wrap=True)
+        shown.print(f"  hub: {servers.hub.url}", soft_wrap=True, highlight=False)
+        shown.print(f"       logg: {root / 'hub' / 'nats-server.log'}", soft_wrap=True)
         for proc in procs:
             kind = "sykehus" if proc.org.kind == "hospital" else "kommune"
-            table.add_row(
-                f"{proc.org.code} ({proc.org.name})",
-                kind,
-                servers.leaf_url(proc.org.code),
-                str(proc.log),
+            shown.print(
+                f"  {proc.org.code} ({proc.org.name}, {kind}): {servers.leaf_url(proc.org.code)}",
+                soft_wrap=True,
+                highlight=False,
             )
-        (out if not as_json else err).print(table)
+            shown.print(f"       logg: {proc.log}", soft_wrap=True)
         hospital, home, new_home = (o.code for o in servers.orgs)
         (out if not as_json else err).print(
             f"Prøv: kenett federation links --org {home} --nats {servers.leaf_url(home)}"

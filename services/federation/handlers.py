@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsMessage, NatsRouter, PullSub
+from faststream.nats import ConsumerConfig, NatsRouter
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import DeliverPolicy
 from sqlmodel import col, or_, select
@@ -31,6 +31,7 @@ from shared.bus.handlers import (
     event_consumer,
     query_responder,
 )
+from shared.bus.pull import PullConsumer
 from shared.client import KenettClient, RequestFailed
 from shared.clock import local_today
 from shared.contracts.assignment import (
@@ -1326,7 +1327,7 @@ class Inbound:
         )
 
 
-def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
+def inbound_consumer(rt: Runtime) -> None:
     ctx = rt.ctx
     fed = rt.fed
     if fed is None:
@@ -1347,28 +1348,19 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
     )
     ctx.stream_consumers.append((in_stream(fed.org), config))
 
-    async def to_dead_letter(msg: NatsMessage, reason: str) -> None:
-        if await dead_letter_and_ack(ctx, msg.raw_message, CONSUMER, reason):
+    async def to_dead_letter(msg: Msg, reason: str) -> None:
+        if await dead_letter_and_ack(ctx, msg, CONSUMER, reason):
             rt.applied(None)
 
-    @router.subscriber(
-        subject,
-        stream=JStream(in_stream(fed.org), declare=False),
-        durable=CONSUMER,
-        config=config,
-        pull_sub=PullSub(batch_size=16, timeout=5.0),
-        ack_policy=AckPolicy.MANUAL,
-        title=CONSUMER,
-        description="Messages from other organisations (sourced from their domains)",
-    )
-    async def on_message(msg: NatsMessage) -> None:
-        raw = msg.raw_message
-        deliveries = raw.metadata.num_delivered
+    async def on_message(msg: Msg) -> None:
+        """Messages from other organisations (sourced from their domains): a durable pull
+        consumer on the kernel's fetch loop (shared.bus.pull), as every event consumer."""
+        deliveries = msg.metadata.num_delivered
         try:
-            m = parse_message(raw.data)
+            m = parse_message(msg.data)
             if m.recipient != fed.org:
                 raise XorgError("invalid", f"addressed to {m.recipient}, not to {fed.org}")
-            if raw.subject != xorg_subject(fed.org, m.sender):
+            if msg.subject != xorg_subject(fed.org, m.sender):
                 raise XorgError(
                     "invalid", f"sender {m.sender} does not match the subject it came on"
                 )
@@ -1403,7 +1395,7 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
                     await msg.ack()
                     rt.applied(m.header())
                 else:
-                    await msg.nack(delay=domain.WAIT_FOR_PREDECESSOR_S)
+                    await msg.nak(delay=domain.WAIT_FOR_PREDECESSOR_S)
                 return
             except Exception as exc:
                 reason = describe_error(exc)
@@ -1411,10 +1403,12 @@ def inbound_consumer(router: NatsRouter, rt: Runtime) -> None:
                     await to_dead_letter(msg, f"gave up after {deliveries} deliveries: {reason}")
                 else:
                     log.info("transient failure, redelivering", consumer=CONSUMER, error=reason)
-                    await msg.nack(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
+                    await msg.nak(delay=BACKOFF[min(deliveries, len(BACKOFF)) - 1])
                 return
             await msg.ack()
             rt.applied(m.header())
+
+    ctx.pull_consumers.append(PullConsumer(in_stream(fed.org), CONSUMER, on_message, batch=16))
 
 
 # --- wiring ------------------------------------------------------------------------------------
@@ -1463,7 +1457,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         ("consent-ended", ConsentEnded),
     ):
         event_consumer(router, ctx, name=name, event=event, handler=on_share, before=before_share)
-    inbound_consumer(router, rt)
+    inbound_consumer(rt)
     return router
 
 

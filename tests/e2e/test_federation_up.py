@@ -36,6 +36,9 @@ def test_federation_up_runs_the_four_flows_and_stops_cleanly(tmp_path: Path) -> 
     for step in ("1) sykehuset melder behov", "2) lund", "3) lunds plan", "4) personen flytter"):
         assert step in done.stderr
     assert "kenett federation stopped." in done.stderr
+    # Every organisation's NATS URL is printed whole (to be copied), not cut at 80 columns.
+    for line in ("  hub: nats://127.0.0.1:", "  lund (Lund kommune, kommune): nats://127.0.0.1:"):
+        assert re.search(re.escape(line) + r"\d+\n", done.stderr), done.stderr[:2000]
     # Every server and service process is gone: their ports are free again.
     assert "federation up failed" not in done.stderr
     # Nothing personal in the logs of any organisation (the demo's identity number is random,
@@ -44,5 +47,8 @@ def test_federation_up_runs_the_four_flows_and_stops_cleanly(tmp_path: Path) -> 
     logs = list(root.glob("*/kenett.log"))
     assert len(logs) == 3
     for log in logs:
+        # A normal run logs no error (FastStream's idle pull fetches once did, every few s).
+        levels = {json.loads(line)["level"] for line in log.read_text().splitlines() if line}
+        assert "error" not in levels and "critical" not in levels, log
         text = uuid.sub("", log.read_text())
         assert not re.search(r"(?<![0-9A-Za-z])\d{11}(?![0-9A-Za-z])", text), log

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from services.federation.handlers import CONSUMER
 from shared.contracts.federation import GetLink, SendNeedReport
 from shared.contracts.intake import GetCaseDetail
 
@@ -58,3 +59,8 @@ async def test_r2_r17_need_report_reaches_the_home_municipality_and_a_receipt_co
     for org in (hospital, lund):
         view = await org.query("federation", GetLink(actor=staff(org.code), link_id=link_id))
         assert [(c["org"], c["staff_id"]) for c in view["coordinators"]] == [(HOSPITAL, "hk-1")]
+    # Messages from other organisations come in through the kernel's fetch loop, as events do
+    # (shared.bus.pull): not through a FastStream pull subscriber, whose idle fetches were
+    # logged as errors with a traceback every few seconds.
+    ctx = lund.host.contexts["federation"]
+    assert CONSUMER in {c.durable for c in ctx.pull_consumers}
