@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from shared.contracts.audit import AccessEntry, AccessLog, AuditTrail, GetAccessLog, GetAuditTrail
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import Actor
 from shared.contracts.replies import ErrorBody, Reply
-from shared.contracts.subjects import command_subject, query_subject
+from shared.contracts.status import InstanceStatus
+from shared.contracts.subjects import command_subject, query_subject, status_subject
 
 
 class RequestFailed(Exception):
@@ -149,6 +152,30 @@ class KenettClient:
 
         entries, unanswered = await _merged(services, of)
         return AuditReview(since=since, until=until, entries=entries, unanswered=unanswered)
+
+    async def status(self, *, wait: float = 1.0, expect: int | None = None) -> list[InstanceStatus]:
+        """Every running process's own account of itself (``shared.bus.status``), gathered for
+        ``wait`` seconds, or until ``expect`` processes have answered; by instance."""
+        replies: list[InstanceStatus] = []
+        enough = asyncio.Event()
+
+        async def on_reply(msg: Msg) -> None:
+            try:
+                replies.append(InstanceStatus.model_validate_json(msg.data))
+            except ValidationError:
+                return  # not a status (an older or foreign process): not counted
+            if expect is not None and len(replies) >= expect:
+                enough.set()
+
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox, cb=on_reply)
+        try:
+            await self.nc.publish(status_subject(self.org), b"", reply=inbox)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enough.wait(), wait)
+        finally:
+            await sub.unsubscribe()
+        return sorted(replies, key=lambda r: r.instance)
 
 
 async def _merged(

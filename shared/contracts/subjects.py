@@ -44,3 +44,10 @@ def dead_letter_subject(org: str, service: str, consumer: str) -> str:
     """``kenett.<org>.dlq.<service>.<consumer>``: captured by the dead-letter stream."""
     _check(org, service, consumer)
     return f"kenett.{org}.dlq.{service}.{consumer}"
+
+
+def status_subject(org: str) -> str:
+    """``kenett.<org>.sys.status``: every running process answers (no queue group), so a
+    caller gathers one reply per instance (``kenett status``)."""
+    _check(org)
+    return f"kenett.{org}.sys.status"

@@ -290,6 +290,158 @@ def dlq(
     out.print(table)
 
 
+@app.command()
+def status(
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--service", help="Expect this service to run (repeat; default: every installed one)."
+        ),
+    ] = None,
+    here: Annotated[
+        bool,
+        typer.Option(
+            "--here",
+            help="Only the processes on this machine, and not the streams: a container's "
+            "health check.",
+        ),
+    ] = False,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to gather the processes' answers.", min=0.1, max=30)
+    ] = 1.0,
+    stuck_after: Annotated[
+        float, typer.Option(help="An event unpublished this many seconds is a problem.", min=1)
+    ] = 60.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Which processes run which services, whether each reaches its database and publishes its
+    events, how far the event consumers are behind, and how many dead letters wait. Exit 0 when
+    every expected service runs and is well, 1 when not, 2 without NATS."""
+    import socket
+
+    from shared.bus.deadletter import describe_error
+    from shared.client import KenettClient
+
+    installed = sorted(discover())
+    expected = service or installed
+    unknown = sorted(set(expected) - set(installed))
+    if unknown:
+        raise typer.BadParameter(
+            f"not an installed service: {', '.join(unknown)} (installed: {', '.join(installed)})",
+            param_hint="--service",
+        )
+
+    async def gather() -> dict[str, Any]:
+        nc = await connect_once(nats, "kenett-cli-status")
+        try:
+            instances = await KenettClient(nc, org).status(wait=wait)
+            streams = None if here else await _stream_state(nc.jetstream(), org)
+        finally:
+            await nc.close()
+        if here:
+            host = socket.gethostname()
+            instances = [i for i in instances if i.host == host]
+        return {"instances": [i.model_dump(mode="json") for i in instances], "streams": streams}
+
+    try:
+        found = asyncio.run(gather())
+    except Exception as exc:
+        err.print(f"[red]cannot ask the processes at {nats}[/]: {describe_error(exc)}")
+        raise typer.Exit(2) from None
+    from shared.contracts.status import InstanceStatus
+
+    instances = [InstanceStatus.model_validate(i) for i in found["instances"]]
+    problems = [p for i in instances for p in i.problems(stuck_after)]
+    running = {s.name for i in instances for s in i.services}
+    problems += [
+        f"{name}: no process answered" + (" on this machine" if here else "")
+        for name in expected
+        if name not in running
+    ]
+    result = {**found, "expected": expected, "problems": problems, "ok": not problems}
+
+    def render(r: dict[str, Any]) -> None:
+        table = Table(title=f"Prosesser ({org}, {len(instances)})")
+        for col in (
+            "Prosess",
+            "Versjon",
+            "Startet",
+            "Tjeneste",
+            "Database",
+            "Usendte hendelser",
+            "Konsumenter",
+        ):
+            table.add_column(col)
+        for i in instances:
+            for n, s in enumerate(i.services):
+                backlog = "–"
+                if s.outbox_backlog is not None:
+                    backlog = str(s.outbox_backlog)
+                    if s.oldest_unpublished_s is not None:
+                        backlog += f" (eldste {s.oldest_unpublished_s:.0f} s)"
+                table.add_row(
+                    i.instance if n == 0 else "",
+                    i.version if n == 0 else "",
+                    local_time(i.started_at.isoformat()) if n == 0 else "",
+                    s.name,
+                    "ok" if s.database == "ok" else f"[red]{s.database}[/]",
+                    backlog,
+                    f"{s.consumers}/{s.consumers_declared}",
+                )
+        out.print(table)
+        streams = r["streams"]
+        if streams is not None:
+            # Only the consumers with something waiting: the rest are up to date (--json: all).
+            behind = [c for c in streams["consumers"] if c["pending"] or c["ack_pending"]]
+            if behind:
+                lag = Table(title="Hendelseskonsumenter med kø")
+                for col in ("Konsument", "Ikke levert", "Under behandling", "Levert på nytt"):
+                    lag.add_column(col, justify="left" if col == "Konsument" else "right")
+                for c in behind:
+                    lag.add_row(
+                        c["name"], str(c["pending"]), str(c["ack_pending"]), str(c["redelivered"])
+                    )
+                out.print(lag)
+            out.print(
+                f"Hendelseskonsumenter: {len(streams['consumers'])}, "
+                + (f"{len(behind)} med kø." if behind else "ingen med kø.")
+            )
+            out.print(f"Døde meldinger: {streams['dead_letters']} (se kenett dlq)")
+        for p in r["problems"]:
+            err.print(f"[red]problem[/]: {p}")
+        if not r["problems"]:
+            out.print("Alt i orden: " + ", ".join(expected) + " kjører.")
+
+    show(result, as_json, render)
+    if problems:
+        raise typer.Exit(1)
+
+
+async def _stream_state(js: Any, org: str) -> dict[str, Any]:
+    """The organisation's event consumers (how far behind) and its dead letters."""
+    from shared.contracts.subjects import DEAD_LETTER_STREAM, EVENTS_STREAM
+
+    mine = f"kenett.{org}."
+    consumers = []
+    for info in await js.consumers_info(EVENTS_STREAM):
+        if not (info.config.filter_subject or "").startswith(mine):
+            continue
+        consumers.append(
+            {
+                "name": info.name,
+                "pending": info.num_pending or 0,
+                "ack_pending": info.num_ack_pending or 0,
+                "redelivered": info.num_redelivered or 0,
+            }
+        )
+    consumers.sort(key=lambda c: c["name"])
+    dlq = await js.stream_info(DEAD_LETTER_STREAM, subjects_filter=f"kenett.{org}.dlq.>")
+    dead = sum((dlq.state.subjects or {}).values())
+    return {"consumers": consumers, "dead_letters": dead}
+
+
 @app.command("access-log")
 def access_log(
     case_id: Annotated[str, typer.Argument(help="The case.")],

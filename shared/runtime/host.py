@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from faststream.nats import NatsBroker
 from nats.aio.client import Client as NatsClient
+from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from shared.bus.access_log import serve_access_log
@@ -17,6 +18,7 @@ from shared.bus.broker import make_broker
 from shared.bus.fastpath import FastSubscriptions, subscribe_fast
 from shared.bus.outbox import OutboxRelay
 from shared.bus.pull import PullLoops, start_pulls
+from shared.bus.status import serve_status
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
 from shared.config import Settings
@@ -55,6 +57,7 @@ class ServiceHost:
         self._broker: NatsBroker | None = None
         self._fast_subs: list[FastSubscriptions] = []
         self._pulls: PullLoops | None = None
+        self._status: Subscription | None = None
 
     @property
     def js(self) -> JetStreamContext:
@@ -100,6 +103,9 @@ class ServiceHost:
         )
         for ctx in self.contexts.values():
             self._fast_subs.append(await subscribe_fast(ctx))
+        self._status = await serve_status(
+            self._nc, self.settings.org, self.contexts, self._running_consumers, self.clock.now()
+        )
         # Everything loaded so far (modules, models, routers) lives as long as the process:
         # move it out of the collector's sight, so a full collection scans only what requests
         # allocate (it cost ~80 ms pauses on a 180 KB plan read, docs/benchmarks.md).
@@ -107,7 +113,18 @@ class ServiceHost:
         gc.freeze()
         log.info("services started", services=names, org=self.settings.org)
 
+    def _running_consumers(self, ctx: ServiceContext) -> int:
+        """How many of the service's event consumers have a live fetch loop."""
+        if self._pulls is None:
+            return 0
+        live = {t.get_name() for t in self._pulls.loops if not t.done()}
+        return sum(f"pull-{c.durable}" in live for c in ctx.pull_consumers)
+
     async def stop(self) -> None:
+        if self._status is not None:  # no longer reported as running
+            with contextlib.suppress(Exception):
+                await self._status.unsubscribe()
+            self._status = None
         # Commands and queries first: no new ones, and those in hand are answered (and
         # committed) while the database and the broker are still there.
         await asyncio.gather(*(fast.stop() for fast in self._fast_subs), return_exceptions=True)

@@ -70,3 +70,14 @@ def test_compose_mounts_the_nats_config_and_enables_jetstream() -> None:
     conf = (ROOT / mount.split(":")[0]).read_text()
     assert "jetstream" in conf
     assert "store_dir" in conf
+
+
+def test_every_service_container_checks_its_own_process() -> None:
+    """A scaled service's containers each report on themselves (``kenett status --here``),
+    for the service they run, so a stuck instance is restarted and not hidden by the others."""
+    for name, svc in kenett_containers().items():
+        test = svc["healthcheck"]["test"]
+        assert test[:4] == ["CMD", "kenett", "status", "--here"], name
+        assert test[test.index("--service") + 1 :][:1] == svc["command"][2:3], name
+        done = subprocess.run([KENETT, *test[2:], "--help"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr  # the options exist

@@ -1,0 +1,97 @@
+"""Every process answers ``kenett.<org>.sys.status`` with what it runs and how each service
+fares (``shared.contracts.status``): for ``kenett status`` and a container's health check.
+
+The subscription has no queue group, so every instance of every service answers one ask; the
+caller gathers the replies for a moment. The database is checked with the outbox's backlog,
+which also says whether events are leaving the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable
+from datetime import datetime
+
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from shared import __version__
+from shared.bus.deadletter import describe_error
+from shared.contracts.status import InstanceStatus, ServiceHealth
+from shared.contracts.subjects import status_subject
+from shared.db.kernel import OutboxMessage
+from shared.logging import get_logger
+from shared.service import ServiceContext
+
+log = get_logger(__name__)
+
+DATABASE_TIMEOUT_S = 3.0
+
+_BACKLOG = select(func.count(), func.min(col(OutboxMessage.created_at))).where(
+    col(OutboxMessage.published_at).is_(None)
+)
+
+
+async def service_health(ctx: ServiceContext, consumers: int) -> ServiceHealth:
+    """The service's database reached within a few seconds, and its outbox's backlog."""
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT_S):
+            async with ctx.db.reader() as conn:
+                count, oldest = (await conn.execute(_BACKLOG)).one()
+    except Exception as exc:  # refused, timed out, a schema gone: all "unavailable"
+        return ServiceHealth(
+            name=ctx.name,
+            database=f"unavailable: {describe_error(exc)}",
+            consumers=consumers,
+            consumers_declared=len(ctx.pull_consumers),
+        )
+    age = None
+    if oldest is not None:
+        age = max(0.0, (ctx.clock.now() - oldest).total_seconds())
+    return ServiceHealth(
+        name=ctx.name,
+        database="ok",
+        outbox_backlog=int(count or 0),
+        oldest_unpublished_s=age,
+        consumers=consumers,
+        consumers_declared=len(ctx.pull_consumers),
+    )
+
+
+async def serve_status(
+    nc: NatsClient,
+    org: str,
+    contexts: dict[str, ServiceContext],
+    running: Callable[[ServiceContext], int],
+    started_at: datetime,
+) -> Subscription:
+    """Answer status asks for this process; ``running(ctx)`` counts its live fetch loops."""
+    host = socket.gethostname()
+    pid = os.getpid()
+
+    async def on_ask(msg: Msg) -> None:
+        if not msg.reply:
+            return
+        try:
+            services = await asyncio.gather(
+                *(service_health(ctx, running(ctx)) for ctx in contexts.values())
+            )
+            status = InstanceStatus(
+                instance=f"{host}:{pid}",
+                host=host,
+                pid=pid,
+                version=__version__,
+                org=org,
+                started_at=started_at,
+                services=list(services),
+            )
+            await msg.respond(status.model_dump_json().encode())
+        except Exception as exc:  # never let an ask take the subscription down
+            log.warning("status not answered", error=describe_error(exc))
+
+    return await nc.subscribe(status_subject(org), cb=on_ask)

@@ -1,0 +1,55 @@
+"""What a running process says of itself when asked (``kenett status``, a container's health
+check): which services it runs, whether each reaches its database, and whether its outbox is
+keeping up. Operational facts only: no case, no person, no staff id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class ServiceHealth(BaseModel):
+    """One service in one process."""
+
+    name: str
+    database: str = Field(description='"ok", or "unavailable: <why>" (an error type).')
+    outbox_backlog: int | None = Field(
+        None, description="Events committed and not yet published (None: database unavailable)."
+    )
+    oldest_unpublished_s: float | None = Field(
+        None, description="Age of the oldest of them in seconds (None: none waiting)."
+    )
+    consumers: int = Field(0, description="Event consumers whose fetch loop is running.")
+    consumers_declared: int = Field(0, description="Event consumers the service has.")
+
+
+class InstanceStatus(BaseModel):
+    """One process: where it runs, since when, and its services."""
+
+    instance: str = Field(description="<host>:<pid>.")
+    host: str
+    pid: int
+    version: str
+    org: str
+    started_at: datetime
+    services: list[ServiceHealth]
+
+    def problems(self, stuck_after_s: float) -> list[str]:
+        """What is wrong here, in words (empty: nothing)."""
+        problems = []
+        for s in self.services:
+            if s.database != "ok":
+                problems.append(f"{s.name} on {self.instance}: database {s.database}")
+            if s.consumers < s.consumers_declared:
+                problems.append(
+                    f"{s.name} on {self.instance}: {s.consumers} of {s.consumers_declared} "
+                    "event consumers are fetching"
+                )
+            age = s.oldest_unpublished_s
+            if s.database == "ok" and age is not None and age > stuck_after_s:
+                problems.append(
+                    f"{s.name} on {self.instance}: {s.outbox_backlog} events not published, "
+                    f"the oldest for {age:.0f} s"
+                )
+        return problems

@@ -1,0 +1,83 @@
+"""``kenett status`` and the processes' own account of themselves (operations: which services
+run where, whether each reaches its database and publishes its events, consumer lag, dead
+letters). A container's health check is ``kenett status --here --service NAME``."""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import replace
+
+import pytest
+
+from shared.bus.status import service_health
+from shared.contracts.status import InstanceStatus
+from shared.db.engine import Database
+from tests.conftest import System
+from tests.helpers import kenett_cli, report_need
+
+pytestmark = [pytest.mark.nats]
+
+SERVICES = ["assignment", "consent", "federation", "intake", "notifications", "planning"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_status_reports_every_service_of_every_process_and_the_consumers(
+    system: System,
+) -> None:
+    await system.client.command("intake", report_need())
+    (one,) = await system.client.status(wait=10, expect=1)  # returns as soon as it answered
+    assert [s.name for s in one.services] == SERVICES
+    assert all(s.database == "ok" for s in one.services)
+    # Every event consumer of the process is fetching; intake has none.
+    assert {s.name: s.consumers == s.consumers_declared for s in one.services} == dict.fromkeys(
+        SERVICES, True
+    )
+    assert {s.name: s.consumers_declared for s in one.services}["intake"] == 0
+    assert one.problems(60) == []
+
+    done = await kenett_cli(system, "status", "--json", actor="drift")
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["ok"] and printed["problems"] == [] and printed["expected"] == SERVICES
+    names = {c["name"] for c in printed["streams"]["consumers"]}
+    assert "notifications-case-opened" in names and "consent-case-opened" in names
+    assert printed["streams"]["dead_letters"] == 0
+    done = await kenett_cli(system, "status", columns=140, actor="drift")
+    assert done.returncode == 0, done.stderr
+    assert "Alt i orden" in done.stdout and "Hendelseskonsumenter" in done.stdout
+
+    # A service that runs nowhere is a problem (exit 1); an unknown name a usage error.
+    done = await kenett_cli(system, "status", "--org", "otherorg", "--wait", "0.5", actor="drift")
+    assert done.returncode == 1
+    assert "intake: no process answered" in done.stderr
+    done = await kenett_cli(system, "status", "--service", "intak", actor="drift")
+    assert done.returncode == 2 and "not an installed service: intak" in done.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_database_that_refuses_connections_is_reported_with_why(
+    system: System,
+) -> None:
+    ctx = system.host.contexts["planning"]
+    with socket.socket() as s:  # a port nobody listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gone = Database(f"postgresql+asyncpg://kenett:hemmelig@127.0.0.1:{port}/x", "planning")
+    try:
+        health = await service_health(replace(ctx, db=gone), consumers=7)
+    finally:
+        await gone.dispose()
+    assert health.database.startswith("unavailable: ")
+    assert "hemmelig" not in health.database  # why, never the credentials
+    assert health.outbox_backlog is None
+
+    assert InstanceStatus(
+        instance="h:1",
+        host="h",
+        pid=1,
+        version="0",
+        org="o",
+        started_at=ctx.clock.now(),
+        services=[health],
+    ).problems(60) == [f"planning on h:1: database {health.database}"]
