@@ -42,6 +42,9 @@ class PlanningCase(PlanningBase, table=True):
     ip_decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     """When the decision ``ip_refused_at`` follows was made: an older one arriving late is
     ignored (the latest decision counts)."""
+    coordinator_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    """When the latest appointment or stop that set ``coordinator_id`` happened: the two come
+    on separate consumers, so an older one told late changes nothing."""
     outgoing_coordinator_id: uuid.UUID | None = None
     """During a handover's overlap, the coordinator handing over: they and the new one work
     together (R11), so both read and edit the plan until the handover completes."""

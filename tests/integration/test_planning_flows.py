@@ -826,12 +826,15 @@ async def test_r14_a_revision_date_falls_due_and_a_revision_meets_it(
     assert swept.evaluations_overdue == 0
 
 
-async def _as_assignment(system: System, event: Any, case_id: uuid.UUID) -> None:
-    """Publish ``event`` as assignment would, and wait until planning has handled it."""
+async def _as_assignment(
+    system: System, event: Any, case_id: uuid.UUID, at: datetime | None = None
+) -> None:
+    """Publish ``event`` as assignment would (``at``: when it happened), and wait until
+    planning has handled it."""
     env = Envelope.wrap(
         event,
         org=system.settings.org,
-        occurred_at=datetime.now(UTC),
+        occurred_at=at or datetime.now(UTC),
         actor=Actor(kind="service", id="assignment"),
         case_id=case_id,
     )
@@ -904,6 +907,56 @@ async def test_r11_an_overlap_told_out_of_order_or_cut_short_leaves_nobody_handi
     with pytest.raises(RequestFailed) as stopped:
         await read(system, case_id, handing_over)
     assert stopped.value.error.code == "forbidden"
+
+
+async def test_r4_r9_a_coordinator_whose_coordination_stopped_no_longer_reads_or_edits_the_plan(
+    system: System,
+) -> None:
+    """Coordination stops (a decision refuses a coordinator, R4; the coordinator consent ends,
+    R7): that coordinator is no longer the case's (R9). The person still reads the plan. An
+    appointment told late, from before the stop, does not give the plan back; a new one does."""
+    case_id, old, _ = await saved_plan(system, date.today())
+    head = p.PlanView.model_validate(
+        await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
+    )
+    old_id, ref = uuid.UUID(old.id), head.case_ref
+    stopped_at = datetime.now(UTC)
+    await _as_assignment(
+        system,
+        a.CoordinationStopped(
+            case_id=case_id, case_ref=ref, coordinator_id=old_id, cause="coordinator refused (R4)"
+        ),
+        case_id,
+        at=stopped_at,
+    )
+    with pytest.raises(RequestFailed) as reading:
+        await read(system, case_id, old)
+    assert reading.value.error.code == "forbidden"
+    with pytest.raises(RequestFailed) as editing:
+        await write(
+            system,
+            p.SavePlan(
+                actor=STAFF,
+                case_id=case_id,
+                expected_version=head.version,
+                by=old,
+                content=full_content(date.today()),
+            ),
+        )
+    assert editing.value.error.code == "forbidden"
+    assert (await read(system, case_id, c.GateActor(kind="person", id="self"))).content.goals
+
+    # The appointment that preceded the stop, told late (separate consumers): still stopped.
+    appointed = a.CoordinatorAppointed(
+        appointment_id=uuid.uuid4(), case_id=case_id, case_ref=ref, coordinator_id=old_id
+    )
+    await _as_assignment(system, appointed, case_id, at=stopped_at - timedelta(minutes=5))
+    with pytest.raises(RequestFailed):
+        await read(system, case_id, old)
+    # Appointed again after the stop (a new decision and consent): the plan is theirs again.
+    again = appointed.model_copy(update={"appointment_id": uuid.uuid4()})
+    await _as_assignment(system, again, case_id, at=stopped_at + timedelta(minutes=5))
+    assert (await read(system, case_id, old)).content.goals
 
 
 async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:

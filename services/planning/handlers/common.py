@@ -143,7 +143,7 @@ _NOT_WHILE_REFUSED = frozenset({"provider", "next_of_kin"})
 
 def _coordinators(case: PlanningCase | None, current: uuid.UUID | None) -> set[str]:
     """The case's coordinator, and during a handover's overlap the one handing over (R11)."""
-    ids = {str(current)}
+    ids = set() if current is None else {str(current)}
     if case is not None and case.outgoing_coordinator_id is not None:
         ids.add(str(case.outgoing_coordinator_id))
     return ids
@@ -182,8 +182,9 @@ def check_reader(case: PlanningCase | None, plan: Plan | None, who: GateActor) -
         )
     if who.kind != "coordinator":
         return
+    # The case's own record when there is one (None: coordination stopped, R4, R7).
     current = case.coordinator_id if case is not None else None
-    if current is None and plan is not None:
+    if case is None and plan is not None:
         current = plan.coordinator_id
     if who.id not in _coordinators(case, current):
         raise refuse(

@@ -265,10 +265,18 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
     names the new coordinator (R14 point 3)."""
     # Usually planning's first news of the case (before the IP consent): inserted with it.
     case = await planning_case(
-        uow, event.case_id, event.case_ref, insert_first=True, coordinator_id=event.coordinator_id
+        uow,
+        event.case_id,
+        event.case_ref,
+        insert_first=True,
+        coordinator_id=event.coordinator_id,
+        coordinator_at=env.occurred_at,
     )
+    if case.coordinator_at is not None and case.coordinator_at > env.occurred_at:
+        return  # told after coordination that followed it had stopped (R4, R7): it is over
     previous = case.coordinator_id
     case.coordinator_id = event.coordinator_id  # unchanged if just inserted with it
+    case.coordinator_at = env.occurred_at
     if event.handover_id is None:
         case.outgoing_coordinator_id = None  # a first appointment: nobody hands over
     elif event.handover_id == case.handover_done_id:
@@ -353,10 +361,18 @@ async def on_handover_completed(uow: UnitOfWork, env: Envelope, event: HandoverC
 async def on_coordination_stopped(
     uow: UnitOfWork, env: Envelope, event: CoordinationStopped
 ) -> None:
-    """Coordination ended (R7, or the case closed), also in the middle of an overlap: nobody is
-    handing over any more."""
+    """Coordination ended (a coordinator refused by decision, R4; the consent ended, R7; the
+    case closed), also in the middle of an overlap: the coordinator is no longer the case's
+    (R9), so they no longer read or edit the plan as coordinator, and nobody hands over.
+
+    An appointment made after the stop (told before it) is kept."""
     case = await planning_case(uow, event.case_id, event.case_ref)
     case.outgoing_coordinator_id = None
+    if case.coordinator_at is not None and case.coordinator_at > env.occurred_at:
+        return
+    if case.coordinator_id == event.coordinator_id:
+        case.coordinator_id = None
+    case.coordinator_at = env.occurred_at
 
 
 def is_ip_decision(event: DecisionMade) -> bool:
