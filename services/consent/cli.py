@@ -7,7 +7,7 @@ consent is the caller's staff id (``--actor``/``KENETT_ACTOR``), never a name.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Annotated, Any
 
 import typer
@@ -189,6 +189,8 @@ def list_consents(
     """The case's consents and every change to them, oldest first (R7)."""
     result = request(nats, org, "consent", c.ListConsents(actor=actor(staff), case_id=case))
 
+    now = datetime.now(UTC)
+
     def render(r: dict[str, Any]) -> None:
         table = Table(title=f"Samtykker ({len(r['consents'])})")
         for col in ("Til", "Status", "Gitt av", "Form", "Gitt", "Gjelder", "Omfang", "Id"):
@@ -201,7 +203,9 @@ def list_consents(
             grantees = ", ".join(str(x) for x in scope.get("grantees", []))  # type: ignore[attr-defined]
             table.add_row(
                 KIND.get(v["kind"], v["kind"]),
-                STATUS.get(v["status"], v["status"]),
+                "gjelder fra " + local_time(v["valid_from"])
+                if v["status"] == "active" and datetime.fromisoformat(v["valid_from"]) > now
+                else STATUS.get(v["status"], v["status"]),
                 givers,
                 FORM.get(v["form"], v["form"]),
                 local_time(v["given_at"]),
@@ -222,13 +226,14 @@ def sweep(
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Expire time-limited consents and let parents' consents lapse at 16, now (R6, R7)."""
+    """Expire time-limited consents, let parents' consents lapse at 16, and put into force
+    consents whose later start has come, now (R6, R7)."""
     result = request(nats, org, "consent", c.SweepConsents(actor=actor(staff)))
     show(
         result,
         as_json,
         lambda r: out.print(
             f"Utløpt: {len(r['expired'])}, må fornyes: {len(r['renewal_needed'])}, "
-            f"erstattet: {len(r.get('renewed', []))}."
+            f"erstattet: {len(r.get('renewed', []))}, trådt i kraft: {len(r.get('in_force', []))}."
         ),
     )

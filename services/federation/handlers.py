@@ -43,7 +43,7 @@ from shared.contracts.assignment import (
     ListCoordinators,
 )
 from shared.contracts.commands import next_offset
-from shared.contracts.consent import ConsentEnded, ConsentRecorded, GateActor
+from shared.contracts.consent import ConsentEnded, ConsentInForce, ConsentRecorded, GateActor
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import (
     AnswerHandover,
@@ -1455,6 +1455,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         ("plan-version-saved", PlanVersionSaved),
         ("consent-recorded", ConsentRecorded),
         ("consent-ended", ConsentEnded),
+        ("consent-in-force", ConsentInForce),
     ):
         event_consumer(router, ctx, name=name, event=event, handler=on_share, before=before_share)
     inbound_consumer(rt)

@@ -466,10 +466,12 @@ def make_event_handlers(
         await set_coordinator(uow, e.case_id, None)
 
     async def on_consent_recorded(uow: UnitOfWork, env: Envelope, e: ConsentRecorded) -> None:
-        """Parents' consents are remembered: they lapse at 16 (R6). A young person who has
-        consented themself (in advance, valid from the birthday) is not reminded to renew; if a
-        parent's consent still lapses unrenewed, its end tells them then."""
-        if e.given_by_role is GiverRole.PARENT:
+        """Consents given on a child's behalf (by parents, or barnevernet where it has taken
+        over care) are remembered: they lapse at 16 (R6), and the renewal is due before then. A
+        young person who has consented themself (in advance, valid from the birthday) is not
+        reminded to renew; if a consent on their behalf still lapses unrenewed, its end tells
+        them then."""
+        if e.given_by_role in (GiverRole.PARENT, GiverRole.BARNEVERN):
             await uow.get_or_insert(
                 ParentConsent,
                 e.consent_id,

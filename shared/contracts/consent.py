@@ -131,6 +131,26 @@ class ConsentRecorded(Event):
     form: Literal["oral", "written"]
     given_at: datetime
     valid_until: datetime | None = None
+    valid_from: datetime | None = Field(
+        None,
+        description="When it takes effect (absent: when given). One that starts later does not "
+        "count before then: consent.consent_in_force follows at that moment.",
+    )
+
+
+@event_contract
+class ConsentInForce(Event):
+    """A consent recorded to start later (``valid_from``) has taken effect: from now it counts
+    (R5, R7; e.g. a young person's own consent from their 16th birthday, R6)."""
+
+    TYPE = "consent.consent_in_force"
+    VERSION = 1
+
+    consent_id: uuid.UUID
+    case_id: uuid.UUID
+    case_ref: str
+    kind: ConsentKind
+    given_by_role: GiverRole
 
 
 class EndCause(StrEnum):
@@ -168,7 +188,8 @@ class WithdrawConsent(Command):
 
 
 class SweepConsents(Command):
-    """Expire time-limited consents and mark parents' consents for renewal at 16 (R6, R7).
+    """Expire time-limited consents, mark parents' consents for renewal at 16 (R6, R7), and
+    announce consents whose later start has come.
 
     The service does this by itself every minute; the command runs it now.
     """
@@ -185,6 +206,10 @@ class SweepResult(BaseModel):
         default_factory=list,
         description="Parents' consents that lapsed at 16 where the young person had consented "
         "themself, valid from the birthday (R6).",
+    )
+    in_force: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="Consents recorded to start later whose start has come (consent_in_force).",
     )
 
 

@@ -56,6 +56,7 @@ async def case_with_plan(
     birth: date | None = None,
     parents: bool = False,
     staff_id: str | None = None,
+    barnevern: bool = False,
 ) -> uuid.UUID:
     await system.client.command("assignment", register_coordinator(staff_id))
     report = intake.ReportNeedResult.model_validate(
@@ -68,6 +69,8 @@ async def case_with_plan(
             "parental_responsibility": "both",
         }
         if parents
+        else {"given_by": c.GivenBy(role=c.GiverRole.BARNEVERN)}
+        if barnevern
         else {}
     )
     for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
@@ -186,6 +189,88 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
         await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
     )
     assert head.status == "draft"
+
+
+async def _history(system: System, case_id: uuid.UUID) -> c.ConsentHistory:
+    return c.ConsentHistory.model_validate(
+        await system.client.query("consent", c.ListConsents(actor=STAFF, case_id=case_id))
+    )
+
+
+async def _sweep(system: System) -> c.SweepResult:
+    return c.SweepResult.model_validate(
+        await system.client.command("consent", c.SweepConsents(actor=STAFF))
+    )
+
+
+async def test_r7_a_consent_that_starts_later_does_not_stand_in_for_one_withdrawn_before(
+    system: System, clock: FixedClock
+) -> None:
+    """The young person has consented, valid from their 16th birthday; the parents withdraw
+    theirs before it. Until the birthday nothing is in force: coordination stops and the plan
+    freezes (R7: nothing is done on a withdrawn consent). From the birthday the young person's
+    own consents count: coordination starts again and the plan thaws (R5, R6)."""
+    clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
+    birthday = date(2026, 11, 24)
+    case_id = await case_with_plan(system, clock, date(2010, 11, 24), parents=True)
+    parents = [v.consent_id for v in (await _history(system, case_id)).consents]
+    from_birthday = datetime.combine(birthday, datetime.min.time(), OSLO)
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, case_id, kind, clock, valid_from=from_birthday)
+    for consent_id in parents:
+        await system.client.command(
+            "consent",
+            c.WithdrawConsent(
+                actor=STAFF, consent_id=consent_id, form="written", recorded_by="mor"
+            ),
+        )
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    await ev.wait_until(lambda: ev.matching("assignment.coordination_stopped", case_id), WAIT)
+    verdict = await gate(system, case_id, action="coordinate")
+    assert not verdict.allow and "not yet in force" in verdict.reason
+    assert (await _sweep(system)).in_force == []  # not yet
+
+    clock.set(datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC))
+    clock.advance(timedelta(hours=8))
+    swept = await _sweep(system)
+    assert len(swept.in_force) == 2 and swept.renewal_needed == []
+    assert (await _sweep(system)).in_force == []  # once
+    await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
+    appointed = await ev.wait_until(
+        lambda: len(ev.matching("assignment.coordinator_appointed", case_id)) == 2, WAIT
+    )
+    assert appointed
+    history = {v.consent_id: v for v in (await _history(system, case_id)).consents}
+    started = [history[i] for i in swept.in_force]
+    assert all([h["change"] for h in v.history][-1] == "in_force" for v in started)
+
+
+async def test_r5_no_plan_is_made_on_an_ip_consent_before_it_starts(
+    system: System, clock: FixedClock
+) -> None:
+    """An IP consent recorded now to start in a month: the gate says it is not yet in force,
+    and no plan is drafted until it is (R5: no IP without consent)."""
+    await system.client.command("assignment", register_coordinator())
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    case_id = report.case_id
+    await consent(system, case_id, c.ConsentKind.COORDINATOR, clock)
+    starts = clock.now() + timedelta(days=30)
+    ip = await consent(system, case_id, c.ConsentKind.IP, clock, valid_from=starts)
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("assignment.coordinator_appointed", case_id), WAIT)
+    for e in ev.matching("consent.consent_recorded", case_id):
+        await system.settled("planning", e)
+    assert not ev.matching("planning.plan_created", case_id)
+    with pytest.raises(RequestFailed) as none:
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+    assert none.value.error.code == "not_found"
+
+    clock.set(starts + timedelta(minutes=1))
+    assert (await _sweep(system)).in_force == [ip]
+    await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
 
 
 async def test_r6_a_parent_cannot_consent_for_a_16_year_old(system: System) -> None:

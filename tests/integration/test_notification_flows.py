@@ -208,6 +208,22 @@ async def test_r6_parents_consent_needs_renewal_before_the_16th_birthday(
     assert (await sweep(system)).reminders == 0
 
 
+async def test_r6_barnevernets_consent_needs_renewal_before_the_16th_birthday_too(
+    system: System, clock: FixedClock
+) -> None:
+    """Barnevernet consents where it has taken over care; that consent, like the parents',
+    lapses at 16 (R6), so the renewal is due before the birthday as well."""
+    birthday = local_today(clock) + timedelta(days=20)
+    birth = birthday.replace(year=birthday.year - 16)
+    case_id = await case_with_plan(system, clock, birth=birth, barnevern=True)
+    sixteen = [r for r in await reminders(system, case_id) if r.kind == "consent_renewal"]
+    assert len(sixteen) == 1 and sixteen[0].due_at.astimezone(OSLO).date() == birthday
+    assert (await sweep(system)).reminders == 2  # 20 days ahead; the lead is 30
+    coordinator = uuid.UUID((await coordinator_of(system, case_id)).id)
+    assert "consent_renewal_due" in kinds(await inbox(system, coordinator))
+    assert "consent_renewal_due" in kinds(await inbox(system, n.person_inbox(case_id)))
+
+
 @pytest.mark.kenett_settings(auto_appoint=False)
 async def test_r11_r18_unread_important_notices_come_a_page_at_a_time_oldest_first(
     system: System, clock: FixedClock

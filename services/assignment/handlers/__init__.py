@@ -25,22 +25,23 @@ from shared.contracts.assignment import (
     SweepAssignment,
     UpdateCoordinator,
 )
-from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
+from shared.contracts.consent import ConsentEnded, ConsentInForce, ConsentRecorded
 from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade
 from shared.service import ServiceContext
 
 from .cases import (
+    is_coordinator_consent,
     is_coordinator_decision,
     make_appoint,
     make_cancel_handover,
     make_on_consent,
+    make_on_consent_ended,
     make_on_decision,
     make_plan_handover,
     make_release,
     make_set_needs,
     on_case_opened,
     on_case_status,
-    on_consent_ended,
 )
 from .reads import complete_duty, coordination, export_fhir, list_duties, make_suggest, needing
 from .registry import deactivate, make_caseload, make_list, make_register, reactivate, update
@@ -61,9 +62,27 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         handler=on_consent,
         before=may_coordinate,
         # Only a coordinator consent concerns assignment (R5); the IP consent is acked as is.
-        wants=lambda event: event.kind is ConsentKind.COORDINATOR,
+        wants=is_coordinator_consent,
     )
-    event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="consent-in-force",
+        event=ConsentInForce,
+        handler=on_consent,
+        before=may_coordinate,
+        wants=is_coordinator_consent,
+    )
+    on_consent_ended, still_in_force = make_on_consent_ended(ctx)
+    event_consumer(
+        router,
+        ctx,
+        name="consent-ended",
+        event=ConsentEnded,
+        handler=on_consent_ended,
+        before=still_in_force,
+        wants=is_coordinator_consent,
+    )
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
     event_consumer(router, ctx, name="case-status", event=CaseStatusChanged, handler=on_case_status)
     event_consumer(

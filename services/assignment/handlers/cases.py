@@ -29,6 +29,7 @@ from shared.contracts.assignment import (
 )
 from shared.contracts.consent import (
     ConsentEnded,
+    ConsentInForce,
     ConsentKind,
     ConsentRecorded,
     GateActor,
@@ -83,30 +84,27 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """Coordinator consent (R5): the case needs a coordinator. The KE confirms one from the
     suggestions (R9), or, where the organisation allows it, kenett appoints the top one."""
 
-    async def may_coordinate(env: Envelope, event: ConsentRecorded) -> GateDecision | None:
+    async def may_coordinate(
+        env: Envelope, event: ConsentRecorded | ConsentInForce
+    ) -> GateDecision | None:
         if event.kind is not ConsentKind.COORDINATOR:
             return None
-        # Ask the gate, not the event: the consent may have ended since this event was sent.
-        return await ask_gate(
-            ctx.nc,
-            ctx.org,
-            MayQuery(
-                actor=ctx.actor,
-                case_id=event.case_id,
-                who=GateActor(kind="coordinator", id="assignment"),
-                action="coordinate",
-            ),
-            timeout=ctx.settings.command_timeout_s,
-        )
+        # Ask the gate, not the event: the consent may have ended since this event was sent,
+        # or start later (then it counts from consent_in_force, not now).
+        return await coordinator_consent(ctx, event.case_id)
 
     async def on_consent(
-        uow: UnitOfWork, env: Envelope, event: ConsentRecorded, gate: GateDecision | None
+        uow: UnitOfWork,
+        env: Envelope,
+        event: ConsentRecorded | ConsentInForce,
+        gate: GateDecision | None,
     ) -> None:
         if event.kind is not ConsentKind.COORDINATOR or gate is None or not gate.allow:
             return
         await lock_org(uow)
         case = await case_row(uow, event.case_id, event.case_ref)
-        case.coordinator_consent_id = event.consent_id
+        # The consent the gate found in force: a later-starting one recorded now is not it.
+        case.coordinator_consent_id = gate.consent_id or event.consent_id
         case.closed_at = None
         if case.episode_id is not None:
             return  # coordination runs; a renewed consent changes nothing here
@@ -218,17 +216,48 @@ async def close_coordination(
     )
 
 
-async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) -> None:
-    """Coordination based on a consent stops when it ends (R7). An ended IP consent changes
-    nothing here: a person who declines an IP keeps their coordinator (R5)."""
-    if event.kind is not ConsentKind.COORDINATOR:
-        return
-    await lock_org(uow)
-    case = await uow.session.get(AssignmentCase, event.case_id)
-    if case is None or case.coordinator_consent_id != event.consent_id:
-        return  # a newer consent stands, or the case was never assigned on this one
-    case.coordinator_consent_id = None
-    await close_coordination(uow, case, f"consent {event.cause}", env.actor, env)
+async def coordinator_consent(ctx: ServiceContext, case_id: uuid.UUID) -> GateDecision:
+    """The gate's answer: is a coordinator consent in force for the case now, and which."""
+    return await ask_gate(
+        ctx.nc,
+        ctx.org,
+        MayQuery(
+            actor=ctx.actor,
+            case_id=case_id,
+            who=GateActor(kind="coordinator", id="assignment"),
+            action="coordinate",
+        ),
+        timeout=ctx.settings.command_timeout_s,
+    )
+
+
+def make_on_consent_ended(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Coordination based on a consent stops when it ends (R7), unless another coordinator
+    consent in force stands in (a young person's own from their 16th birthday, R6); one that
+    starts later does not. An ended IP consent changes nothing here: a person who declines an
+    IP keeps their coordinator (R5)."""
+
+    async def in_force(env: Envelope, event: ConsentEnded) -> GateDecision:
+        return await coordinator_consent(ctx, event.case_id)
+
+    async def on_consent_ended(
+        uow: UnitOfWork, env: Envelope, event: ConsentEnded, gate: GateDecision
+    ) -> None:
+        await lock_org(uow)
+        case = await uow.session.get(AssignmentCase, event.case_id)
+        if case is None or case.coordinator_consent_id != event.consent_id:
+            return  # a newer consent stands, or the case was never assigned on this one
+        if gate.allow and gate.consent_id not in (None, event.consent_id):
+            case.coordinator_consent_id = gate.consent_id
+            return
+        case.coordinator_consent_id = None
+        await close_coordination(uow, case, f"consent {event.cause}", env.actor, env)
+
+    return on_consent_ended, in_force
+
+
+def is_coordinator_consent(event: ConsentRecorded | ConsentInForce | ConsentEnded) -> bool:
+    return event.kind is ConsentKind.COORDINATOR
 
 
 async def on_case_status(uow: UnitOfWork, env: Envelope, event: CaseStatusChanged) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import col, func, select
 
 from services.consent.domain import lapses_at_sixteen
+from services.consent.handlers.record import INSERT_CHANGE
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import local_today
 from shared.contracts.consent import (
@@ -16,8 +17,10 @@ from shared.contracts.consent import (
 )
 from shared.contracts.consent import (
     ConsentEnded,
+    ConsentInForce,
     ConsentKind,
     EndCause,
+    GiverRole,
     SweepConsents,
     SweepResult,
     WithdrawConsent,
@@ -149,7 +152,58 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
             cause = EndCause.RENEWED if own.first() is not None else EndCause.RENEWAL_NEEDED
             await _end(uow, consent, cause, "system", now, actor)
             (renewed if cause is EndCause.RENEWED else renewal).append(consent.id)
-    return SweepResult(expired=expired, renewal_needed=renewal, renewed=renewed)
+    in_force = await _announce_started(uow, now, actor)
+    return SweepResult(expired=expired, renewal_needed=renewal, renewed=renewed, in_force=in_force)
+
+
+async def _announce_started(uow: UnitOfWork, now: datetime, actor: Actor) -> list[uuid.UUID]:
+    """Consents recorded to start later whose start has come: each gets a change "in_force"
+    in its history (R7) and a ConsentInForce event, once, so that the services that waited
+    for it act now (a plan is drafted, coordination starts)."""
+    told = select(ConsentChange.consent_id).where(
+        ConsentChange.consent_id == Consent.id, ConsentChange.change == "in_force"
+    )
+    started = await uow.session.exec(
+        select(Consent, ConsentCase.case_ref)
+        .join(ConsentCase, col(ConsentCase.case_id) == col(Consent.case_id))
+        .where(
+            Consent.org == uow.org,
+            Consent.status == "active",
+            col(Consent.valid_from).is_not(None),
+            col(Consent.valid_from) <= now,
+            col(Consent.valid_from) > col(Consent.recorded_at),
+            ~told.exists(),
+        )
+        .with_for_update()
+    )
+    announced = []
+    conn = await uow.connection()
+    for consent, case_ref in list(started):
+        # A plain insert: the session may hold change rows written earlier in this sweep.
+        await INSERT_CHANGE.run(
+            conn,
+            {
+                "consent_id": consent.id,
+                "case_id": consent.case_id,
+                "at": now,
+                "change": "in_force",
+                "by": "system",
+                "form": None,
+            },
+        )
+        uow.emit(
+            ConsentInForce(
+                consent_id=consent.id,
+                case_id=consent.case_id,
+                case_ref=case_ref,
+                kind=ConsentKind(consent.kind),
+                given_by_role=GiverRole(consent.giver_role),
+            ),
+            actor=actor,
+            case_id=consent.case_id,
+        )
+        announced.append(consent.id)
+    return announced
 
 
 def make_sweep_command(actor: Actor):  # type: ignore[no-untyped-def]

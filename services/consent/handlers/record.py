@@ -33,7 +33,7 @@ _CASE = FastStatement(
     )
 )
 _INSERT_CONSENT = FastStatement(insert(Consent.__table__))  # type: ignore[attr-defined]
-_INSERT_CHANGE = FastStatement(insert(ConsentChange.__table__))  # type: ignore[attr-defined]
+INSERT_CHANGE = FastStatement(insert(ConsentChange.__table__))  # type: ignore[attr-defined]
 
 
 def _scope_json(cmd: RecordConsent) -> str | None:
@@ -131,7 +131,7 @@ async def record(
         },
     )
     # After the consent: the change refers to it (R7: every change is kept).
-    await _INSERT_CHANGE.run(
+    await INSERT_CHANGE.run(
         conn,
         {
             "consent_id": consent_id,
@@ -152,6 +152,7 @@ async def record(
             form=cmd.form,
             given_at=cmd.given_at,
             valid_until=cmd.valid_until,
+            valid_from=valid_from if valid_from > now else None,
         ),
         actor=cmd.actor,
         case_id=case_id,

@@ -10,7 +10,7 @@ from shared.contracts.assignment import (
     CoordinatorAppointed,
     HandoverCompleted,
 )
-from shared.contracts.consent import ConsentEnded, ConsentRecorded
+from shared.contracts.consent import ConsentEnded, ConsentInForce, ConsentRecorded
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
     AddMember,
@@ -57,6 +57,7 @@ from .lifecycle import (
     on_case_status_changed,
     on_consent,
     on_consent_ended,
+    on_consent_in_force,
     on_coordination_stopped,
     on_decision,
     on_handover_completed,
@@ -88,6 +89,9 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
     event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router, ctx, name="consent-in-force", event=ConsentInForce, handler=on_consent_in_force
+    )
     event_consumer(
         router,
         ctx,

@@ -16,7 +16,7 @@ from shared.contracts.assignment import (
     CoordinatorAppointed,
     HandoverCompleted,
 )
-from shared.contracts.consent import ConsentEnded, ConsentKind, ConsentRecorded
+from shared.contracts.consent import ConsentEnded, ConsentInForce, ConsentKind, ConsentRecorded
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
@@ -149,9 +149,10 @@ async def _plan_of(uow: UnitOfWork, case_id: uuid.UUID) -> Plan | None:
 
 
 async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> None:
-    """Every consent is noted for the plan (R14 point 8). IP consent (R5): with a coordinator in
-    place a draft plan follows, a frozen plan thaws, and the tool is the IP unless the person
-    chose otherwise (R13)."""
+    """Every consent is noted for the plan (R14 point 8). IP consent in force (R5): with a
+    coordinator in place a draft plan follows, a frozen plan thaws, and the tool is the IP
+    unless the person chose otherwise (R13). One that starts later counts from then
+    (``on_consent_in_force``): no plan is made on it before."""
     noted = await uow.insert_if_absent(
         ConsentNote,
         {
@@ -160,23 +161,59 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
             "kind": event.kind,
             "given_at": event.given_at,
             "valid_until": event.valid_until,
+            "valid_from": event.valid_from,
             "status": "active",
         },
     )
-    status = "active"
-    if not noted:  # its end arrived first (the consumers are separate): it keeps it
-        note = await uow.session.get(ConsentNote, event.consent_id)
-        assert note is not None
+    note = await uow.session.get(ConsentNote, event.consent_id)
+    assert note is not None
+    if not noted:  # its end, or its start, arrived first (the consumers are separate)
         note.given_at, note.valid_until = event.given_at, event.valid_until
-        status = note.status
-    if event.kind is not ConsentKind.IP or status != "active":
-        return
-    case = await planning_case(uow, event.case_id, event.case_ref)
-    if case.ip_consent_id is not None and case.ip_consent_id != event.consent_id:
+        if note.valid_from is None or event.valid_from is None:
+            note.valid_from = None  # told in force already, or in force when given
+    if event.kind is ConsentKind.IP and note.in_force(uow.clock.now()):
+        await _ip_consent(uow, env, event.case_id, event.case_ref, note, event.given_by_role)
+
+
+async def on_consent_in_force(uow: UnitOfWork, env: Envelope, event: ConsentInForce) -> None:
+    """A consent recorded to start later has started (R5, R6): from now it counts, as if it
+    had been recorded now."""
+    await uow.insert_if_absent(
+        ConsentNote,
+        {
+            "consent_id": event.consent_id,
+            "case_id": event.case_id,
+            "kind": event.kind,
+            "given_at": env.occurred_at,
+            "status": "active",
+        },
+    )
+    note = await uow.session.get(ConsentNote, event.consent_id)
+    assert note is not None
+    note.valid_from = None  # consent says it counts: no clock here decides otherwise
+    if event.kind is ConsentKind.IP and note.in_force(uow.clock.now()):
+        await _ip_consent(uow, env, event.case_id, event.case_ref, note, event.given_by_role)
+
+
+async def _ip_consent(
+    uow: UnitOfWork,
+    env: Envelope,
+    case_id: uuid.UUID,
+    case_ref: str,
+    note: ConsentNote,
+    given_by_role: str,
+) -> None:
+    """An IP consent in force (R5): the case's basis for a plan."""
+    case = await planning_case(uow, case_id, case_ref)
+    if case.ip_consent_id is not None and case.ip_consent_id != note.consent_id:
         current = await uow.session.get(ConsentNote, case.ip_consent_id)
-        if current is not None and current.given_at > event.given_at:
+        if (
+            current is not None
+            and current.in_force(uow.clock.now())
+            and current.given_at > note.given_at
+        ):
             return  # a late, older consent does not replace a newer one
-    case.ip_consent_id = event.consent_id
+    case.ip_consent_id = note.consent_id
     if case.tool is None:
         case.tool = "ip"
         conn = await uow.connection()
@@ -186,8 +223,8 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
                 "id": new_id(),
                 "case_id": case.case_id,
                 "tool": "ip",
-                "chosen_by": event.given_by_role,
-                "at": event.given_at,
+                "chosen_by": given_by_role,
+                "at": note.given_at,
                 "recorded_by": env.actor.id,
                 "note": "samtykke til individuell plan",
             },
@@ -197,6 +234,18 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
         await _thaw(uow, plan, env)
     if plan is None:
         await create_plan(uow, case, env.actor, env, absent=True)
+
+
+async def _ip_consent_in_force(uow: UnitOfWork, case_id: uuid.UUID) -> uuid.UUID | None:
+    """Another IP consent of the case in force now (the newest given), if any (R5, R7)."""
+    now = uow.clock.now()
+    notes = await uow.session.exec(
+        select(ConsentNote).where(
+            ConsentNote.case_id == case_id, ConsentNote.kind == ConsentKind.IP.value
+        )
+    )
+    standing = [n for n in notes if n.in_force(now)]
+    return max(standing, key=lambda n: n.given_at).consent_id if standing else None
 
 
 async def _freeze(uow: UnitOfWork, plan: Plan, cause: str, env: Envelope) -> None:
@@ -251,7 +300,9 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
         return
     case = await planning_case(uow, event.case_id, event.case_ref)
     if case.ip_consent_id == event.consent_id:
-        case.ip_consent_id = None
+        # Another consent in force stands in (a young person's own from their 16th birthday,
+        # R6); one that starts later does not (R7: nothing is done on an ended consent).
+        case.ip_consent_id = await _ip_consent_in_force(uow, case.case_id)
     plan = await _plan_of(uow, case.case_id)
     if plan is None or plan.status in (PlanStatus.FROZEN, PlanStatus.CLOSED):
         return
