@@ -379,6 +379,13 @@ def case(
                 f"{d['decided_at'][:10]}: {'innvilget' if d['granted'] else 'avslått'}"
                 + (f", klagefrist {d['appeal_deadline']}" if d["appeal_deadline"] else "")
             )
+            for a in r.get("appeals", []):
+                if a["decision_id"] == d["decision_id"]:
+                    out.print(
+                        f"    Klage mottatt {a['received_on']}: "
+                        + ("innen fristen" if a["in_time"] else "etter fristen")
+                        + " (sendes Statsforvalteren)"
+                    )
 
     show(
         request(nats, org, "intake", c.GetCaseDetail(actor=actor(staff), case_id=case_id)),

@@ -569,7 +569,8 @@ class CaseListing(BaseModel):
 
 
 class CaseDetail(BaseModel):
-    """A case as the KE sees it: status, reports, assessments, decisions. No identity number."""
+    """A case as the KE sees it: status, reports, assessments, decisions, appeals. No identity
+    number."""
 
     case_id: uuid.UUID
     case_ref: str
@@ -582,3 +583,8 @@ class CaseDetail(BaseModel):
     assessments: list[dict[str, object]]
     decisions: list[dict[str, object]]
     closed_reason: str | None
+    appeals: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="Appeals of its IP decisions (R3): decision_id, received_on, deadline, "
+        "in_time, registered_by.",
+    )

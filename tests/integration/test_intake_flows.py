@@ -226,14 +226,56 @@ async def test_r3_an_appeal_is_registered_in_time_or_marked_late(
     )
     assert late.in_time is False
     assert late.deadline == decision.appeal_deadline
+    # One appeal per decision: the same letter registered again sends the KE no second notice.
+    with pytest.raises(RequestFailed) as again:
+        await cmd(
+            system,
+            intake.RegisterAppeal(actor=STAFF, decision_id=decision.decision_id, received_on=today),
+        )
+    assert again.value.error.code == "conflict"
+    assert str(late.appeal_id) in again.value.error.fields[0].reason
+    # The KE sees the appeal with the case.
+    detail = intake.CaseDetail.model_validate(
+        await qry(system, intake.GetCaseDetail(actor=STAFF, case_id=case_id))
+    )
+    assert [(a["decision_id"], a["in_time"]) for a in detail.appeals] == [
+        (str(decision.decision_id), False)
+    ]
+
+    other = await assessed(system)
+    refused = intake.DecisionResult.model_validate(
+        await cmd(
+            system,
+            intake.MakeDecision(
+                actor=STAFF, case_id=other, kind="ip", granted=False, grounds="Kun én tjeneste."
+            ),
+        )
+    )
+    # No appeal of a decision before it was made.
+    for dates in (
+        {"received_on": today - timedelta(days=1)},
+        {"sent_on": today - timedelta(days=1)},
+    ):
+        with pytest.raises(RequestFailed) as early:
+            await cmd(
+                system,
+                intake.RegisterAppeal(
+                    actor=STAFF,
+                    decision_id=refused.decision_id,
+                    **{"received_on": today, **dates},
+                ),
+            )
+        assert early.value.error.fields[0].field == next(iter(dates))
+        assert "before the decision" in early.value.error.fields[0].reason
+    clock.advance(timedelta(days=60))
     posted_in_time = intake.AppealResult.model_validate(
         await cmd(
             system,
             intake.RegisterAppeal(
                 actor=STAFF,
-                decision_id=decision.decision_id,
-                received_on=today,
-                sent_on=decision.appeal_deadline,
+                decision_id=refused.decision_id,
+                received_on=local_today(clock),
+                sent_on=refused.appeal_deadline,
             ),
         )
     )

@@ -182,6 +182,31 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
             "the appeal was not registered",
             [FieldError(field="sent_on", reason="is after the appeal was received")],
         )
+    decided_on = decision.decided_at.astimezone(OSLO).date()
+    for field, value in (("received_on", cmd.received_on), ("sent_on", cmd.sent_on)):
+        if value is not None and value < decided_on:
+            raise CommandRejected(
+                "validation_failed",
+                "the appeal was not registered",
+                [FieldError(field=field, reason=f"is before the decision ({decided_on})")],
+            )
+    earlier = (
+        await uow.session.exec(select(Appeal).where(Appeal.decision_id == decision.id))
+    ).first()
+    if earlier is not None:
+        # One appeal per decision: a second letter belongs to the same appeal, and sends the
+        # KE no second notice.
+        raise CommandRejected(
+            "conflict",
+            "the appeal was not registered",
+            [
+                FieldError(
+                    field="decision_id",
+                    reason=f"this decision's appeal is registered already (received "
+                    f"{earlier.received_on}, appeal {earlier.id})",
+                )
+            ],
+        )
     assert decision.appeal_deadline is not None
     appeal = Appeal(
         id=new_id(),

@@ -17,7 +17,15 @@ from services.intake.domain import (
     reporter_problems,
 )
 from services.intake.lifecycle import OPEN_STATUSES, CaseStatus
-from services.intake.store import Case, CaseCounter, Decision, EligibilityAssessment, Person, Report
+from services.intake.store import (
+    Appeal,
+    Case,
+    CaseCounter,
+    Decision,
+    EligibilityAssessment,
+    Person,
+    Report,
+)
 from shared.clock import OSLO, age_on, local_today
 from shared.contracts.intake import (
     CaseDetail,
@@ -311,6 +319,19 @@ async def get_case_detail(uow: UnitOfWork, q: GetCaseDetail) -> CaseDetail:
             for d in decisions
         ],
         closed_reason=case.closed_reason,
+        appeals=[
+            {
+                "appeal_id": str(a.id),
+                "decision_id": str(a.decision_id),
+                "received_on": a.received_on.isoformat(),
+                "deadline": a.deadline.isoformat(),
+                "in_time": a.in_time,
+                "registered_by": a.registered_by,
+            }
+            for a in await s.exec(
+                select(Appeal).where(Appeal.case_id == case.id).order_by(col(Appeal.received_on))
+            )
+        ],
     )
 
 
