@@ -568,7 +568,11 @@ def duty_done(
             ("siblings_need_follow_up", "--siblings"),
         ):
             if answers[field] is None:
-                raise typer.BadParameter("answer ja or nei", param_hint=option)
+                raise typer.BadParameter(
+                    "missing: mapping children says both --children and --siblings (ja or nei), "
+                    "and --followed-up where either is ja (R12)",
+                    param_hint=option,
+                )
         mapping = c.ChildrenMapping(**answers)  # type: ignore[arg-type]
     result = request(
         nats,

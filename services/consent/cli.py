@@ -174,7 +174,11 @@ def withdraw(
     show(
         result,
         as_json,
-        lambda r: out.print(f"Samtykket er trukket ({STATUS.get(r['status'], r['status'])})."),
+        lambda r: out.print(
+            "Samtykket er trukket."
+            if r["status"] == "withdrawn"
+            else f"Samtykket er endret: {STATUS.get(r['status'], r['status'])}."
+        ),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -132,7 +132,7 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
     assert set(open_duties) == {"map_children", "inform_rights", "first_meeting"}
     mapping = open_duties["map_children"]
     done = await run(system, "duty-done", mapping, "--children", "ja")
-    assert done.returncode == 2 and "--siblings" in done.stderr  # say both
+    assert done.returncode == 2 and "--siblings" in done.stderr and "missing" in done.stderr
     done = await run(system, "duty-done", mapping, "--children", "ja", "--siblings", "nei")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "R12" in done.stderr  # --followed-up is missing where there are children
@@ -163,3 +163,16 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
 
     done = await run(system, "deactivate", str(uuid.uuid4()), "--reason", "slutter")
     assert done.returncode == 1 and "coordinator_id" in done.stderr
+    # A mistyped case id: the case is unknown, not "no consent".
+    done = await run(system, "appoint", str(uuid.uuid4()), "ola")
+    assert done.returncode == 1 and "not_found" in done.stderr and "case_id" in done.stderr
+    # Training not yet done is not recorded as done (it would rank them as trained, R9).
+    ahead = (date.today() + timedelta(days=30)).isoformat()
+    done = await run(
+        system,
+        "register",
+        *("--staff-id", "per", "--name", "Synthetic per", "--unit", "Helse og omsorg"),
+        *("--trained-on", ahead),
+    )
+    assert done.returncode == 1, done.stdout
+    assert "training_completed_on" in done.stderr and "in the future" in done.stderr

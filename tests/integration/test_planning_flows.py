@@ -531,6 +531,13 @@ async def test_r13_the_person_switches_tool_the_group_meets_and_the_history_stay
             p.AddMember(actor=STAFF, case_id=case_id, party=HOME_NURSING, role="sykepleier"),
         )
     ).id
+    # The same party twice for the same period is one membership, not two (R13).
+    with pytest.raises(RequestFailed) as twice:
+        await client.command(
+            "planning",
+            p.AddMember(actor=STAFF, case_id=case_id, party=HOME_NURSING, role="sykepleier"),
+        )
+    assert twice.value.error.code == "conflict" and twice.value.error.fields[0].field == "party"
     mother = p.GroupChanged.model_validate(
         await client.command(
             "planning",

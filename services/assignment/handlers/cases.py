@@ -38,6 +38,7 @@ from shared.contracts.consent import (
 )
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade
+from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate, require
 from shared.ids import new_id
@@ -308,18 +309,37 @@ def make_set_needs(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     return set_needs
 
 
-def _gate(ctx: ServiceContext, case_id: uuid.UUID, coordinator_id: uuid.UUID, actor: Actor):  # type: ignore[no-untyped-def]
-    return require(
-        ctx.nc,
-        ctx.org,
-        MayQuery(
-            actor=actor,
-            case_id=case_id,
-            who=GateActor(kind="coordinator", id=str(coordinator_id)),
-            action="coordinate",
-        ),
-        timeout=ctx.settings.command_timeout_s,
-    )
+async def _gate(
+    ctx: ServiceContext, case_id: uuid.UUID, coordinator_id: uuid.UUID, actor: Actor
+) -> None:
+    """The consent gate must allow coordination (R5). A refusal for a case assignment has
+    never heard of says so (a mistyped case id), not that consent is missing."""
+    try:
+        await require(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=actor,
+                case_id=case_id,
+                who=GateActor(kind="coordinator", id=str(coordinator_id)),
+                action="coordinate",
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+    except CommandRejected:
+        async with ctx.db.reader() as conn:
+            known = (
+                await conn.execute(
+                    select(AssignmentCase.case_id).where(
+                        AssignmentCase.case_id == case_id, AssignmentCase.org == ctx.org
+                    )
+                )
+            ).first()
+        if known is None:
+            raise refuse(
+                "not_found", "assignment does not know this case", "case_id", "no such case"
+            ) from None
+        raise
 
 
 def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]

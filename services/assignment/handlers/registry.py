@@ -4,6 +4,7 @@ R11, R17, R18)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import case as when
@@ -18,6 +19,7 @@ from services.assignment.store import (
     languages_column,
 )
 from services.assignment.store import languages_list as langs
+from shared.clock import local_today
 from shared.contracts.assignment import (
     Caseload,
     CaseloadOverview,
@@ -82,6 +84,7 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
     async def register(uow: UnitOfWork, cmd: RegisterCoordinator) -> RegisterCoordinatorResult:
         s = uow.session
+        _check_training(uow, cmd.training_completed_on, "coordinator was not registered")
         await lock_org(uow)
         exists = (
             await s.exec(
@@ -150,9 +153,22 @@ def make_register(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     return register
 
 
+def _check_training(uow: UnitOfWork, on: date | None, what: str) -> None:
+    """Training is recorded when it is done: a date ahead would rank an untrained coordinator
+    as trained in the suggestions (R9, R18)."""
+    if on is not None and on > local_today(uow.clock):
+        raise refuse(
+            "validation_failed",
+            what,
+            "training_completed_on",
+            "is in the future: record the training when it is completed (R9)",
+        )
+
+
 async def update(uow: UnitOfWork, cmd: UpdateCoordinator) -> CoordinatorResult:
     """Change a registry entry; a limit below the current caseload is allowed and shows as
     over the limit in the overview (R10)."""
+    _check_training(uow, cmd.training_completed_on, "coordinator was not changed")
     await lock_org(uow)
     c = await get_coordinator(uow, cmd.coordinator_id, "coordinator_id")
     fields = cmd.model_fields_set

@@ -121,11 +121,32 @@ async def add_member(uow: UnitOfWork, cmd: AddMember) -> GroupChanged:
         raise refuse(
             "validation_failed", "the period ends before it starts", "to_date", "before from_date"
         )
+    ref = (cmd.party.ref or "").strip() or None
+    same = await uow.session.exec(
+        select(GroupMember).where(
+            GroupMember.case_id == case.case_id,
+            GroupMember.party_kind == cmd.party.kind,
+            GroupMember.party_ref == ref
+            if ref is not None
+            else col(GroupMember.party_ref).is_(None),
+        )
+    )
+    for other in same:
+        if (cmd.to_date is None or other.from_date <= cmd.to_date) and (
+            other.to_date is None or start <= other.to_date
+        ):
+            raise refuse(
+                "conflict",
+                "the member was not added",
+                "party",
+                f"is a member of the group already in this period (member {other.id}); end "
+                "that membership first, or add from after it ends",
+            )
     member = GroupMember(
         id=new_id(),
         case_id=case.case_id,
         party_kind=cmd.party.kind,
-        party_ref=(cmd.party.ref or "").strip() or None,
+        party_ref=ref,
         role=cmd.role,
         from_date=start,
         to_date=cmd.to_date,
