@@ -220,6 +220,38 @@ def history_problems(new: PlanContent, old: PlanContent, ever_used: int) -> list
     return problems
 
 
+def added_evaluation_problems(
+    new: PlanContent, old: PlanContent, *, today: date, plan_made: date, author: str
+) -> list[FieldError]:
+    """Evaluations added in a save (R16) are held to what ``evaluate`` records: made on a day
+    between the plan's making and today, by whoever saves them. A save cannot date an
+    evaluation before the plan existed, into the future, or in someone else's name."""
+    problems: list[FieldError] = []
+    old_by_id = {i.id: i for s in ("goals", "measures") for i in _items(old, s)}
+    for section in ("goals", "measures"):
+        for n, item in enumerate(_items(new, section)):
+            before = old_by_id.get(item.id) if item.id is not None else None
+            kept = len(before.evaluations) if before is not None else 0
+            for k, e in enumerate(item.evaluations[kept:], start=kept):
+                where = f"{section}[{n}].evaluations[{k}]"
+                if e.on > today:
+                    problems.append(FieldError(field=f"{where}.on", reason="is in the future"))
+                elif e.on < plan_made:
+                    problems.append(
+                        FieldError(
+                            field=f"{where}.on", reason=f"is before the plan was made ({plan_made})"
+                        )
+                    )
+                if e.by != author:
+                    problems.append(
+                        FieldError(
+                            field=f"{where}.by",
+                            reason=f"an evaluation is recorded by whoever records it: {author}",
+                        )
+                    )
+    return problems
+
+
 def number_new_items(content: PlanContent, used: int) -> tuple[PlanContent, dict[str, str], int]:
     """Give new items (no id) the next numbers; ids are never reused, across the plan's life."""
     assigned: dict[str, str] = {}

@@ -19,6 +19,7 @@ from services.planning.domain import (
     SECTIONS,
     Due,
     PlanStatus,
+    added_evaluation_problems,
     anonymise,
     compare,
     content_problems,
@@ -1125,3 +1126,21 @@ def test_property_retention_anonymising_keeps_the_shape_and_drops_every_text(
     assert due_evaluations(out) == due_evaluations(c)
     for parts in (frozenset(), ALL_PARTS, frozenset({(HEALTH.value, "goals")})):
         assert cut_to_parts(out, parts)[1] == cut_to_parts(c, parts)[1]
+
+
+def test_r16_an_evaluation_added_in_a_save_is_dated_and_signed_as_evaluate_would() -> None:
+    """A save may add an evaluation, but not one dated before the plan was made or in the
+    future, nor in someone else's name (evaluate records today and the caller)."""
+    old = plan(goals=[goal("G1", evaluations=[ev(START)])])
+    checks = {"today": START + 10 * DAY, "plan_made": START, "author": "staff-1"}
+
+    def added(e: Evaluation) -> list[str]:
+        new = plan(goals=[goal("G1", evaluations=[ev(START), e])])
+        return where(added_evaluation_problems(new, old, **checks))  # type: ignore[arg-type]
+
+    assert added(ev(START + DAY, by="staff-1")) == []
+    assert added(ev(START + 11 * DAY, by="staff-1")) == ["goals[0].evaluations[1].on"]
+    assert added(ev(START - DAY, by="staff-1")) == ["goals[0].evaluations[1].on"]
+    assert added(ev(START + DAY, by="someone")) == ["goals[0].evaluations[1].by"]
+    # What was recorded before is not judged again.
+    assert where(added_evaluation_problems(old, old, **checks)) == []  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from services.planning import domain
 from services.planning.domain import PlanStatus
 from services.planning.store import Plan, PlanningCase, PlanVersion
-from shared.clock import local_today
+from shared.clock import OSLO, local_today
 from shared.contracts.consent import ContentKind, GateActor, GateDecision, LifeArea, MayQuery
 from shared.contracts.planning import (
     ChangePlanStatus,
@@ -185,6 +185,13 @@ async def save_plan(uow: UnitOfWork, cmd: SavePlan) -> PlanWritten:
     if not problems:
         old = content_of(await version_row(uow, plan, None))
         problems = domain.history_problems(cmd.content, old, plan.items_numbered)
+        problems += domain.added_evaluation_problems(
+            cmd.content,
+            old,
+            today=local_today(uow.clock),
+            plan_made=plan.created_at.astimezone(OSLO).date(),
+            author=cmd.actor.id,
+        )
     if problems:
         raise CommandRejected("rule_violation", "the plan cannot be saved like this", problems)
     used = max(plan.items_numbered, domain.highest_number(cmd.content))
