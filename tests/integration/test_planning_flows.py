@@ -1394,3 +1394,35 @@ async def test_r13_a_meeting_is_on_its_norwegian_day(system: System, clock: Fixe
         await system.client.query("planning", p.GetGroup(actor=STAFF, case_id=case_id, who=_by))
     )
     assert [m.meeting_id for m in group.meetings] == [meeting.id]
+
+
+async def test_r13_a_closed_case_calls_no_meeting_and_its_meetings_ahead_are_cancelled(
+    system: System,
+) -> None:
+    """When the case closes, the group's meetings still ahead are cancelled (the members are
+    told, their reminders stop), and no new one is called for it."""
+    case_id, _by, _ = await saved_plan(system, date.today())
+    await system.client.command(
+        "planning",
+        p.AddMember(actor=STAFF, case_id=case_id, party=HOME_NURSING, role="sykepleier"),
+    )
+    at = datetime.now(UTC) + timedelta(days=7)
+    meeting = p.GroupChanged.model_validate(
+        await system.client.command(
+            "planning", p.ScheduleMeeting(actor=STAFF, case_id=case_id, at=at, place="Rådhuset")
+        )
+    )
+    await system.client.command(
+        "intake", intake.CloseCase(actor=STAFF, case_id=case_id, reason="no_longer_needed")
+    )
+    ev = system.events
+    cancelled = await ev.wait_until(
+        lambda: ev.matching("planning.meeting_cancelled", case_id), WAIT
+    )
+    assert [e.payload["meeting_id"] for e in cancelled] == [str(meeting.id)]
+    with pytest.raises(RequestFailed) as refused:
+        await system.client.command(
+            "planning", p.ScheduleMeeting(actor=STAFF, case_id=case_id, at=at, place="Rådhuset")
+        )
+    assert refused.value.error.code == "conflict"
+    assert refused.value.error.fields[0].field == "case_id"

@@ -201,6 +201,8 @@ async def schedule_meeting(uow: UnitOfWork, cmd: ScheduleMeeting) -> GroupChange
     """Call a meeting; every member in the group on that day, and the coordinator, is told
     (the event names the case reference and time only)."""
     case = await _case(uow, cmd.case_id)
+    if case.closed_at is not None:
+        raise refuse("conflict", "the case is closed", "case_id", "no meeting is called for it")
     if cmd.at <= uow.clock.now():
         raise refuse("validation_failed", "a meeting is called ahead of time", "at", "in the past")
     day = cmd.at.astimezone(OSLO).date()

@@ -7,10 +7,17 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert
 from sqlalchemy import select as core_select
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services.planning.domain import PlanStatus, ready_for_plan
-from services.planning.store import ConsentNote, Plan, PlanningCase, PlanVersion, ToolChange
+from services.planning.store import (
+    ConsentNote,
+    Meeting,
+    Plan,
+    PlanningCase,
+    PlanVersion,
+    ToolChange,
+)
 from shared.contracts.assignment import (
     CoordinationStopped,
     CoordinatorAppointed,
@@ -21,6 +28,7 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
     CloseReason,
+    MeetingCancelled,
     PlanContent,
     PlanCreated,
     PlanFrozen,
@@ -353,6 +361,27 @@ _CLOSED_BECAUSE = {
 }
 
 
+async def _cancel_meetings(uow: UnitOfWork, case: PlanningCase, env: Envelope) -> None:
+    """The case closed: its responsibility group's meetings still ahead are cancelled, so the
+    members are told and no reminder of them goes out (R13)."""
+    ahead = await uow.session.exec(
+        select(Meeting).where(
+            Meeting.case_id == case.case_id,
+            Meeting.status == "scheduled",
+            col(Meeting.at) > uow.clock.now(),
+        )
+    )
+    for meeting in list(ahead):
+        meeting.status = "cancelled"
+        meeting.cancel_reason = "Saken er avsluttet"
+        uow.emit(
+            MeetingCancelled(meeting_id=meeting.id, case_id=case.case_id, case_ref=case.case_ref),
+            actor=env.actor,
+            case_id=case.case_id,
+            causation=env,
+        )
+
+
 def is_case_closing(event: CaseStatusChanged) -> bool:
     return event.status == "closed"
 
@@ -367,6 +396,7 @@ async def on_case_status_changed(uow: UnitOfWork, env: Envelope, event: CaseStat
     case = await planning_case(uow, event.case_id, event.case_ref)
     if case.closed_at is None:
         case.closed_at = uow.clock.now()
+    await _cancel_meetings(uow, case, env)
     plan = await _plan_of(uow, event.case_id)
     if plan is None or plan.status == PlanStatus.CLOSED:
         return
