@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+MEETING_STATUS = {"scheduled": "innkalt", "held": "holdt", "cancelled": "avlyst"}
 STATUS = {
     "draft": "utkast",
     "active": "aktiv",
@@ -462,20 +464,29 @@ def group(
 
     def render(r: dict[str, Any]) -> None:
         t = Table(title="Ansvarsgruppe")
-        for col in ("Medlem", "Rolle", "Fra", "Til"):
-            t.add_column(col)
+        for col in ("Medlem", "Rolle", "Fra", "Til", "Id"):
+            t.add_column(col, overflow="fold" if col == "Id" else "ellipsis")
         for m in r["members"]:
             t.add_row(
-                m["party"]["ref"] or "personen selv", m["role"], m["from_date"], m["to_date"] or ""
+                m["party"]["ref"] or "personen selv",
+                m["role"],
+                m["from_date"],
+                m["to_date"] or "",
+                str(m["member_id"]),
             )
         out.print(t)
         for mt in r["meetings"]:
-            out.print(f"Møte {local_time(mt['at'])}, {mt['place']}: {mt['status']}")
+            status = MEETING_STATUS.get(mt["status"], mt["status"])
+            out.print(
+                f"Møte {local_time(mt['at'])}, {mt['place']}: {status} (møte {mt['meeting_id']})",
+                soft_wrap=True,
+            )
             for d in mt["decisions"]:
                 out.print(f"  Vedtatt: {d}")
         for task in r["tasks"]:
             done = "utført" if task["done_at"] else f"frist {task['deadline']}"
-            out.print(f"Oppgave: {task['text']} ({done})")
+            line = f"Oppgave: {task['text']} ({done}; oppgave {task['task_id']})"
+            out.print(line, soft_wrap=True)
 
     show(result, as_json, render)
 
@@ -539,6 +550,94 @@ def meeting(
     )
     result = request(nats, org, "planning", cmd)
     show(result, as_json, lambda r: out.print(f"Møte kalt inn: {r['id']}"))
+
+
+@app.command("cancel-meeting")
+def cancel_meeting(
+    case: CaseArg,
+    meeting_id: Annotated[uuid.UUID, typer.Argument(help="The meeting (see `group`).")],
+    reason: Annotated[str, typer.Option(help="Why; the members are told it is cancelled.")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Cancel a called meeting; the members are told and its reminders stop."""
+    cmd = c.CancelMeeting(actor=actor(staff), case_id=case, meeting_id=meeting_id, reason=reason)
+    result = request(nats, org, "planning", cmd)
+    show(result, as_json, lambda r: out.print("Møtet er avlyst."))
+
+
+@app.command()
+def minutes(
+    case: CaseArg,
+    meeting_id: Annotated[uuid.UUID, typer.Argument(help="The meeting (see `group`).")],
+    in_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help='JSON: {"attended": [member ids], "summary": "...", "decisions": ["..."], '
+            '"tasks": [{"member_id": "...", "text": "...", "deadline": "YYYY-MM-DD"}]} '
+            "(else standard input).",
+        ),
+    ] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The minutes of a held meeting (R13): who came, what was decided, which tasks to whom.
+    They may hold health details, so they come from a file or standard input, never from the
+    command line (shell history, the process list)."""
+    try:
+        raw = in_file.read_text(encoding="utf-8") if in_file else sys.stdin.read()
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        cmd = c.RecordMinutes(actor=actor(staff), case_id=case, meeting_id=meeting_id, **data)
+    except ValidationError as exc:
+        for e in exc.errors(include_input=False, include_url=False):
+            err.print(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")
+        raise typer.BadParameter("the minutes are not as described", param_hint="--file") from None
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(
+            f"not minutes in JSON ({type(exc).__name__})", param_hint="--file"
+        ) from None
+    result = request(nats, org, "planning", cmd)
+    show(result, as_json, lambda r: out.print("Referatet er lagret."))
+
+
+@app.command("task-done")
+def task_done(
+    case: CaseArg,
+    task_id: Annotated[uuid.UUID, typer.Argument(help="The task (see `group`).")],
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a task from a meeting done."""
+    cmd = c.CompleteTask(actor=actor(staff), case_id=case, task_id=task_id)
+    result = request(nats, org, "planning", cmd)
+    show(result, as_json, lambda r: out.print("Oppgaven er utført."))
+
+
+@app.command("end-member")
+def end_member(
+    case: CaseArg,
+    member_id: Annotated[uuid.UUID, typer.Argument(help="The membership (see `group`).")],
+    to_date: Annotated[str | None, typer.Option("--to", help="Last day; default today.")] = None,
+    nats: NatsOpt = DEFAULT_NATS,
+    org: OrgOpt = DEFAULT_ORG,
+    staff: ActorOpt = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """A member leaves the responsibility group; the membership stays in the history."""
+    cmd = c.EndMember(
+        actor=actor(staff), case_id=case, member_id=member_id, to_date=day(to_date, "--to")
+    )
+    result = request(nats, org, "planning", cmd)
+    show(result, as_json, lambda r: out.print("Medlemskapet er avsluttet."))
 
 
 @app.command()

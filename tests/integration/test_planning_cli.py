@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from shared.clock import OSLO, FixedClock
 from tests.conftest import System
 from tests.helpers import kenett_cli
 from tests.integration.test_consent_flows import case_with_plan
@@ -80,3 +81,61 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     assert "--as" in done.stderr and "Jeg vil" not in done.stdout + done.stderr
     done = await run(system, "show", case_id)  # the coordinator, by their staff id
     assert done.returncode == 0 and "Jeg vil" in done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_r13_the_responsibility_group_meets_from_the_command_line(
+    system: System, clock: FixedClock
+) -> None:
+    """The meetings-with-minutes tool (R13) end to end in the CLI: members, a meeting called and
+    cancelled, another held with minutes and a task, the task done, a member leaving."""
+    case_id = str(await case_with_plan(system, clock, staff_id="koordinator-ola"))
+    done = await run(
+        system, "add-member", case_id, "service:hjemmesykepleien", "--role", "sykepleier", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    member = json.loads(done.stdout)["id"]
+
+    def at(hours: int) -> str:
+        return (clock.now() + timedelta(hours=hours)).astimezone(OSLO).strftime("%Y-%m-%dT%H:%M")
+
+    done = await run(system, "meeting", case_id, "--at", at(48), "--place", "Rådhuset", "--json")
+    first = json.loads(done.stdout)["id"]
+    done = await run(system, "cancel-meeting", case_id, first, "--reason", "Syk")
+    assert done.returncode == 0 and "Møtet er avlyst" in done.stdout, done.stderr
+    done = await run(system, "meeting", case_id, "--at", at(2), "--place", "Rådhuset", "--json")
+    held = json.loads(done.stdout)["id"]
+    # Not JSON: a usage error, nothing sent.
+    done = await kenett_cli(
+        system, "planning", "minutes", case_id, held, actor="koordinator-ola", stdin="Vi møttes."
+    )
+    assert done.returncode == 2 and "not minutes in JSON" in done.stderr
+    clock.advance(timedelta(hours=3))
+    minutes = {
+        "attended": [member],
+        "summary": "Gjennomgang av tiltak.",
+        "decisions": ["Søke avlastning"],
+        "tasks": [{"member_id": member, "text": "Sende søknad", "deadline": "2030-01-31"}],
+    }
+    done = await kenett_cli(
+        system,
+        "planning",
+        "minutes",
+        case_id,
+        held,
+        actor="koordinator-ola",
+        stdin=json.dumps(minutes),
+    )
+    assert done.returncode == 0 and "Referatet er lagret" in done.stdout, done.stderr
+    done = await run(system, "group", case_id)
+    assert done.returncode == 0, done.stderr
+    assert "avlyst" in done.stdout and "holdt" in done.stdout and member in done.stdout
+    assert "Vedtatt: Søke avlastning" in done.stdout
+    group = json.loads((await run(system, "group", case_id, "--json")).stdout)
+    (task,) = group["tasks"]
+    done = await run(system, "task-done", case_id, task["task_id"])
+    assert done.returncode == 0 and "Oppgaven er utført" in done.stdout, done.stderr
+    done = await run(system, "end-member", case_id, member)
+    assert done.returncode == 0 and "Medlemskapet er avsluttet" in done.stdout, done.stderr
+    group = json.loads((await run(system, "group", case_id, "--json")).stdout)
+    assert group["tasks"][0]["done_at"] and group["members"][0]["to_date"]
