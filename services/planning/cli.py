@@ -31,6 +31,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    coordinator_ref,
     day,
     err,
     local_time,
@@ -96,12 +97,39 @@ def _who(value: str | None, nats: str, org: str, staff: str, case_id: uuid.UUID)
         return _as_my_coordinator_role(nats, org, staff, case_id)
     kind, _, ident = value.partition(":")
     try:
-        return GateActor(kind=kind, id=ident)  # type: ignore[arg-type]
+        who = GateActor(kind=kind, id=ident)  # type: ignore[arg-type]
     except ValidationError:
         raise typer.BadParameter(
             "use KIND:ID with KIND one of person, coordinator, provider, next_of_kin",
             param_hint="--as",
         ) from None
+    if who.kind == "coordinator":
+        return _as_coordinator(ident, nats, org, staff)
+    return who
+
+
+def _as_coordinator(ident: str, nats: str, org: str, staff: str) -> GateActor:
+    """``--as coordinator:X`` by staff id or coordinator id, and only as yourself: reading as
+    coordinator gives the whole plan (R9), so nobody claims another coordinator's role."""
+    me = actor(staff)
+    coordinator_id = coordinator_ref(ident, "--as", nats, org, staff)
+    assert coordinator_id is not None
+    listing = request(
+        nats,
+        org,
+        "assignment",
+        a.ListCoordinators(actor=me, coordinator_ids=[coordinator_id], include_inactive=True),
+    )
+    found = listing["coordinators"]
+    if not found:
+        raise typer.BadParameter(f"no coordinator {ident!r} in the registry", param_hint="--as")
+    if found[0]["staff_id"] != me.id:
+        raise typer.BadParameter(
+            f"you ({me.id}) are not coordinator {ident}: a coordinator reads and writes as "
+            "themself; read in your own role (provider:, next_of_kin:) instead",
+            param_hint="--as",
+        )
+    return GateActor(kind="coordinator", id=str(coordinator_id))
 
 
 def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID) -> GateActor:

@@ -81,6 +81,15 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     assert "--as" in done.stderr and "Jeg vil" not in done.stdout + done.stderr
     done = await run(system, "show", case_id)  # the coordinator, by their staff id
     assert done.returncode == 0 and "Jeg vil" in done.stdout, done.stderr
+    # --as coordinator takes the staff id, and only your own (the whole plan is the
+    # coordinator's, R9): claiming another's role is refused before anything is read.
+    done = await run(system, "show", case_id, "--as", "coordinator:koordinator-ola")
+    assert done.returncode == 0 and "Jeg vil" in done.stdout, done.stderr
+    done = await run(
+        system, "show", case_id, "--as", "coordinator:koordinator-ola", staff="saksbehandler-kari"
+    )
+    assert done.returncode == 2 and "are not coordinator koordinator-ola" in done.stderr
+    assert "Jeg vil" not in done.stdout
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
