@@ -61,6 +61,7 @@ from sqlmodel import col, select
 
 from shared.client import KenettClient
 from shared.config import Settings
+from shared.contracts.assignment import RegisterCoordinator
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import AnswerHandover, ProposeHandover, SendNeedReport
 from shared.contracts.intake import DisclosureBasis, Need
@@ -573,6 +574,18 @@ async def _measure(
                 url = url.replace("{org}", code)
             orgs.append(await _start_org(servers, code, plugins, url, f"{prefix}{code}_"))
         hospital, lund = orgs
+        # The hospital coordinator the messages name: health personnel, registered (R17).
+        await hospital.client.command(
+            "assignment",
+            RegisterCoordinator(
+                actor=_staff(HOSPITAL),
+                staff_id="hk-1",
+                display_name="Bench Sykehuskoordinator",
+                unit="Medisinsk avdeling",
+                profession="sykepleier",
+                health_personnel=True,
+            ),
+        )
         bench = _Bench(servers, hospital, lund)
         t0 = time.perf_counter()
         setup_s = await bench.setup(handovers)

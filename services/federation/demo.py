@@ -122,6 +122,18 @@ async def _flows(h: Site, m: Site, n: Site, say: Say) -> DemoOutcome:
     today = date.today()
 
     say(f"1) {h.code} melder behov for IP og koordinator for en innlagt pasient til {m.code}")
+    # The hospital coordinator is health personnel, in the hospital's registry (R17).
+    await h.cmd(
+        "assignment",
+        RegisterCoordinator(
+            actor=h.actor,
+            staff_id="hk-demo",
+            display_name="Demo Sykehuskoordinator",
+            unit="Medisinsk avdeling",
+            profession="sykepleier",
+            health_personnel=True,
+        ),
+    )
     sent = await h.cmd(
         "federation",
         SendNeedReport(

@@ -336,8 +336,55 @@ class Runtime:
 # --- commands ----------------------------------------------------------------------------------
 
 
+async def check_hospital_coordinator(
+    rt: Runtime, actor: Actor, staff_id: str | None, field: str
+) -> None:
+    """R17: a hospital coordinator must be health personnel. At a hospital the coordinator a
+    message names is an active coordinator in its registry (assignment) who is health
+    personnel; a municipality's own rules for its coordinators are assignment's."""
+    if not staff_id or rt.ctx.settings.org_kind != "hospital":
+        return
+    try:
+        found = CoordinatorList.model_validate(
+            await rt.client().query(
+                "assignment",
+                ListCoordinators(
+                    actor=actor, staff_ids=[staff_id], include_inactive=False, limit=1
+                ),
+            )
+        )
+    except RequestFailed as exc:
+        raise refuse(
+            "unavailable",
+            "the coordinator registry could not be asked; try again",
+            field,
+            exc.error.message,
+        ) from None
+    if not found.coordinators:
+        raise refuse(
+            "rule_violation",
+            "not a hospital coordinator",
+            field,
+            "not an active coordinator in this hospital's registry: register them first (R17)",
+        )
+    if not found.coordinators[0].health_personnel:
+        raise refuse(
+            "rule_violation",
+            "not a hospital coordinator",
+            field,
+            "a hospital coordinator must be health personnel (R17)",
+        )
+
+
 def make_report_need(rt: Runtime):  # type: ignore[no-untyped-def]
-    async def report_need(uow: UnitOfWork, cmd: SendNeedReport) -> SentResult:
+    async def before(cmd: SendNeedReport) -> None:
+        await check_hospital_coordinator(
+            rt, cmd.actor, cmd.hospital_coordinator, "hospital_coordinator"
+        )
+
+    async def report_need(
+        uow: UnitOfWork, cmd: SendNeedReport, _checked: None = None
+    ) -> SentResult:
         to = rt.partner(cmd.to)
         problem = domain.national_id_problem(cmd.national_id)
         if problem:
@@ -376,11 +423,14 @@ def make_report_need(rt: Runtime):  # type: ignore[no-untyped-def]
         )
         return SentResult(link_id=link_id, message_id=message_id, to=to)
 
-    return report_need
+    return report_need, before
 
 
 def make_propose_handover(rt: Runtime):  # type: ignore[no-untyped-def]
-    async def propose(uow: UnitOfWork, cmd: ProposeHandover) -> SentResult:
+    async def before(cmd: ProposeHandover) -> None:
+        await check_hospital_coordinator(rt, cmd.actor, cmd.coordinator, "coordinator")
+
+    async def propose(uow: UnitOfWork, cmd: ProposeHandover, _checked: None = None) -> SentResult:
         fed = rt.linked()
         link = await rt.link(uow, cmd.link_id)
         others = [p for p in domain.parties(link.parties) if p != fed.org]
@@ -420,7 +470,7 @@ def make_propose_handover(rt: Runtime):  # type: ignore[no-untyped-def]
         )
         return SentResult(link_id=link.id, message_id=message_id, to=to)
 
-    return propose
+    return propose, before
 
 
 def make_answer_handover(rt: Runtime):  # type: ignore[no-untyped-def]
@@ -1436,8 +1486,14 @@ async def prepare(ctx: ServiceContext) -> None:
 def build_router(ctx: ServiceContext) -> NatsRouter:
     rt = runtime(ctx)
     router = NatsRouter()
-    command_responder(router, ctx, command=SendNeedReport, handler=make_report_need(rt))
-    command_responder(router, ctx, command=ProposeHandover, handler=make_propose_handover(rt))
+    report_need, coordinator_checked = make_report_need(rt)
+    command_responder(
+        router, ctx, command=SendNeedReport, handler=report_need, before=coordinator_checked
+    )
+    propose, proposer_checked = make_propose_handover(rt)
+    command_responder(
+        router, ctx, command=ProposeHandover, handler=propose, before=proposer_checked
+    )
     answer, before = make_answer_handover(rt)
     command_responder(router, ctx, command=AnswerHandover, handler=answer, before=before)
     command_responder(router, ctx, command=SweepFederation, handler=make_sweep(rt))

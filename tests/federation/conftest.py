@@ -26,11 +26,12 @@ from shared.runtime.federation import LocalFederation
 from shared.runtime.host import ServiceHost
 from shared.synthetic import synthetic_national_id
 from shared.watch import EventWatcher
-from tests.helpers import clock_start
+from tests.helpers import clock_start, register_coordinator
 
 pytestmark = [pytest.mark.nats, pytest.mark.federation]
 
 HOSPITAL, LUND, IVELAND = "sykehuset", "lund", "iveland"
+HOSPITAL_COORDINATOR = "hk-1"
 BOTH_DATABASES = pytest.mark.parametrize(
     "federation_database",
     ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
@@ -136,7 +137,19 @@ async def start_org(
     events = EventWatcher()
     await nc.subscribe(f"kenett.{code}.evt.>", cb=events.on_msg)
     await nc.flush()
-    return Org(code, settings, host, nc, KenettClient(nc, code, timeout=15), events, clock, handled)
+    client = KenettClient(nc, code, timeout=15)
+    if kind == "hospital":
+        # The hospital coordinator the tests name: health personnel, in the registry (R17).
+        await client.command(
+            "assignment",
+            register_coordinator(
+                HOSPITAL_COORDINATOR,
+                actor=staff(code),
+                health_personnel=True,
+                profession="sykepleier",
+            ),
+        )
+    return Org(code, settings, host, nc, client, events, clock, handled)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from shared.contracts import planning as p
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import ListLinks, ListMessages, SendNeedReport, SweepFederation
 from shared.contracts.xorg import HandoverProposal, MeasureUpdate, XPayload
+from tests.helpers import register_coordinator
 
 from .conftest import (
     HOSPITAL,
@@ -232,3 +233,41 @@ async def test_a_message_without_a_receipt_in_time_tells_the_senders_ke(
     federation.servers.start_hub()
     receipt = await until_receipt(hospital, link_id, sent)
     assert receipt["status"] == "accepted"
+
+
+async def test_r17_the_hospital_coordinator_is_registered_health_personnel(
+    federation: Federation, national_id: str
+) -> None:
+    """A hospital coordinator must be health personnel (R17): the coordinator a hospital's
+    report of need names is an active coordinator in its registry who is; otherwise nothing
+    leaves and nothing is stored."""
+    hospital = federation[HOSPITAL]
+    await hospital.cmd(
+        "assignment", register_coordinator("hk-sekretær", actor=staff(HOSPITAL))
+    )  # not health personnel
+
+    async def report(coordinator: str) -> RequestFailed:
+        with pytest.raises(RequestFailed) as refused:
+            await hospital.cmd(
+                "federation",
+                SendNeedReport(
+                    actor=staff(HOSPITAL),
+                    to=LUND,
+                    national_id=national_id,
+                    needs=["ip"],
+                    department="Medisinsk avdeling",
+                    hospital_coordinator=coordinator,
+                    basis="consent",
+                ),
+            )
+        return refused.value
+
+    unknown = await report("hk-ukjent")
+    assert unknown.error.code == "rule_violation"
+    assert unknown.error.fields[0].field == "hospital_coordinator"
+    assert "register them first (R17)" in unknown.error.fields[0].reason
+    clerk = await report("hk-sekretær")
+    assert "must be health personnel (R17)" in clerk.error.fields[0].reason
+    assert national_id not in str(unknown) + str(clerk)
+    links = await hospital.query("federation", ListLinks(actor=staff(HOSPITAL)))
+    assert links["links"] == []
