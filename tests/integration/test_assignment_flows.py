@@ -405,6 +405,17 @@ async def test_r17_a_hospital_coordinator_must_be_health_personnel(system: Syste
     assert error.code == "rule_violation" and "R17" in error.fields[0].reason
     assert (await _coordination(system, case_id)).episodes == []
     await _appoint(system, case_id, nurse)
+    # While she coordinates as hospital coordinator, the registry cannot say she is not
+    # health personnel; the secretary's entry may change freely.
+    error = await _refused(
+        system, a.UpdateCoordinator(actor=STAFF, coordinator_id=nurse, health_personnel=False)
+    )
+    assert error.code == "conflict" and error.fields[0].field == "health_personnel"
+    assert "R17" in error.fields[0].reason
+    await system.client.command(
+        "assignment",
+        a.UpdateCoordinator(actor=STAFF, coordinator_id=secretary, health_personnel=False),
+    )
 
 
 async def test_r20_a_barnekoordinator_uses_the_same_machinery_for_a_child(system: System) -> None:

@@ -44,7 +44,14 @@ from .cases import (
     on_case_status,
 )
 from .reads import complete_duty, coordination, export_fhir, list_duties, make_suggest, needing
-from .registry import deactivate, make_caseload, make_list, make_register, reactivate, update
+from .registry import (
+    deactivate,
+    make_caseload,
+    make_list,
+    make_register,
+    make_update,
+    reactivate,
+)
 from .sweep import start_sweeper, sweep_command
 
 __all__ = ["build_router", "start_sweeper"]
@@ -94,7 +101,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         wants=is_coordinator_decision,
     )
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))
-    command_responder(router, ctx, command=UpdateCoordinator, handler=update)
+    command_responder(router, ctx, command=UpdateCoordinator, handler=make_update(ctx))
     command_responder(router, ctx, command=DeactivateCoordinator, handler=deactivate)
     command_responder(router, ctx, command=ReactivateCoordinator, handler=reactivate)
     command_responder(router, ctx, command=SetCoordinatorNeeds, handler=make_set_needs(ctx))

@@ -165,6 +165,38 @@ def _check_training(uow: UnitOfWork, on: date | None, what: str) -> None:
         )
 
 
+def make_update(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    async def update_with_rules(uow: UnitOfWork, cmd: UpdateCoordinator) -> CoordinatorResult:
+        if cmd.health_personnel is False:
+            await lock_org(uow)
+            await _still_hospital_coordinator(uow, ctx, cmd.coordinator_id)
+        return await update(uow, cmd)
+
+    return update_with_rules
+
+
+async def _still_hospital_coordinator(
+    uow: UnitOfWork, ctx: ServiceContext, coordinator_id: uuid.UUID
+) -> None:
+    """A hospital coordinator must be health personnel (R17): while someone coordinates a
+    case as hospital coordinator, the registry cannot say they are not."""
+    cases = await uow.session.exec(
+        select(AssignmentCase).where(
+            AssignmentCase.org == uow.org,
+            AssignmentCase.primary_coordinator_id == coordinator_id,
+        )
+    )
+    serving = [case for case in cases if case_kind(ctx, case) is CoordinatorKind.HOSPITAL]
+    if serving:
+        raise refuse(
+            "conflict",
+            "coordinator was not changed",
+            "health_personnel",
+            f"they coordinate {len(serving)} case(s) as hospital coordinator, which must be "
+            "health personnel (R17): hand those over first",
+        )
+
+
 async def update(uow: UnitOfWork, cmd: UpdateCoordinator) -> CoordinatorResult:
     """Change a registry entry; a limit below the current caseload is allowed and shows as
     over the limit in the overview (R10)."""
