@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -153,9 +154,12 @@ class KenettClient:
         entries, unanswered = await _merged(services, of)
         return AuditReview(since=since, until=until, entries=entries, unanswered=unanswered)
 
-    async def status(self, *, wait: float = 1.0, expect: int | None = None) -> list[InstanceStatus]:
+    async def status(
+        self, *, wait: float = 1.0, expect: int | None = None, host: str | None = None
+    ) -> list[InstanceStatus]:
         """Every running process's own account of itself (``shared.bus.status``), gathered for
-        ``wait`` seconds, or until ``expect`` processes have answered; by instance."""
+        ``wait`` seconds, or until ``expect`` processes have answered; by instance. ``host``:
+        only the processes on that host answer."""
         replies: list[InstanceStatus] = []
         enough = asyncio.Event()
 
@@ -170,7 +174,8 @@ class KenettClient:
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox, cb=on_reply)
         try:
-            await self.nc.publish(status_subject(self.org), b"", reply=inbox)
+            body = json.dumps({"host": host}).encode() if host else b""
+            await self.nc.publish(status_subject(self.org), body, reply=inbox)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(enough.wait(), wait)
         finally:

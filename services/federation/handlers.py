@@ -354,6 +354,8 @@ async def check_hospital_coordinator(
             )
         )
     except RequestFailed as exc:
+        if exc.error.code != "unavailable":
+            raise CommandRejected(exc.error.code, exc.error.message, exc.error.fields) from None
         raise refuse(
             "unavailable",
             "the coordinator registry could not be asked; try again",

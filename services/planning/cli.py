@@ -622,7 +622,8 @@ def minutes(
         data = json.loads(raw)
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        cmd = c.RecordMinutes(actor=actor(staff), case_id=case, meeting_id=meeting_id, **data)
+        given = {k: v for k, v in data.items() if k not in ("actor", "case_id", "meeting_id")}
+        cmd = c.RecordMinutes(actor=actor(staff), case_id=case, meeting_id=meeting_id, **given)
     except ValidationError as exc:
         for e in exc.errors(include_input=False, include_url=False):
             err.print(f"  {'.'.join(str(p) for p in e['loc'])}: {e['msg']}")

@@ -129,12 +129,13 @@ class ConsentNote(PlanningBase, table=True):
     valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(default="active", max_length=32)
     valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    """A later start (None: in force when given): it does not count before then (R5, R7)."""
+    """Set while a consent recorded to start later has not started: consent says when it
+    has (``consent.consent_in_force``, or the gate), not planning's clock (R5, R7)."""
 
     def in_force(self, now: datetime) -> bool:
         return (
             self.status == "active"
-            and (self.valid_from is None or self.valid_from <= now)
+            and self.valid_from is None
             and (self.valid_until is None or now < self.valid_until)
         )
 

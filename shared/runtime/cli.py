@@ -336,7 +336,8 @@ def status(
     async def gather() -> dict[str, Any]:
         nc = await connect_once(nats, "kenett-cli-status")
         try:
-            instances = await KenettClient(nc, org).status(wait=wait)
+            mine = socket.gethostname() if here else None
+            instances = await KenettClient(nc, org).status(wait=wait, host=mine)
             streams = None if here else await _stream_state(nc.jetstream(), org)
         finally:
             await nc.close()

@@ -246,6 +246,41 @@ async def test_r7_a_consent_that_starts_later_does_not_stand_in_for_one_withdraw
     assert all([h["change"] for h in v.history][-1] == "in_force" for v in started)
 
 
+async def test_a_consent_that_starts_after_its_case_closed_reopens_nothing(
+    system: System, clock: FixedClock
+) -> None:
+    """A coordinator consent recorded to start in a month; the case closes before then. When
+    it starts, it is announced (and in the history), but the closed case gets no coordinator
+    and does not go back on the KE's worklist."""
+    await system.client.command("assignment", register_coordinator())
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    case_id = report.case_id
+    starts = clock.now() + timedelta(days=30)
+    await consent(system, case_id, c.ConsentKind.COORDINATOR, clock, valid_from=starts)
+    await system.client.command(
+        "intake", intake.CloseCase(actor=STAFF, case_id=case_id, reason="moved")
+    )
+    ev = system.events
+    closing = await ev.wait_until(lambda: ev.matching("intake.case_status_changed", case_id), WAIT)
+    for e in closing:
+        await system.settled("assignment", e)
+    clock.set(starts + timedelta(minutes=1))
+    started = (await _sweep(system)).in_force
+    assert len(started) == 1
+    told = await ev.wait_until(lambda: ev.matching("consent.consent_in_force", case_id), WAIT)
+    await system.settled("assignment", told[0])
+    assert not ev.matching("assignment.coordinator_appointed", case_id)
+    assert not ev.matching("assignment.case_awaiting_coordinator", case_id)
+    history = {v.consent_id: v for v in (await _history(system, case_id)).consents}
+    assert [h["change"] for h in history[started[0]].history] == [
+        "recorded",
+        "starts_later",
+        "in_force",
+    ]
+
+
 async def test_r5_no_plan_is_made_on_an_ip_consent_before_it_starts(
     system: System, clock: FixedClock
 ) -> None:

@@ -960,10 +960,40 @@ async def test_r4_r9_a_coordinator_whose_coordination_stopped_no_longer_reads_or
     await _as_assignment(system, appointed, case_id, at=stopped_at - timedelta(minutes=5))
     with pytest.raises(RequestFailed):
         await read(system, case_id, old)
+    # An appointment at the very moment of the stop (one transaction): the stop wins.
+    same = appointed.model_copy(update={"appointment_id": uuid.uuid4()})
+    await _as_assignment(system, same, case_id, at=stopped_at)
+    with pytest.raises(RequestFailed):
+        await read(system, case_id, old)
     # Appointed again after the stop (a new decision and consent): the plan is theirs again.
     again = appointed.model_copy(update={"appointment_id": uuid.uuid4()})
     await _as_assignment(system, again, case_id, at=stopped_at + timedelta(minutes=5))
     assert (await read(system, case_id, old)).content.goals
+
+    # A handover, and coordination stops before planning hears that the new one took over:
+    # neither the one handing over nor the one taking over (told late) keeps the plan.
+    newest = uuid.uuid4()
+    taking_over = a.CoordinatorAppointed(
+        appointment_id=uuid.uuid4(),
+        case_id=case_id,
+        case_ref=ref,
+        coordinator_id=newest,
+        handover_id=uuid.uuid4(),
+    )
+    base = stopped_at + timedelta(minutes=10)
+    await _as_assignment(
+        system,
+        a.CoordinationStopped(
+            case_id=case_id, case_ref=ref, coordinator_id=newest, cause="consent withdrawn"
+        ),
+        case_id,
+        at=base + timedelta(minutes=1),
+    )
+    await _as_assignment(system, taking_over, case_id, at=base)
+    for who in (old, c.GateActor(kind="coordinator", id=str(newest))):
+        with pytest.raises(RequestFailed) as stopped:
+            await read(system, case_id, who)
+        assert stopped.value.error.code == "forbidden"
 
 
 async def _decide_ip(system: System, case_id: uuid.UUID, granted: bool) -> Any:

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from services.assignment import coordination
 from services.assignment.coordination import CoordinationError
 from services.assignment.store import AssignmentCase, Coordinator, Episode, Handover
+from shared.client import KenettClient, RequestFailed
 from shared.contracts.assignment import (
     AppointCoordinator,
     AppointResult,
@@ -37,7 +38,7 @@ from shared.contracts.consent import (
     MayQuery,
 )
 from shared.contracts.envelope import Actor, Envelope
-from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade
+from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade, GetCase
 from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
 from shared.gate import ask_gate, require
@@ -104,6 +105,8 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             return
         await lock_org(uow)
         case = await case_row(uow, event.case_id, event.case_ref)
+        if isinstance(event, ConsentInForce) and case.closed_at is not None:
+            return  # recorded before the case closed, started after: the case stays closed
         # The consent the gate found in force: a later-starting one recorded now is not it.
         case.coordinator_consent_id = gate.consent_id or event.consent_id
         case.closed_at = None
@@ -327,18 +330,13 @@ async def _gate(
             timeout=ctx.settings.command_timeout_s,
         )
     except CommandRejected:
-        async with ctx.db.reader() as conn:
-            known = (
-                await conn.execute(
-                    select(AssignmentCase.case_id).where(
-                        AssignmentCase.case_id == case_id, AssignmentCase.org == ctx.org
-                    )
-                )
-            ).first()
-        if known is None:
-            raise refuse(
-                "not_found", "assignment does not know this case", "case_id", "no such case"
-            ) from None
+        # Intake owns the cases (and has them at once; this service hears of them later).
+        client = KenettClient(ctx.nc, ctx.org, timeout=ctx.settings.command_timeout_s)
+        try:
+            await client.query("intake", GetCase(actor=ctx.actor, case_id=case_id))
+        except RequestFailed as exc:
+            if exc.error.code == "not_found":
+                raise refuse("not_found", "no such case", "case_id", "unknown case") from None
         raise
 
 

@@ -65,12 +65,13 @@ async def start_sweeper(ctx: ServiceContext) -> None:
                 async with ctx.uow() as uow:
                     result = await sweep(uow, ctx.actor)
                     await uow.commit()
-                if result.expired or result.renewal_needed or result.renewed:
+                if result.expired or result.renewal_needed or result.renewed or result.in_force:
                     log.info(
                         "consent sweep",
                         expired=len(result.expired),
                         renewal_needed=len(result.renewal_needed),
                         renewed=len(result.renewed),
+                        in_force=len(result.in_force),
                     )
             except Exception as exc:  # the database is away: try again next time
                 log.warning("consent sweep failed", error=type(exc).__name__)

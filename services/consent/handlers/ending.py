@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, func, select
 
 from services.consent.domain import lapses_at_sixteen
-from services.consent.handlers.record import INSERT_CHANGE
+from services.consent.handlers.record import INSERT_CHANGE, STARTS_LATER
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import local_today
 from shared.contracts.consent import (
@@ -157,12 +158,19 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
 
 
 async def _announce_started(uow: UnitOfWork, now: datetime, actor: Actor) -> list[uuid.UUID]:
-    """Consents recorded to start later whose start has come: each gets a change "in_force"
-    in its history (R7) and a ConsentInForce event, once, so that the services that waited
-    for it act now (a plan is drafted, coordination starts)."""
-    told = select(ConsentChange.consent_id).where(
-        ConsentChange.consent_id == Consent.id, ConsentChange.change == "in_force"
-    )
+    """Consents recorded to start later ("starts_later" in their history) whose start has
+    come: each gets a change "in_force" in its history (R7) and a ConsentInForce event, once,
+    so that the services that waited for it act now (a plan is drafted, coordination starts).
+    Sweeps of several instances take turns (a named lock), so none is announced twice."""
+    await uow.lock(f"consent-in-force:{uow.org}")
+
+    def change(kind: str) -> Any:
+        return (
+            select(ConsentChange.consent_id)
+            .where(ConsentChange.consent_id == Consent.id, ConsentChange.change == kind)
+            .exists()
+        )
+
     started = await uow.session.exec(
         select(Consent, ConsentCase.case_ref)
         .join(ConsentCase, col(ConsentCase.case_id) == col(Consent.case_id))
@@ -171,10 +179,9 @@ async def _announce_started(uow: UnitOfWork, now: datetime, actor: Actor) -> lis
             Consent.status == "active",
             col(Consent.valid_from).is_not(None),
             col(Consent.valid_from) <= now,
-            col(Consent.valid_from) > col(Consent.recorded_at),
-            ~told.exists(),
+            change(STARTS_LATER),
+            ~change("in_force"),
         )
-        .with_for_update()
     )
     announced = []
     conn = await uow.connection()

@@ -33,6 +33,8 @@ _CASE = FastStatement(
     )
 )
 _INSERT_CONSENT = FastStatement(insert(Consent.__table__))  # type: ignore[attr-defined]
+STARTS_LATER = "starts_later"
+"""A consent recorded to start later: its history says so until the sweep adds "in_force"."""
 INSERT_CHANGE = FastStatement(insert(ConsentChange.__table__))  # type: ignore[attr-defined]
 
 
@@ -142,6 +144,19 @@ async def record(
             "form": cmd.form,
         },
     )
+    if valid_from > now:
+        # Counts from its start: the sweep announces it then (consent.consent_in_force).
+        await INSERT_CHANGE.run(
+            conn,
+            {
+                "consent_id": consent_id,
+                "case_id": case_id,
+                "at": now,
+                "change": STARTS_LATER,
+                "by": "system",
+                "form": None,
+            },
+        )
     uow.emit(
         ConsentRecorded(
             consent_id=consent_id,

@@ -190,6 +190,7 @@ async def register_appeal(uow: UnitOfWork, cmd: RegisterAppeal) -> AppealResult:
                 "the appeal was not registered",
                 [FieldError(field=field, reason=f"is before the decision ({decided_on})")],
             )
+    await uow.lock(f"appeal:{decision.id}")  # two registrations at once: the second sees the first
     earlier = (
         await uow.session.exec(select(Appeal).where(Appeal.decision_id == decision.id))
     ).first()

@@ -53,6 +53,7 @@ from .group import (
 from .lifecycle import (
     is_case_closing,
     is_ip_decision,
+    make_ip_consent_gate,
     on_appointed,
     on_case_status_changed,
     on_consent,
@@ -88,7 +89,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     event_consumer(
         router, ctx, name="coordinator-appointed", event=CoordinatorAppointed, handler=on_appointed
     )
-    event_consumer(router, ctx, name="consent-ended", event=ConsentEnded, handler=on_consent_ended)
+    event_consumer(
+        router,
+        ctx,
+        name="consent-ended",
+        event=ConsentEnded,
+        handler=on_consent_ended,
+        before=make_ip_consent_gate(ctx),
+    )
     event_consumer(
         router, ctx, name="consent-in-force", event=ConsentInForce, handler=on_consent_in_force
     )

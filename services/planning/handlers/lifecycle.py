@@ -23,7 +23,15 @@ from shared.contracts.assignment import (
     CoordinatorAppointed,
     HandoverCompleted,
 )
-from shared.contracts.consent import ConsentEnded, ConsentInForce, ConsentKind, ConsentRecorded
+from shared.contracts.consent import (
+    ConsentEnded,
+    ConsentInForce,
+    ConsentKind,
+    ConsentRecorded,
+    GateActor,
+    GateDecision,
+    MayQuery,
+)
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
@@ -37,7 +45,9 @@ from shared.contracts.planning import (
 )
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
+from shared.gate import ask_gate
 from shared.ids import new_id
+from shared.service import ServiceContext
 
 from .common import content_of, project_due, version_row, write_version
 
@@ -244,16 +254,52 @@ async def _ip_consent(
         await create_plan(uow, case, env.actor, env, absent=True)
 
 
-async def _ip_consent_in_force(uow: UnitOfWork, case_id: uuid.UUID) -> uuid.UUID | None:
-    """Another IP consent of the case in force now (the newest given), if any (R5, R7)."""
-    now = uow.clock.now()
-    notes = await uow.session.exec(
-        select(ConsentNote).where(
-            ConsentNote.case_id == case_id, ConsentNote.kind == ConsentKind.IP.value
+def make_ip_consent_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Before an IP consent's end is applied: which IP consent the gate finds in force now
+    (consent's data and clock, not planning's), to stand in for the one that ended."""
+
+    async def in_force(env: Envelope, event: ConsentEnded) -> GateDecision | None:
+        if event.kind is not ConsentKind.IP:
+            return None
+        return await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=event.case_id,
+                who=GateActor(kind="coordinator", id="planning"),
+                action="create_plan",
+            ),
+            timeout=ctx.settings.command_timeout_s,
         )
+
+    return in_force
+
+
+async def _stand_in(
+    uow: UnitOfWork, event: ConsentEnded, gate: GateDecision | None
+) -> uuid.UUID | None:
+    """The IP consent the gate found in force instead of the one that ended (a young person's
+    own from their 16th birthday, R6), noted as started; None if there is none (R7)."""
+    if gate is None or not gate.allow or gate.consent_id in (None, event.consent_id):
+        return None
+    assert gate.consent_id is not None
+    await uow.insert_if_absent(
+        ConsentNote,
+        {
+            "consent_id": gate.consent_id,
+            "case_id": event.case_id,
+            "kind": ConsentKind.IP.value,
+            "given_at": uow.clock.now(),
+            "status": "active",
+        },
     )
-    standing = [n for n in notes if n.in_force(now)]
-    return max(standing, key=lambda n: n.given_at).consent_id if standing else None
+    note = await uow.session.get(ConsentNote, gate.consent_id)
+    assert note is not None
+    if note.status != "active":
+        return None  # its own end has been told here already
+    note.valid_from = None  # started: consent says so
+    return gate.consent_id
 
 
 async def _freeze(uow: UnitOfWork, plan: Plan, cause: str, env: Envelope) -> None:
@@ -288,7 +334,9 @@ async def _reproject(uow: UnitOfWork, plan: Plan) -> None:
         await project_due(uow, plan, PlanContent.model_validate_json(row.content))
 
 
-async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) -> None:
+async def on_consent_ended(
+    uow: UnitOfWork, env: Envelope, event: ConsentEnded, gate: GateDecision | None = None
+) -> None:
     """A consent ended: noted. The IP consent ended (R6, R7): the plan freezes; the person
     still sees it, nobody edits it, no evaluations fall due."""
     note = await uow.session.get(ConsentNote, event.consent_id)
@@ -310,7 +358,7 @@ async def on_consent_ended(uow: UnitOfWork, env: Envelope, event: ConsentEnded) 
     if case.ip_consent_id == event.consent_id:
         # Another consent in force stands in (a young person's own from their 16th birthday,
         # R6); one that starts later does not (R7: nothing is done on an ended consent).
-        case.ip_consent_id = await _ip_consent_in_force(uow, case.case_id)
+        case.ip_consent_id = await _stand_in(uow, event, gate)
     plan = await _plan_of(uow, case.case_id)
     if plan is None or plan.status in (PlanStatus.FROZEN, PlanStatus.CLOSED):
         return
@@ -331,8 +379,13 @@ async def on_appointed(uow: UnitOfWork, env: Envelope, event: CoordinatorAppoint
         coordinator_id=event.coordinator_id,
         coordinator_at=env.occurred_at,
     )
-    if case.coordinator_at is not None and case.coordinator_at > env.occurred_at:
-        return  # told after coordination that followed it had stopped (R4, R7): it is over
+    at = case.coordinator_at
+    if at is not None and (
+        at > env.occurred_at or (at == env.occurred_at and not case.coordinator_id)
+    ):
+        # Told after what followed it (a stop, R4, R7, or a later appointment); a stop at the
+        # same moment wins.
+        return
     previous = case.coordinator_id
     case.coordinator_id = event.coordinator_id  # unchanged if just inserted with it
     case.coordinator_at = env.occurred_at
@@ -448,11 +501,12 @@ async def on_coordination_stopped(
 
     An appointment made after the stop (told before it) is kept."""
     case = await planning_case(uow, event.case_id, event.case_ref)
-    case.outgoing_coordinator_id = None
     if case.coordinator_at is not None and case.coordinator_at > env.occurred_at:
-        return
-    if case.coordinator_id == event.coordinator_id:
-        case.coordinator_id = None
+        return  # an appointment after the stop: a new coordination, left as it is
+    # Whoever planning has as coordinator (the stopped one, or the one handing over when the
+    # stop overtook the appointment of the one taking over): coordination has stopped.
+    case.coordinator_id = None
+    case.outgoing_coordinator_id = None
     case.coordinator_at = env.occurred_at
 
 
