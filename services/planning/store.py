@@ -133,11 +133,14 @@ class ConsentNote(PlanningBase, table=True):
     has (``consent.consent_in_force``, or the gate), not planning's clock (R5, R7)."""
 
     def in_force(self, now: datetime) -> bool:
-        return (
-            self.status == "active"
-            and self.valid_from is None
-            and (self.valid_until is None or now < self.valid_until)
-        )
+        return counts(self.status, self.valid_from, self.valid_until, now)
+
+
+def counts(
+    status: str, valid_from: datetime | None, valid_until: datetime | None, now: datetime
+) -> bool:
+    """A consent planning has noted counts: active, started (consent says so), not expired."""
+    return status == "active" and valid_from is None and (valid_until is None or now < valid_until)
 
 
 class ToolChange(PlanningBase, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert
@@ -17,6 +18,7 @@ from services.planning.store import (
     PlanningCase,
     PlanVersion,
     ToolChange,
+    counts,
 )
 from shared.contracts.assignment import (
     CoordinationStopped,
@@ -183,14 +185,26 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
             "status": "active",
         },
     )
-    note = await uow.session.get(ConsentNote, event.consent_id)
-    assert note is not None
+    status, valid_from = "active", event.valid_from
     if not noted:  # its end, or its start, arrived first (the consumers are separate)
+        note = await uow.session.get(ConsentNote, event.consent_id)
+        assert note is not None
         note.given_at, note.valid_until = event.given_at, event.valid_until
         if note.valid_from is None or event.valid_from is None:
             note.valid_from = None  # told in force already, or in force when given
-    if event.kind is ConsentKind.IP and note.in_force(uow.clock.now()):
-        await _ip_consent(uow, env, event.case_id, event.case_ref, note, event.given_by_role)
+        status, valid_from = note.status, note.valid_from
+    if event.kind is ConsentKind.IP and counts(
+        status, valid_from, event.valid_until, uow.clock.now()
+    ):
+        await _ip_consent(
+            uow,
+            env,
+            event.case_id,
+            event.case_ref,
+            event.consent_id,
+            event.given_at,
+            event.given_by_role,
+        )
 
 
 async def on_consent_in_force(uow: UnitOfWork, env: Envelope, event: ConsentInForce) -> None:
@@ -210,7 +224,15 @@ async def on_consent_in_force(uow: UnitOfWork, env: Envelope, event: ConsentInFo
     assert note is not None
     note.valid_from = None  # consent says it counts: no clock here decides otherwise
     if event.kind is ConsentKind.IP and note.in_force(uow.clock.now()):
-        await _ip_consent(uow, env, event.case_id, event.case_ref, note, event.given_by_role)
+        await _ip_consent(
+            uow,
+            env,
+            event.case_id,
+            event.case_ref,
+            note.consent_id,
+            note.given_at,
+            event.given_by_role,
+        )
 
 
 async def _ip_consent(
@@ -218,20 +240,21 @@ async def _ip_consent(
     env: Envelope,
     case_id: uuid.UUID,
     case_ref: str,
-    note: ConsentNote,
+    consent_id: uuid.UUID,
+    given_at: datetime,
     given_by_role: str,
 ) -> None:
     """An IP consent in force (R5): the case's basis for a plan."""
     case = await planning_case(uow, case_id, case_ref)
-    if case.ip_consent_id is not None and case.ip_consent_id != note.consent_id:
+    if case.ip_consent_id is not None and case.ip_consent_id != consent_id:
         current = await uow.session.get(ConsentNote, case.ip_consent_id)
         if (
             current is not None
             and current.in_force(uow.clock.now())
-            and current.given_at > note.given_at
+            and current.given_at > given_at
         ):
             return  # a late, older consent does not replace a newer one
-    case.ip_consent_id = note.consent_id
+    case.ip_consent_id = consent_id
     if case.tool is None:
         case.tool = "ip"
         conn = await uow.connection()
@@ -242,7 +265,7 @@ async def _ip_consent(
                 "case_id": case.case_id,
                 "tool": "ip",
                 "chosen_by": given_by_role,
-                "at": note.given_at,
+                "at": given_at,
                 "recorded_by": env.actor.id,
                 "note": "samtykke til individuell plan",
             },
