@@ -31,9 +31,9 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
-    coordinator_ref,
     day,
     err,
+    find_coordinator,
     local_time,
     out,
     request,
@@ -112,24 +112,14 @@ def _as_coordinator(ident: str, nats: str, org: str, staff: str) -> GateActor:
     """``--as coordinator:X`` by staff id or coordinator id, and only as yourself: reading as
     coordinator gives the whole plan (R9), so nobody claims another coordinator's role."""
     me = actor(staff)
-    coordinator_id = coordinator_ref(ident, "--as", nats, org, staff)
-    assert coordinator_id is not None
-    listing = request(
-        nats,
-        org,
-        "assignment",
-        a.ListCoordinators(actor=me, coordinator_ids=[coordinator_id], include_inactive=True),
-    )
-    found = listing["coordinators"]
-    if not found:
-        raise typer.BadParameter(f"no coordinator {ident!r} in the registry", param_hint="--as")
-    if found[0]["staff_id"] != me.id:
+    entry = find_coordinator(ident, "--as", nats, org, staff)
+    if entry["staff_id"] != me.id:
         raise typer.BadParameter(
             f"you ({me.id}) are not coordinator {ident}: a coordinator reads and writes as "
             "themself; read in your own role (provider:, next_of_kin:) instead",
             param_hint="--as",
         )
-    return GateActor(kind="coordinator", id=str(coordinator_id))
+    return GateActor(kind="coordinator", id=str(entry["coordinator_id"]))
 
 
 def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID) -> GateActor:

@@ -163,25 +163,30 @@ def coordinator_ref(
     """A coordinator by their staff id (what the registry table shows) or coordinator id.
 
     A staff id is looked up in the registry; one that is not there is a usage error that
-    names the option, before anything is sent."""
+    names the option, before anything is sent. A coordinator id is passed on as it is."""
     if ref is None:
         return None
     try:
         return uuid.UUID(ref)
     except ValueError:
         pass
+    return uuid.UUID(find_coordinator(ref, option, nats, org, staff)["coordinator_id"])
+
+
+def find_coordinator(ref: str, option: str, nats: str, org: str, staff: str) -> dict[str, Any]:
+    """The registry entry of a coordinator given by staff id or coordinator id (one query);
+    a usage error naming the option if there is none."""
     from shared.contracts.assignment import ListCoordinators
 
-    found = request(
-        nats,
-        org,
-        "assignment",
-        ListCoordinators(actor=actor(staff), staff_ids=[ref], limit=1),
-    )
+    try:
+        by: dict[str, Any] = {"coordinator_ids": [uuid.UUID(ref)], "include_inactive": True}
+    except ValueError:
+        by = {"staff_ids": [ref]}
+    found = request(nats, org, "assignment", ListCoordinators(actor=actor(staff), limit=1, **by))
     if not found["coordinators"]:
         raise typer.BadParameter(
-            f"no coordinator with staff id {ref!r} in the registry "
-            "(kenett assignment coordinators lists them)",
+            f"no coordinator {ref!r} in the registry (kenett assignment coordinators lists them)",
             param_hint=option,
         )
-    return uuid.UUID(found["coordinators"][0]["coordinator_id"])
+    entry: dict[str, Any] = found["coordinators"][0]
+    return entry

@@ -21,7 +21,7 @@ async def run(system: System, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caseloads(
+async def test_r9_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caseloads(
     system: System,
 ) -> None:
     ids = []
@@ -69,7 +69,7 @@ async def test_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_caselo
 
     # The registry table shows staff ids; the KE appoints by one (or by coordinator id).
     done = await run(system, "appoint", str(case.case_id), "per")
-    assert done.returncode == 2 and "no coordinator with staff id 'per'" in done.stderr
+    assert done.returncode == 2 and "no coordinator 'per' in the registry" in done.stderr
     assert "COORDINATOR" in done.stderr and "Traceback" not in done.stderr
     done = await run(system, "appoint", str(case.case_id), "ola")
     assert done.returncode == 0, done.stderr

@@ -246,7 +246,7 @@ async def test_r7_a_consent_that_starts_later_does_not_stand_in_for_one_withdraw
     assert all([h["change"] for h in v.history][-1] == "in_force" for v in started)
 
 
-async def test_a_consent_that_starts_after_its_case_closed_reopens_nothing(
+async def test_r5_r7_a_consent_that_starts_after_its_case_closed_reopens_nothing(
     system: System, clock: FixedClock
 ) -> None:
     """A coordinator consent recorded to start in a month; the case closes before then. When

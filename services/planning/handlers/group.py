@@ -15,6 +15,7 @@ from services.planning import domain
 from services.planning.store import GroupMember, GroupTask, Meeting, PlanningCase, ToolChange
 from shared.clock import OSLO, local_today
 from shared.contracts.consent import UNKNOWN_CASE, GateActor, GateDecision, GiverRole, MayQuery
+from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.planning import (
     AddMember,
     CancelMeeting,
@@ -315,15 +316,27 @@ async def cancel_meeting(uow: UnitOfWork, cmd: CancelMeeting) -> GroupChanged:
             "meeting_id",
             "only a scheduled meeting is cancelled",
         )
+    cancel(uow, meeting, await _case(uow, cmd.case_id), cmd.reason, cmd.actor)
+    return GroupChanged(case_id=cmd.case_id, id=meeting.id)
+
+
+def cancel(
+    uow: UnitOfWork,
+    meeting: Meeting,
+    case: PlanningCase,
+    reason: str,
+    actor: Actor,
+    causation: Envelope | None = None,
+) -> None:
+    """The meeting will not take place: the members are told, its reminders stop."""
     meeting.status = "cancelled"
-    meeting.cancel_reason = cmd.reason
-    case = await _case(uow, cmd.case_id)
+    meeting.cancel_reason = reason
     uow.emit(
         MeetingCancelled(meeting_id=meeting.id, case_id=case.case_id, case_ref=case.case_ref),
-        actor=cmd.actor,
+        actor=actor,
         case_id=case.case_id,
+        causation=causation,
     )
-    return GroupChanged(case_id=cmd.case_id, id=meeting.id)
 
 
 async def complete_task(uow: UnitOfWork, cmd: CompleteTask) -> GroupChanged:

@@ -38,7 +38,6 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
 from shared.contracts.planning import (
     CloseReason,
-    MeetingCancelled,
     PlanContent,
     PlanCreated,
     PlanFrozen,
@@ -52,6 +51,7 @@ from shared.ids import new_id
 from shared.service import ServiceContext
 
 from .common import content_of, project_due, version_row, write_version
+from .group import cancel
 
 PLANS = Plan.__table__  # type: ignore[attr-defined]
 
@@ -210,19 +210,7 @@ async def on_consent(uow: UnitOfWork, env: Envelope, event: ConsentRecorded) -> 
 async def on_consent_in_force(uow: UnitOfWork, env: Envelope, event: ConsentInForce) -> None:
     """A consent recorded to start later has started (R5, R6): from now it counts, as if it
     had been recorded now."""
-    await uow.insert_if_absent(
-        ConsentNote,
-        {
-            "consent_id": event.consent_id,
-            "case_id": event.case_id,
-            "kind": event.kind,
-            "given_at": env.occurred_at,
-            "status": "active",
-        },
-    )
-    note = await uow.session.get(ConsentNote, event.consent_id)
-    assert note is not None
-    note.valid_from = None  # consent says it counts: no clock here decides otherwise
+    note = await _started(uow, event.consent_id, event.case_id, event.kind, env.occurred_at)
     if event.kind is ConsentKind.IP and note.in_force(uow.clock.now()):
         await _ip_consent(
             uow,
@@ -307,22 +295,33 @@ async def _stand_in(
     if gate is None or not gate.allow or gate.consent_id in (None, event.consent_id):
         return None
     assert gate.consent_id is not None
+    note = await _started(uow, gate.consent_id, event.case_id, ConsentKind.IP, uow.clock.now())
+    return note.consent_id if note.status == "active" else None  # else its end came first
+
+
+async def _started(
+    uow: UnitOfWork,
+    consent_id: uuid.UUID,
+    case_id: uuid.UUID,
+    kind: ConsentKind,
+    heard_at: datetime,
+) -> ConsentNote:
+    """Consent says this consent has started (its event, or the gate): noted as started,
+    whatever planning's own clock says; noted first if its recording has not come yet."""
     await uow.insert_if_absent(
         ConsentNote,
         {
-            "consent_id": gate.consent_id,
-            "case_id": event.case_id,
-            "kind": ConsentKind.IP.value,
-            "given_at": uow.clock.now(),
+            "consent_id": consent_id,
+            "case_id": case_id,
+            "kind": kind,
+            "given_at": heard_at,
             "status": "active",
         },
     )
-    note = await uow.session.get(ConsentNote, gate.consent_id)
+    note = await uow.session.get(ConsentNote, consent_id)
     assert note is not None
-    if note.status != "active":
-        return None  # its own end has been told here already
-    note.valid_from = None  # started: consent says so
-    return gate.consent_id
+    note.valid_from = None
+    return note
 
 
 async def _freeze(uow: UnitOfWork, plan: Plan, cause: str, env: Envelope) -> None:
@@ -448,14 +447,7 @@ async def _cancel_meetings(uow: UnitOfWork, case: PlanningCase, env: Envelope) -
         )
     )
     for meeting in list(ahead):
-        meeting.status = "cancelled"
-        meeting.cancel_reason = "Saken er avsluttet"
-        uow.emit(
-            MeetingCancelled(meeting_id=meeting.id, case_id=case.case_id, case_ref=case.case_ref),
-            actor=env.actor,
-            case_id=case.case_id,
-            causation=env,
-        )
+        cancel(uow, meeting, case, "Saken er avsluttet", env.actor, env)
 
 
 def is_case_closing(event: CaseStatusChanged) -> bool:
