@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         ),
     )
     database_schema_prefix: str = Field("", description="Prefix for the PostgreSQL schema names.")
+    durability: Literal["crash", "power"] = Field(
+        "crash",
+        description="What a commit survives before anything is acked or answered. crash: a "
+        "crash of kenett or of nats-server (SQLite synchronous=NORMAL; nats-server syncs to "
+        "disk every 2 minutes). power: also a power cut or an operating-system crash (SQLite "
+        "synchronous=FULL, each commit synced off the event loop; the embedded nats-server "
+        "syncs every write): slower (docs/benchmarks.md). PostgreSQL follows its own "
+        "synchronous_commit; a NATS cluster replicates.",
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     org_kind: Literal["municipality", "hospital"] = Field(

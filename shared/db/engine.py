@@ -22,12 +22,30 @@ from .sqlite_inline import INLINE_DRIVER
 
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
+SQLITE_SYNCHRONOUS = ("full", "normal")
+"""``normal``: a commit is in the write-ahead log when it returns, so it survives a crash of
+kenett but not necessarily of the machine. ``full``: it is on disk (synced; the wait runs off
+the loop, ``shared.db.sqlite_inline``), so it survives a power cut too: ``KENETT_DURABILITY``."""
+
 
 class Database:
     """One service's database: engine, sessions, and its migrations."""
 
-    def __init__(self, url_template: str, service: str, schema_prefix: str = "") -> None:
+    def __init__(
+        self,
+        url_template: str,
+        service: str,
+        schema_prefix: str = "",
+        *,
+        sqlite_synchronous: str = "normal",
+    ) -> None:
+        if sqlite_synchronous not in SQLITE_SYNCHRONOUS:
+            raise ValueError(
+                f"sqlite_synchronous must be one of {', '.join(SQLITE_SYNCHRONOUS)}, "
+                f"not {sqlite_synchronous!r}"
+            )
         self.service = service
+        self.sqlite_synchronous = sqlite_synchronous
         self.url = url_template.replace("{service}", service)
         self.is_sqlite = self.url.startswith("sqlite")
         self.schema: str | None = None
@@ -90,7 +108,9 @@ class Database:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            durable = not readonly and self.sqlite_synchronous == "full"
+            cur.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            dbapi_conn.durable = durable
             cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cur.execute("PRAGMA busy_timeout=30000")
             if readonly:

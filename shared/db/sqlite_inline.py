@@ -17,19 +17,35 @@ Another *process* on the same file (two instances of a service on one SQLite fil
 docs advise against; PostgreSQL is for scaling out) still works: SQLite's busy timeout applies,
 and the loop waits out the other process's transaction.
 
+**Durable commits** (``PRAGMA synchronous=FULL``, with ``KENETT_DURABILITY=power``)
+make every COMMIT wait for the disk (``fsync`` of the write-ahead log, a few hundred
+microseconds here), so that a commit that a handler acked after, or a user was told about,
+survives a power cut or an operating-system crash, not only a crash of kenett. That one wait
+runs on a worker thread (``_COMMITS``): the standard library's ``sqlite3`` lets go of the GIL
+while SQLite syncs, so the loop goes on with other work meanwhile, and the connection is not
+used by anything else until the commit returns (the writers' pool holds one connection, taken
+until the commit is through). With ``normal``, a commit only writes the log; it is done on the
+loop's thread, as every other statement.
+
 The URL stays ``sqlite+aiosqlite://`` in settings; ``Database`` picks this driver for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine.url import URL
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, in_greenlet
+
+# Durable commits wait for the disk here, not on the loop's thread (module docstring). A few
+# threads: one commit at a time per database (one writer connection), several databases.
+_COMMITS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kenett-sqlite-commit")
 
 
 async def _ready() -> None:
@@ -44,6 +60,9 @@ class _Cursor(sqlite3.Cursor):
 
 
 class _Connection(sqlite3.Connection):
+    durable = False
+    """``PRAGMA synchronous=FULL`` on this connection: its commits wait for the disk."""
+
     def cursor(self, factory: Any = _Cursor) -> Any:
         return super().cursor(factory)
 
@@ -66,6 +85,15 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):
         kwargs["check_same_thread"] = False
         kwargs["factory"] = _Connection
         return args, kwargs
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        # Under SQLAlchemy's asyncio layer (a greenlet): the loop goes on while the disk syncs.
+        durable = getattr(dbapi_connection, "durable", False)
+        if durable and dbapi_connection.in_transaction and in_greenlet():
+            loop = asyncio.get_running_loop()
+            await_(loop.run_in_executor(_COMMITS, dbapi_connection.commit))
+            return
+        dbapi_connection.commit()
 
     def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
         await_(_ready())

@@ -362,19 +362,22 @@ def run_pipeline(
     database_url: str | None = None,
     timeout: float = 60.0,
     split: bool = False,
+    durability: str = "crash",
 ) -> dict[str, Any]:
     """The figures of one run (see the module docstring). ``split``: each service in a process
     of its own (``kenett run SERVICE``, as when services are scaled separately) instead of all
-    five in one; ``rss_mb`` is then the sum of their peaks."""
+    five in one; ``rss_mb`` is then the sum of their peaks. ``durability``: ``power`` syncs
+    every SQLite commit and every stored message (``KENETT_DURABILITY``), for the bare bus too
+    (it runs on the same nats-server)."""
     with (
         tempfile.TemporaryDirectory(prefix="kenett-bench-") as tmp,
         _schemas(database_url) as db,
         ExitStack() as stack,
     ):
         workdir = Path(tmp)
-        server = NatsServer(workdir / "nats").start()
+        server = NatsServer(workdir / "nats", sync_always=durability == "power").start()
         stack.callback(server.stop)
-        env = {"KENETT_AUTO_APPOINT": "1", **db}
+        env = {"KENETT_AUTO_APPOINT": "1", "KENETT_DURABILITY": durability, **db}
         groups = [[name] for name in SERVICES] if split else [SERVICES]
         procs = {
             (group[0] if split else "services"): stack.enter_context(
@@ -403,5 +406,6 @@ def run_pipeline(
         figures["cases_per_s"] * figures["events_per_case"] / figures["bare_hops_per_s"], 3
     )
     figures["database"] = "postgresql" if database_url else "sqlite"
+    figures["durability"] = durability
     figures["cpus"] = os.cpu_count()
     return {"benchmark": "pipeline", **figures}

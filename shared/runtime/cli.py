@@ -98,19 +98,34 @@ def up(
         Path | None, typer.Option(help="Where data is kept (default ./var).")
     ] = None,
     org: Annotated[str | None, typer.Option(help="This instance's organisation.")] = None,
+    durability: Annotated[
+        str | None,
+        typer.Option(
+            help="crash (default): what is acked survives a crash of kenett or nats-server; "
+            "power: also a power cut (every commit and stored message synced to disk; slower).",
+        ),
+    ] = None,
 ) -> None:
     """All-in-one: an embedded nats-server and every service in this process, data under ./var."""
-    settings = _settings(nats_port=nats_port, var_dir=var_dir, org=org)
+    settings = _settings(nats_port=nats_port, var_dir=var_dir, org=org, durability=durability)
     configure_logging(settings.log_format, settings.log_level)
     var = settings.var_dir.resolve()
-    server = NatsServer(var / "nats", port=settings.nats_port, log_file=var / "nats-server.log")
+    server = NatsServer(
+        var / "nats",
+        port=settings.nats_port,
+        log_file=var / "nats-server.log",
+        sync_always=settings.durability == "power",
+    )
     try:
         server.start()
     except NatsServerError as exc:
         err.print(f"[red]cannot start nats-server[/]: {exc}")
         raise typer.Exit(2) from None
     settings = settings.model_copy(update={"nats_url": server.url})
-    err.print(f"kenett all-in-one: org={settings.org} nats={server.url} data={var}")
+    err.print(
+        f"kenett all-in-one: org={settings.org} nats={server.url} data={var} "
+        f"durability={settings.durability}"
+    )
     err.print("Ctrl-C stops everything.")
     try:
         asyncio.run(_serve(settings, None))
@@ -785,6 +800,13 @@ def bench_pipeline(
             help="Each service in a process of its own (scaled separately), not all in one.",
         ),
     ] = False,
+    durability: Annotated[
+        str,
+        typer.Option(
+            help="crash (the default of kenett up) or power: every commit and stored message "
+            "synced to disk, the bare bus's nats-server too (KENETT_DURABILITY).",
+        ),
+    ] = "crash",
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
 ) -> None:
     """Whole cases through intake, consent, assignment, planning and notifications in one
@@ -798,6 +820,9 @@ def bench_pipeline(
     if cases < 1 or rate <= 0 or seconds <= 0 or concurrency < 1 or bare_seconds <= 0:
         err.print("[red]--cases, --rate, --seconds, --concurrency, --bare-seconds: must be > 0[/]")
         raise typer.Exit(2)
+    if durability not in ("crash", "power"):
+        err.print(f"[red]--durability: crash or power, not {durability!r}[/]")
+        raise typer.Exit(2)
     figures = run_pipeline(
         cases=cases,
         rate=rate,
@@ -806,6 +831,7 @@ def bench_pipeline(
         bare_seconds=bare_seconds,
         database_url=database_url,
         split=split,
+        durability=durability,
     )
     table = Table(title=f"kenett bench pipeline ({figures['mode']}, {figures['database']})")
     table.add_column("figure")

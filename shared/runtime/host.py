@@ -75,7 +75,12 @@ class ServiceHost:
         self._broker = broker  # set before start, so a failed start is still stopped
         url_template = self.settings.resolved_database_url()
         for plugin in self.plugins:
-            db = Database(url_template, plugin.name, self.settings.database_schema_prefix)
+            db = Database(
+                url_template,
+                plugin.name,
+                self.settings.database_schema_prefix,
+                sqlite_synchronous="full" if self.settings.durability == "power" else "normal",
+            )
             relay = OutboxRelay(db, js, self.clock, poll_interval=self.settings.relay_poll_s)
             ctx = ServiceContext(plugin.name, self.settings, db, self.clock, self._nc, js, relay)
             if self.on_handled is not None:

@@ -5,6 +5,7 @@ No Docker engine runs here, so the compose file is parsed and checked instead of
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from shared.config import Settings
+from shared.runtime.natsserver import nats_server_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 KENETT = str(Path(sys.executable).parent / "kenett")
@@ -70,6 +72,17 @@ def test_compose_mounts_the_nats_config_and_enables_jetstream() -> None:
     conf = (ROOT / mount.split(":")[0]).read_text()
     assert "jetstream" in conf
     assert "store_dir" in conf
+
+
+def test_the_distributed_nats_config_is_valid_and_syncs_every_write() -> None:
+    """One server without replicas: a message it acknowledged survives a power cut only if it
+    synced it first (KENETT_DURABILITY's counterpart for an external NATS)."""
+    conf = ROOT / "deploy" / "nats" / "single.conf"
+    assert re.search(r"^\s*sync_interval:\s*always\s*$", conf.read_text(), re.M)
+    done = subprocess.run(
+        [nats_server_binary(), "-c", str(conf), "-t"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_every_service_container_checks_its_own_process() -> None:
