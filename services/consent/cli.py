@@ -41,6 +41,11 @@ KIND = {
     "sharing": "deling med tjenester",
     "next_of_kin": "pårørendes deltakelse",
 }
+HEARD = {
+    "heard": "barnet er hørt",
+    "could_not_be_heard": "barnet kunne ikke høres",
+    "declined": "barnet ville ikke uttale seg",
+}
 GIVER = {
     "person": "personen selv",
     "parent": "forelder",
@@ -116,6 +121,13 @@ def record(
     document_ref: Annotated[
         str | None, typer.Option(help="Where the written consent is filed.")
     ] = None,
+    child_heard: Annotated[
+        c.ChildHeard | None,
+        typer.Option(
+            help="R6: from 12 the child is heard before parents or barnevernet consent: heard, "
+            "could_not_be_heard or declined (required then)."
+        ),
+    ] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -144,6 +156,7 @@ def record(
         recorded_by=who.id,
         given_at=_moment(given_at, "--given-at") or datetime.now(OSLO),
         document_ref=document_ref,
+        child_heard=child_heard,
     )
     result = request(nats, org, "consent", cmd)
     show(
@@ -203,6 +216,8 @@ def list_consents(
             givers = ", ".join(
                 GIVER.get(str(g.get("role")), str(g.get("role"))) for g in v["givers"]
             )
+            if v.get("child_heard"):
+                givers += f" ({HEARD[v['child_heard']]})"
             scope = v["scope"] or {}
             grantees = ", ".join(str(x) for x in scope.get("grantees", []))  # type: ignore[attr-defined]
             table.add_row(

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from shared.contracts.consent import GiverRole
 
 HEALTH_MAJORITY = 16  # R6: from 16 the young person decides
+HEARD_FROM = 12  # R6: from 12 the child is heard (and their view carries weight)
 ADULT = 18
 
 
@@ -58,6 +59,22 @@ def decider_refusal(role: GiverRole, age: int, decides: str) -> str | None:
             f"{decides}, and the child is heard (R6)"
         )
     return f"a representative cannot {decides} for a child under 16; the parents do (R6)"
+
+
+def hearing_refusal(role: GiverRole, age: int, heard: str | None) -> str | None:
+    """Why the record of the child being heard does not fit (R6), or None: from 12 a child is
+    heard before parents or barnevernet consent for them, so such a consent says whether they
+    were; for a consent the person gives themself (or a representative for an adult) it does
+    not apply. Under 12 it may be recorded (children are heard from 7, pbrl § 4-4)."""
+    on_behalf = role in (GiverRole.PARENT, GiverRole.BARNEVERN)
+    if heard is not None and not on_behalf:
+        return "applies only to a consent that parents or barnevernet give for a child"
+    if on_behalf and HEARD_FROM <= age < HEALTH_MAJORITY and heard is None:
+        return (
+            "the child is 12 or over and is heard before others consent for them: say whether "
+            "they were (heard, could_not_be_heard, declined) (R6)"
+        )
+    return None
 
 
 def evidence_refusal(given_at: datetime, now: datetime) -> str | None:

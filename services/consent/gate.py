@@ -9,7 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+
+from shared.clock import OSLO
 
 ACTIVE = "active"
 
@@ -27,12 +29,19 @@ class ConsentFacts:
     life_areas: frozenset[str]
     content_kinds: frozenset[str]
     changed_at: datetime | None = None
+    lapses_on: date | None = None
+    """R6: the 16th birthday of a child whose parents or barnevernet gave this consent. It
+    stops counting when that day begins in Norway, whether or not the sweep has marked it yet."""
+
+    def lapsed(self, now: datetime) -> bool:
+        return self.lapses_on is not None and now.astimezone(OSLO).date() >= self.lapses_on
 
     def in_force(self, now: datetime) -> bool:
         return (
             self.status == ACTIVE
             and self.valid_from <= now
             and (self.valid_until is None or now < self.valid_until)
+            and not self.lapsed(now)
         )
 
     def covers(self, grantee: str, life_area: str | None, content_kind: str | None) -> bool:
@@ -76,7 +85,10 @@ def _basis(consents: Iterable[ConsentFacts], kind: str, now: datetime) -> Verdic
     latest = of_kind[-1]
     if latest.status == ACTIVE and now < latest.valid_from:
         return Verdict(False, f"the {kind} consent is not yet in force", latest.consent_id)
-    why = _WHY_ENDED.get(latest.status, "has expired (R7)")
+    if latest.status == ACTIVE and latest.lapsed(now):
+        why = _WHY_ENDED["renewal_needed"]  # the sweep will mark it so; it counts no more now
+    else:
+        why = _WHY_ENDED.get(latest.status, "has expired (R7)")
     return Verdict(False, f"the {kind} consent {why}", latest.consent_id)
 
 

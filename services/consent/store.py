@@ -63,6 +63,9 @@ class Consent(ConsentBase, table=True):
         sa_column=Column(String(16), nullable=False, server_default="active", index=True),
     )
     status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    child_heard: str | None = Field(
+        default=None, max_length=32, description="R6: heard, could_not_be_heard or declined."
+    )
 
 
 class ConsentChange(ConsentBase, table=True):

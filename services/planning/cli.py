@@ -94,7 +94,9 @@ def _who(value: str | None, nats: str, org: str, staff: str, case_id: uuid.UUID)
     (your staff id, ``--actor``). Whoever else runs the command says whom they read as: the
     role decides what they see (R7), and the audit trail records it."""
     if value is None:
-        return _as_my_coordinator_role(nats, org, staff, case_id)
+        role = _as_my_coordinator_role(nats, org, staff, case_id)
+        assert role is not None
+        return role
     kind, _, ident = value.partition(":")
     try:
         who = GateActor(kind=kind, id=ident)  # type: ignore[arg-type]
@@ -122,7 +124,11 @@ def _as_coordinator(ident: str, nats: str, org: str, staff: str) -> GateActor:
     return GateActor(kind="coordinator", id=str(entry["coordinator_id"]))
 
 
-def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID) -> GateActor:
+def _as_my_coordinator_role(
+    nats: str, org: str, staff: str, case_id: uuid.UUID, *, required: bool = True
+) -> GateActor | None:
+    """Your coordinator role on this case; if you have none, a usage error (``required``) or
+    None."""
     me = actor(staff)
     view = request(nats, org, "assignment", a.GetCoordination(actor=me, case_id=case_id))
     # The primary coordinator, and during a handover's overlap the one handing over (R11).
@@ -137,6 +143,8 @@ def _as_my_coordinator_role(nats: str, org: str, staff: str, case_id: uuid.UUID)
         for coordinator in listing["coordinators"]:
             if coordinator["staff_id"] == me.id:
                 return GateActor(kind="coordinator", id=str(coordinator["coordinator_id"]))
+    if not required:
+        return None
     err.print(
         f"[red]you ({me.id}) are not this case's coordinator[/]: say whom you read or write as "
         "with --as KIND:ID (coordinator:<id>, provider:<service>, next_of_kin:<relation>, "
@@ -237,13 +245,26 @@ def show_plan(
 @app.command()
 def versions(
     case: CaseArg,
+    who: AsOpt = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Every version: when, by whom, what kind of change (R16)."""
-    result = request(nats, org, "planning", c.ListPlanVersions(actor=actor(staff), case_id=case))
+    """Every version: when, by whom, what kind of change (R16). The notes are free text: only
+    for a reader who may see the whole plan (R7); without --as, as the case's coordinator if
+    that is you, else without the notes."""
+    reader = (
+        _who(who, nats, org, staff, case)
+        if who is not None
+        else _as_my_coordinator_role(nats, org, staff, case, required=False)
+    )
+    result = request(
+        nats,
+        org,
+        "planning",
+        c.ListPlanVersions(actor=actor(staff), case_id=case, who=reader),
+    )
 
     def render(r: dict[str, Any]) -> None:
         t = Table(title="Versjoner")
@@ -259,6 +280,11 @@ def versions(
                 v["note"] or "",
             )
         out.print(t)
+        if r.get("notes_withheld"):
+            out.print(
+                "Merknadene er fritekst og vises bare for den som kan lese hele planen "
+                "(koordinatoren, eller --as med et samtykke som dekker hele planen)."
+            )
 
     show(result, as_json, render)
 

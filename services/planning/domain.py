@@ -462,6 +462,14 @@ def move(
             missing.append(
                 FieldError(field="content.period", reason="an active plan has a plan period (R14)")
             )
+        elif not content.period.revision_dates:
+            missing.append(
+                FieldError(
+                    field="content.period.revision_dates",
+                    reason="an active plan has at least one date for adjustment and revision "
+                    "(R14 point 7)",
+                )
+            )
         if missing:
             return None, missing
     if to == PlanStatus.UNDER_REVISION and not (reason or "").strip():

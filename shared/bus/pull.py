@@ -36,6 +36,9 @@ Handle = Callable[[Msg], Awaitable[None]]
 FETCH_TIMEOUT_S = 5.0
 # After a failed fetch (the broker away, the consumer not there yet): the next try's delay.
 RETRY_S = (0.1, 0.5, 1.0, 2.0)
+FAILING_AFTER = 3
+"""Fetches failed in a row before ``kenett status`` calls a consumer not fetching (about 1.6 s
+of retries: a broker restart's blip is not reported, a deleted consumer is)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,10 @@ class PullLoops:
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     fetching: set[asyncio.Task[None]] = field(default_factory=set)
     """The loops waiting in a fetch (nothing in hand): cancelled at once on stop."""
+    failing: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """Consumers whose fetches fail one after another (the consumer deleted, the broker away):
+    durable name → (failures in a row, the last error's type). A loop that retries for ever
+    is alive but fetches nothing; ``kenett status`` says so."""
     stopping: bool = False
 
     async def stop(self, timeout: float = 15.0) -> None:
@@ -95,13 +102,18 @@ async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) 
                     )
                 msgs = await psub.fetch(consumer.batch, timeout=consumer.fetch_timeout)
             except (NatsTimeout, TimeoutError):  # nats-py raises either for "nothing came"
-                continue  # nothing new within the fetch's expiry
+                if failures:  # the fetch worked: nothing new within its expiry
+                    log.info("fetching again", consumer=consumer.durable, after_failures=failures)
+                    failures = 0
+                    loops.failing.pop(consumer.durable, None)
+                continue
             except Exception as exc:
                 if failures == 0:
                     log.warning(
                         "fetch failed", consumer=consumer.durable, error=describe_error(exc)
                     )
                 failures += 1
+                loops.failing[consumer.durable] = (failures, type(exc).__name__)
                 await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S)) - 1])  # broker away
                 continue
             finally:
@@ -109,6 +121,7 @@ async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) 
             if failures:
                 log.info("fetching again", consumer=consumer.durable, after_failures=failures)
                 failures = 0
+                loops.failing.pop(consumer.durable, None)
             if not msgs:  # only status messages came (e.g. the request expired)
                 continue
             tasks = [asyncio.create_task(_handled(consumer, msg)) for msg in msgs]

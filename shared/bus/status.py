@@ -40,8 +40,15 @@ _BACKLOG = select(func.count(), func.min(col(OutboxMessage.created_at))).where(
 )
 
 
-async def service_health(ctx: ServiceContext, consumers: int) -> ServiceHealth:
-    """The service's database reached within a few seconds, and its outbox's backlog."""
+Loops = tuple[int, dict[str, tuple[int, str]]]
+"""Consumers fetching, and those whose fetches keep failing (``ServiceHost``)."""
+
+
+async def service_health(ctx: ServiceContext, loops: Loops) -> ServiceHealth:
+    """The service's database reached within a few seconds, its outbox's backlog, and its
+    consumers' fetch loops."""
+    consumers, failing_loops = loops
+    failing = {name: f"{n}× {error}" for name, (n, error) in failing_loops.items()}
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_S):
             async with ctx.db.reader() as conn:
@@ -52,6 +59,7 @@ async def service_health(ctx: ServiceContext, consumers: int) -> ServiceHealth:
             database=f"unavailable: {describe_error(exc)}",
             consumers=consumers,
             consumers_declared=len(ctx.pull_consumers),
+            consumers_failing=failing,
         )
     age = None
     if oldest is not None:
@@ -63,6 +71,7 @@ async def service_health(ctx: ServiceContext, consumers: int) -> ServiceHealth:
         oldest_unpublished_s=age,
         consumers=consumers,
         consumers_declared=len(ctx.pull_consumers),
+        consumers_failing=failing,
     )
 
 
@@ -70,10 +79,10 @@ async def serve_status(
     nc: NatsClient,
     org: str,
     contexts: dict[str, ServiceContext],
-    running: Callable[[ServiceContext], int],
+    running: Callable[[ServiceContext], Loops],
     started_at: datetime,
 ) -> Subscription:
-    """Answer status asks for this process; ``running(ctx)`` counts its live fetch loops. An
+    """Answer status asks for this process; ``running(ctx)`` tells of its fetch loops. An
     ask that names a host (``{"host": ...}``, a container's health check) is answered only by
     the processes on that host, so health checks do not grow with the number of containers."""
     host = socket.gethostname()

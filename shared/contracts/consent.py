@@ -75,6 +75,14 @@ class GiverRole(StrEnum):
     REPRESENTATIVE = "representative"
 
 
+class ChildHeard(StrEnum):
+    """Whether the child was heard before parents or barnevernet consented for them (R6)."""
+
+    HEARD = "heard"  # the child's view is known (and kept in the record where it belongs)
+    COULD_NOT_BE_HEARD = "could_not_be_heard"  # e.g. their condition did not allow it
+    DECLINED = "declined"  # the child was asked and did not want to give a view
+
+
 class GivenBy(BaseModel):
     """The giver, by role. A representative needs the legal basis recorded (R6)."""
 
@@ -106,6 +114,11 @@ class RecordConsent(Command):
     recorded_by: str = Field(min_length=1, max_length=128, description="Staff id, not a name.")
     given_at: datetime
     document_ref: str | None = Field(None, max_length=200)
+    child_heard: ChildHeard | None = Field(
+        None,
+        description="R6: a child of 12 or over is heard before parents or barnevernet consent "
+        "for them; required then, and only for a consent given on a child's behalf.",
+    )
 
 
 class RecordConsentResult(BaseModel):
@@ -244,6 +257,7 @@ class ConsentView(BaseModel):
     document_ref: str | None
     scope: dict[str, object] | None
     history: list[dict[str, object]]
+    child_heard: ChildHeard | None = None
 
 
 class ConsentHistory(BaseModel):

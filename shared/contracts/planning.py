@@ -198,11 +198,17 @@ class PlanDocument(BaseModel):
 
 
 class GetPlan(Query):
-    """Read the head of a case's plan: status, version, coordinator, dates (no content)."""
+    """Read the head of a case's plan: status, version, coordinator, dates (no content).
+
+    A revision's reason is free text a staff member wrote: it comes only with ``who`` whom the
+    consent gate lets read the whole plan (R7); otherwise ``text_withheld`` says it is there."""
 
     QUERY: ClassVar[str] = "get_plan"
 
     case_id: uuid.UUID
+    who: GateActor | None = Field(
+        None, description="Read as (the gate decides); without it, no free text."
+    )
 
 
 class PlanView(BaseModel):
@@ -221,6 +227,9 @@ class PlanView(BaseModel):
     period_end: date | None = None
     next_evaluation_on: date | None = None
     status_reason: str | None = None
+    text_withheld: bool = Field(
+        False, description="A free-text status reason exists that this reader may not see (R7)."
+    )
 
 
 class ViewPlan(Query):
@@ -246,11 +255,17 @@ class PlanAccess(BaseModel):
 
 
 class ListPlanVersions(Query):
-    """Every version of a plan: number, time, author, what changed (no content)."""
+    """Every version of a plan: number, time, author, what changed (no content).
+
+    The notes are free text (a save's note, a provider's remark on a measure): they come only
+    with ``who`` whom the consent gate lets read the whole plan (R7)."""
 
     QUERY: ClassVar[str] = "versions"
 
     case_id: uuid.UUID
+    who: GateActor | None = Field(
+        None, description="Read as (the gate decides); without it, no notes."
+    )
 
 
 class VersionInfo(BaseModel):
@@ -269,6 +284,9 @@ class PlanVersions(BaseModel):
 
     case_id: uuid.UUID
     versions: list[VersionInfo]
+    notes_withheld: bool = Field(
+        False, description="Some versions have notes that this reader may not see (R7)."
+    )
 
 
 class ComparePlanVersions(Query):

@@ -20,8 +20,15 @@ class ServiceHealth(BaseModel):
     oldest_unpublished_s: float | None = Field(
         None, description="Age of the oldest of them in seconds (None: none waiting)."
     )
-    consumers: int = Field(0, description="Event consumers whose fetch loop is running.")
+    consumers: int = Field(
+        0, description="Event consumers whose fetch loop is running and its fetches work."
+    )
     consumers_declared: int = Field(0, description="Event consumers the service has.")
+    consumers_failing: dict[str, str] = Field(
+        default_factory=dict,
+        description="Consumers whose fetches fail one after another: durable name → "
+        '"<failures in a row>× <error type>" (e.g. the consumer was deleted).',
+    )
 
 
 class InstanceStatus(BaseModel):
@@ -42,9 +49,12 @@ class InstanceStatus(BaseModel):
             if s.database != "ok":
                 problems.append(f"{s.name} on {self.instance}: database {s.database}")
             if s.consumers < s.consumers_declared:
+                failing = "".join(
+                    f"; {name}: fetch failing ({why})" for name, why in s.consumers_failing.items()
+                )
                 problems.append(
                     f"{s.name} on {self.instance}: {s.consumers} of {s.consumers_declared} "
-                    "event consumers are fetching"
+                    f"event consumers are fetching{failing}"
                 )
             age = s.oldest_unpublished_s
             if s.database == "ok" and age is not None and age > stuck_after_s:

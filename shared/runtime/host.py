@@ -17,7 +17,7 @@ from shared.bus.access_log import serve_access_log
 from shared.bus.broker import make_broker
 from shared.bus.fastpath import FastSubscriptions, subscribe_fast
 from shared.bus.outbox import OutboxRelay
-from shared.bus.pull import PullLoops, start_pulls
+from shared.bus.pull import FAILING_AFTER, PullLoops, start_pulls
 from shared.bus.status import serve_status
 from shared.bus.streams import ensure_streams
 from shared.clock import Clock, SystemClock
@@ -118,12 +118,22 @@ class ServiceHost:
         gc.freeze()
         log.info("services started", services=names, org=self.settings.org)
 
-    def _running_consumers(self, ctx: ServiceContext) -> int:
-        """How many of the service's event consumers have a live fetch loop."""
+    def _running_consumers(self, ctx: ServiceContext) -> tuple[int, dict[str, tuple[int, str]]]:
+        """How many of the service's event consumers have a live fetch loop that fetches, and
+        those whose fetches keep failing (``FAILING_AFTER`` in a row or more: alive, fetching
+        nothing)."""
         if self._pulls is None:
-            return 0
+            return 0, {}
         live = {t.get_name() for t in self._pulls.loops if not t.done()}
-        return sum(f"pull-{c.durable}" in live for c in ctx.pull_consumers)
+        failing = {
+            c.durable: self._pulls.failing[c.durable]
+            for c in ctx.pull_consumers
+            if self._pulls.failing.get(c.durable, (0, ""))[0] >= FAILING_AFTER
+        }
+        running = sum(
+            f"pull-{c.durable}" in live and c.durable not in failing for c in ctx.pull_consumers
+        )
+        return running, failing
 
     async def stop(self) -> None:
         if self._status is not None:  # no longer reported as running

@@ -45,6 +45,7 @@ async def _case_with_consent(system: System, *, child: bool = False, **report: A
             "given_by": consent.GivenBy(role=consent.GiverRole.PARENT),
             "also_given_by": consent.GivenBy(role=consent.GiverRole.PARENT),
             "parental_responsibility": "both",
+            "child_heard": consent.ChildHeard.HEARD,  # R6: from 12 the child is heard
         }
         if child
         else {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
+from datetime import date
 
 import pytest
 
@@ -76,3 +77,23 @@ async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command
     assert "Traceback" not in adult_parent.stderr + no_scope.stderr + bad_day.stderr
     after = json.loads((await run(system, "list", case_id, "--json")).stdout)
     assert len(after["consents"]) == 2
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_r6_the_ke_records_that_a_child_of_12_or_over_was_heard(system: System) -> None:
+    birth = date(date.today().year - 13, 1, 1)  # 13 all year: heard (R6), not yet 16
+    case_id = str(
+        intake.ReportNeedResult.model_validate(
+            await system.client.command("intake", report_need(national_id=national_id(birth)))
+        ).case_id
+    )
+    parent = ("--given-by", "parent", "--parental-responsibility", "one")
+    done = await run(system, "record", case_id, "ip", *parent)
+    assert done.returncode == 1
+    assert "child_heard" in done.stderr and "12 or over" in done.stderr
+    done = await run(system, "record", case_id, "ip", *parent, "--child-heard", "sometimes")
+    assert done.returncode == 2 and "--child-heard" in done.stderr
+    done = await run(system, "record", case_id, "ip", *parent, "--child-heard", "heard")
+    assert done.returncode == 0, done.stderr
+    done = await run(system, "list", case_id)
+    assert done.returncode == 0 and "barnet er hørt" in done.stdout

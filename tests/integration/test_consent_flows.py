@@ -67,9 +67,10 @@ async def case_with_plan(
             "given_by": c.GivenBy(role=c.GiverRole.PARENT),
             "also_given_by": c.GivenBy(role=c.GiverRole.PARENT),
             "parental_responsibility": "both",
+            "child_heard": c.ChildHeard.HEARD,  # R6: from 12 the child is heard
         }
         if parents
-        else {"given_by": c.GivenBy(role=c.GiverRole.BARNEVERN)}
+        else {"given_by": c.GivenBy(role=c.GiverRole.BARNEVERN), "child_heard": c.ChildHeard.HEARD}
         if barnevern
         else {}
     )
@@ -109,6 +110,9 @@ async def test_r6_parents_consent_lapses_at_16_and_the_gate_says_no_until_renewe
     )
     assert swept.renewal_needed == []  # the day before the 16th birthday
     clock.advance(timedelta(days=1))
+    # The birthday has begun and the sweep has not run yet: the gate says no all the same.
+    early = await gate(system, case_id, action="create_plan")
+    assert not early.allow and "16th birthday" in early.reason
     swept = c.SweepResult.model_validate(
         await system.client.command("consent", c.SweepConsents(actor=STAFF))
     )
@@ -131,6 +135,47 @@ async def test_r6_parents_consent_lapses_at_16_and_the_gate_says_no_until_renewe
     await consent(system, case_id, c.ConsentKind.IP, clock)
     await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
     assert (await gate(system, case_id, action="create_plan")).allow
+
+
+async def test_r6_a_child_of_12_or_over_is_heard_before_the_parents_consent(
+    system: System, clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 11, 23, 12, tzinfo=OSLO).astimezone(UTC))
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command(
+            "intake",
+            report_need(national_id=national_id(date(2013, 5, 2))),  # 13 years old
+        )
+    )
+    parents = {
+        "given_by": c.GivenBy(role=c.GiverRole.PARENT),
+        "parental_responsibility": "one",
+    }
+    with pytest.raises(RequestFailed) as info:
+        await consent(system, report.case_id, c.ConsentKind.IP, clock, **parents)
+    error = info.value.error
+    assert error.code == "rule_violation"
+    assert [(f.field, "12 or over" in f.reason) for f in error.fields] == [("child_heard", True)]
+    # The young person's own "heard" on a consent they give themself is refused too.
+    with pytest.raises(RequestFailed) as info:
+        await consent(
+            system, report.case_id, c.ConsentKind.IP, clock, child_heard=c.ChildHeard.HEARD
+        )
+    assert "child_heard" in {f.field for f in info.value.error.fields}
+    consent_id = await consent(
+        system,
+        report.case_id,
+        c.ConsentKind.IP,
+        clock,
+        child_heard=c.ChildHeard.DECLINED,
+        **parents,
+    )
+    history = c.ConsentHistory.model_validate(
+        await system.client.query("consent", c.ListConsents(actor=STAFF, case_id=report.case_id))
+    )
+    assert [(v.consent_id, v.child_heard) for v in history.consents] == [
+        (consent_id, c.ChildHeard.DECLINED)
+    ]
 
 
 async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_the_birthday(

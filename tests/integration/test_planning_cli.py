@@ -62,6 +62,11 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     assert done.returncode == 0 and "aktiv" in done.stdout
     done = await run(system, "versions", case_id)
     assert "Første utkast" in done.stdout and "tatt i bruk" in done.stdout
+    # Another staff member sees the versions, not the notes: free text (R7).
+    done = await run(system, "versions", case_id, staff="saksbehandler-kari")
+    assert done.returncode == 0, done.stderr
+    assert "tatt i bruk" in done.stdout and "Første utkast" not in done.stdout
+    assert "vises bare for den som kan lese hele planen" in done.stdout
     done = await run(system, "diff", case_id, "1", "2")
     assert "Lagt til: mål G1" in done.stdout
     done = await run(system, "list", "--status", "active", "--json")

@@ -180,14 +180,16 @@ async def test_r14_r15_r16_the_plan_holds_all_nine_points_in_versions_that_stay_
     )
     assert third.version == 3 and third.assigned_ids == {"measures[2]": "M12"}
     versions = p.PlanVersions.model_validate(
-        await system.client.query("planning", p.ListPlanVersions(actor=STAFF, case_id=case_id))
+        await system.client.query(
+            "planning", p.ListPlanVersions(actor=STAFF, case_id=case_id, who=by)
+        )
     )
     assert [(v.version, v.change) for v in versions.versions] == [
         (1, "created"),
         (2, "saved"),
         (3, "saved"),
     ]
-    assert versions.versions[2].note == "Etter møte"
+    assert versions.versions[2].note == "Etter møte" and not versions.notes_withheld
     # Earlier versions stay readable (R16).
     old = await read(system, case_id, by, version=2)
     assert old.content.goals[0].text == "Jeg vil klare meg selv hjemme"
@@ -371,6 +373,85 @@ async def test_r7_r8_a_provider_sees_only_the_parts_their_sharing_consent_covers
     with pytest.raises(RequestFailed) as info:
         await read(system, case_id, c.GateActor(kind="provider", id="skolen"))
     assert info.value.error.code == "forbidden"
+
+
+async def test_r7_free_text_on_the_head_and_versions_only_for_a_reader_of_the_whole_plan(
+    system: System,
+) -> None:
+    """A save's note and a revision's reason are free text a staff member wrote, and may carry
+    health details: the head (GetPlan) and the version list give them only to a reader the
+    consent gate lets see the whole plan; anyone else learns only that they are there."""
+    today = date.today()
+    case_id, by, _ = await saved_plan(system, today)
+    await write(
+        system,
+        p.ChangePlanStatus(actor=STAFF, case_id=case_id, expected_version=2, by=by, to="active"),
+    )
+    await write(
+        system,
+        p.ChangePlanStatus(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=3,
+            by=by,
+            to="under_revision",
+            reason="Innlagt etter fall",
+        ),
+    )
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        sharing=c.SharingScope(
+            recipients=["hjemmesykepleien"],
+            life_areas=[HEALTH],
+            content_kinds=[c.ContentKind.MEASURES],
+        ),
+    )
+
+    async def head(who: c.GateActor | None) -> p.PlanView:
+        return p.PlanView.model_validate(
+            await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id, who=who))
+        )
+
+    async def versions(who: c.GateActor | None) -> p.PlanVersions:
+        return p.PlanVersions.model_validate(
+            await system.client.query(
+                "planning", p.ListPlanVersions(actor=STAFF, case_id=case_id, who=who)
+            )
+        )
+
+    whole = await head(by)
+    assert (whole.status_reason, whole.text_withheld) == ("Innlagt etter fall", False)
+    assert (await versions(by)).versions[-1].note == "Innlagt etter fall"
+    for reader in (None, NURSING):  # no role named; a provider who sees only some measures
+        cut = await head(reader)
+        assert (cut.status, cut.status_reason, cut.text_withheld) == (
+            "under_revision",
+            None,
+            True,
+        )
+        listed = await versions(reader)
+        assert listed.notes_withheld and all(v.note is None for v in listed.versions)
+        assert [v.change for v in listed.versions][-1] == "revision_started"  # the rest is there
+    # Someone no consent names is refused, and the refusal is an access attempt on record.
+    with pytest.raises(RequestFailed) as info:
+        await versions(c.GateActor(kind="provider", id="skolen"))
+    assert info.value.error.code == "forbidden"
+    # A closed plan's reason is a code, not free text: everyone sees why it closed.
+    await write(
+        system,
+        p.ChangePlanStatus(
+            actor=STAFF,
+            case_id=case_id,
+            expected_version=4,
+            by=by,
+            to="closed",
+            close_reason=p.CloseReason.GOALS_REACHED,
+        ),
+    )
+    closed = await head(None)
+    assert (closed.status_reason, closed.text_withheld) == ("goals_reached", False)
 
 
 async def test_r5_r6_no_plan_without_ip_consent_and_r7_withdrawal_freezes_it(
@@ -1172,8 +1253,11 @@ async def test_r16_r18_a_closed_case_closes_its_plan_and_nothing_falls_due_on_it
     )
     assert (head.status, head.status_reason, head.version) == ("closed", "deceased", 4)
     assert head.next_evaluation_on is None
+    person = c.GateActor(kind="person", id="self")  # the notes are for a reader of the whole plan
     versions = p.PlanVersions.model_validate(
-        await system.client.query("planning", p.ListPlanVersions(actor=STAFF, case_id=case_id))
+        await system.client.query(
+            "planning", p.ListPlanVersions(actor=STAFF, case_id=case_id, who=person)
+        )
     )
     last = versions.versions[-1]
     assert (last.change, last.status, last.note) == ("closed", "closed", "Saken er avsluttet")

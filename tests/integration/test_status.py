@@ -4,6 +4,7 @@ letters). A container's health check is ``kenett status --here --service NAME``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from dataclasses import replace
@@ -56,6 +57,41 @@ async def test_status_reports_every_service_of_every_process_and_the_consumers(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_consumer_whose_fetches_keep_failing_is_reported_not_counted_as_fetching(
+    system: System,
+) -> None:
+    """A fetch loop that retries for ever is alive but fetches nothing (here: its consumer was
+    deleted under it): status names it, and stops doing so when fetches work again."""
+    ctx = system.host.contexts["planning"]
+    consumer = ctx.pull_consumers[0]
+    js = system.nc.jetstream()
+    config = (await js.consumer_info(consumer.stream, consumer.durable)).config
+    await js.delete_consumer(consumer.stream, consumer.durable)
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:  # each ask is answered at once; the loop's retries take ~2 s to count
+        (one,) = await system.client.status(wait=5, expect=1)
+        planning = next(s for s in one.services if s.name == "planning")
+        if consumer.durable in planning.consumers_failing:
+            break
+        assert asyncio.get_running_loop().time() < deadline, planning
+        await asyncio.sleep(0.2)
+    assert planning.consumers == planning.consumers_declared - 1
+    (problem,) = one.problems(60)
+    assert f"{consumer.durable}: fetch failing (" in problem and "are fetching" in problem
+
+    await js.add_consumer(consumer.stream, config=config)
+    await system.client.command("intake", report_need())  # something to fetch
+    while True:
+        (one,) = await system.client.status(wait=5, expect=1)
+        planning = next(s for s in one.services if s.name == "planning")
+        if not planning.consumers_failing:
+            break
+        assert asyncio.get_running_loop().time() < deadline + 30, planning
+        await asyncio.sleep(0.2)
+    assert planning.consumers == planning.consumers_declared and one.problems(60) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_database_that_refuses_connections_is_reported_with_why(
     system: System,
 ) -> None:
@@ -65,7 +101,7 @@ async def test_a_database_that_refuses_connections_is_reported_with_why(
         port = s.getsockname()[1]
     gone = Database(f"postgresql+asyncpg://kenett:hemmelig@127.0.0.1:{port}/x", "planning")
     try:
-        health = await service_health(replace(ctx, db=gone), consumers=len(ctx.pull_consumers))
+        health = await service_health(replace(ctx, db=gone), (len(ctx.pull_consumers), {}))
     finally:
         await gone.dispose()
     assert health.database.startswith("unavailable: ")

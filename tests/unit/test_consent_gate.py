@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -134,6 +135,26 @@ def test_r6_parents_consent_needing_renewal_denies_with_the_reason() -> None:
     assert not verdict.allow
     assert "16th birthday" in verdict.reason
     assert "(R6)" in verdict.reason
+
+
+def test_r6_parents_consent_stops_counting_when_the_16th_birthday_begins_before_the_sweep() -> None:
+    """The sweep marks a parents' consent ``renewal_needed`` within a minute of midnight; the
+    gate does not wait for it. Midnight is Norway's (CET here: 23:00 UTC the day before)."""
+    birthday = date(2026, 11, 24)
+    parents = dataclasses.replace(facts("ip"), lapses_on=birthday)
+    coordinator = dataclasses.replace(facts("coordinator"), lapses_on=birthday)
+    just_before = datetime(2026, 11, 23, 22, 59, 59, tzinfo=UTC)
+    just_after = datetime(2026, 11, 23, 23, 0, 0, tzinfo=UTC)
+    assert ask([parents], action="create_plan", now=just_before).allow
+    verdict = ask([parents], action="create_plan", now=just_after)
+    assert not verdict.allow and "16th birthday" in verdict.reason and "(R6)" in verdict.reason
+    assert not ask([parents, coordinator], who_kind="coordinator", now=just_after).allow
+    # The young person's own consent, valid from the birthday, takes over without a gap.
+    own = facts("ip", start=just_after)
+    assert ask([parents, own], action="create_plan", now=just_after).consent_id == own.consent_id
+    assert ask([parents, own], action="create_plan", now=just_before).consent_id == (
+        parents.consent_id
+    )
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.consent.domain import decider_refusal, evidence_refusal, giver_refusal
+from services.consent.domain import (
+    decider_refusal,
+    evidence_refusal,
+    giver_refusal,
+    hearing_refusal,
+)
 from shared.contracts.consent import GiverRole
 
 
@@ -59,3 +64,32 @@ def test_r7_consent_time_is_recorded_and_not_in_the_future() -> None:
     assert evidence_refusal(now - timedelta(days=1), now) is None
     assert evidence_refusal(now + timedelta(minutes=1), now) == "is in the future"
     assert evidence_refusal(datetime(2026, 11, 22), now) == "must include a timezone offset"
+
+
+@pytest.mark.parametrize("role", [GiverRole.PARENT, GiverRole.BARNEVERN])
+@pytest.mark.parametrize("age", [12, 13, 15])
+def test_r6_from_12_the_child_is_heard_before_others_consent_for_them(
+    role: GiverRole, age: int
+) -> None:
+    reason = hearing_refusal(role, age, None)
+    assert reason is not None and "12 or over" in reason and "(R6)" in reason
+    for heard in ("heard", "could_not_be_heard", "declined"):
+        assert hearing_refusal(role, age, heard) is None
+
+
+@pytest.mark.parametrize("age", [0, 7, 11])
+def test_r6_under_12_the_hearing_may_be_recorded_and_need_not_be(age: int) -> None:
+    assert hearing_refusal(GiverRole.PARENT, age, None) is None
+    assert hearing_refusal(GiverRole.PARENT, age, "heard") is None
+
+
+@pytest.mark.parametrize(
+    ("role", "age"),
+    [(GiverRole.PERSON, 16), (GiverRole.PERSON, 40), (GiverRole.REPRESENTATIVE, 30)],
+)
+def test_r6_the_hearing_is_only_for_a_consent_given_on_a_childs_behalf(
+    role: GiverRole, age: int
+) -> None:
+    assert hearing_refusal(role, age, None) is None
+    reason = hearing_refusal(role, age, "heard")
+    assert reason is not None and "on" in reason and "child" in reason

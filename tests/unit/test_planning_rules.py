@@ -587,7 +587,7 @@ def test_r14_revision_dates_fall_due_until_a_revision_meets_them() -> None:
 
 # --- The plan's life --------------------------------------------------------------------------
 
-READY = plan(goals=[goal("G1")], period=PlanPeriod(start=START))
+READY = plan(goals=[goal("G1")], period=PlanPeriod(start=START, revision_dates=[START + 90 * DAY]))
 
 
 @pytest.mark.parametrize(
@@ -674,16 +674,20 @@ def test_r5_r7_a_frozen_plan_can_be_closed_with_a_reason() -> None:
     [
         (plan(), ["content.goals", "content.period"]),
         (plan(goals=[goal("G1")]), ["content.period"]),
-        (plan(period=PlanPeriod(start=START)), ["content.goals"]),
+        (plan(period=PlanPeriod(start=START, revision_dates=[START])), ["content.goals"]),
+        (
+            plan(goals=[goal("G1")], period=PlanPeriod(start=START)),
+            ["content.period.revision_dates"],
+        ),
     ],
 )
-def test_r14_an_active_plan_has_goals_and_a_period(
+def test_r14_an_active_plan_has_goals_and_a_period_with_a_revision_date(
     current: str, content: PlanContent, missing: list[str]
 ) -> None:
     change, problems = move(current, "active", content, None, None)
     assert change is None
     assert where(problems) == missing
-    assert all("(R14)" in p.reason for p in problems)
+    assert all("(R14" in p.reason for p in problems)
 
 
 def test_r7_edit_refusal_for_frozen_and_closed_plans_only() -> None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 
-from services.consent.domain import decider_refusal
+from services.consent.domain import decider_refusal, lapses_at_sixteen
 from services.consent.gate import ConsentFacts, decide
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import age_on, local_today
@@ -48,6 +49,7 @@ def facts(
     valid_from: Any,
     valid_until: Any,
     scope_json: str | None,
+    lapses_on: date | None = None,
 ) -> ConsentFacts:
     """What the gate needs of one consent row."""
     scope = json.loads(scope_json) if scope_json else {}
@@ -60,7 +62,16 @@ def facts(
         grantees=frozenset(scope.get("grantees", ())),
         life_areas=frozenset(scope.get("life_areas", ())),
         content_kinds=frozenset(scope.get("content_kinds", ())),
+        lapses_on=lapses_on,
     )
+
+
+def lapses_on(givers_json: str | None, giver_role: str, sixteen_on: date | None) -> date | None:
+    """R6: the day a consent given on a child's behalf stops counting, or None."""
+    if sixteen_on is None:
+        return None
+    roles = [g["role"] for g in json.loads(givers_json or "[]")] or [giver_role]
+    return sixteen_on if lapses_at_sixteen(roles) else None
 
 
 _GATE_COLUMNS = (
@@ -76,10 +87,20 @@ _GATE_COLUMNS = (
 
 def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """The gate, answered from consent's own tables with one read-only SELECT (hot path)."""
+    # With the givers and the case's 16th birthday (R6), in the same one SELECT.
     statement = FastStatement(
-        select(*_GATE_COLUMNS).where(  # type: ignore[call-overload]
-            Consent.org == bindparam("org"), Consent.case_id == bindparam("case_id")
+        select(  # type: ignore[call-overload]
+            *_GATE_COLUMNS, Consent.givers, Consent.giver_role, ConsentCase.sixteen_on
         )
+        .select_from(Consent)
+        .outerjoin(
+            ConsentCase,
+            and_(
+                col(ConsentCase.case_id) == col(Consent.case_id),
+                col(ConsentCase.org) == col(Consent.org),
+            ),
+        )
+        .where(Consent.org == bindparam("org"), Consent.case_id == bindparam("case_id"))
     )
 
     birth = FastStatement(
@@ -141,8 +162,27 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         async with ctx.db.reader() as conn:
             rows = await statement.fetch(conn, {"org": ctx.org, "case_id": q.case_id}, alone=True)
         consents = [
-            facts(cid, kind, status, valid_from or given_at, valid_until, scope_json)
-            for cid, kind, status, valid_from, given_at, valid_until, scope_json in rows
+            facts(
+                cid,
+                kind,
+                status,
+                valid_from or given_at,
+                valid_until,
+                scope_json,
+                lapses_on(givers_json, role, sixteen_on),
+            )
+            for (
+                cid,
+                kind,
+                status,
+                valid_from,
+                given_at,
+                valid_until,
+                scope_json,
+                givers_json,
+                role,
+                sixteen_on,
+            ) in rows
         ]
         verdict = decide(
             consents,
@@ -197,6 +237,7 @@ async def history(uow: UnitOfWork, q: ListConsents) -> ConsentHistory:
                 document_ref=c.document_ref,
                 scope=json.loads(c.scope) if c.scope else None,
                 history=by_consent.get(c.id, []),
+                child_heard=c.child_heard,  # type: ignore[arg-type]
             )
             for c in consents
         ],

@@ -12,6 +12,7 @@ from services.consent.domain import (
     ADVANCE_LIMIT,
     evidence_refusal,
     giver_refusal,
+    hearing_refusal,
     judged_on,
     parents_refusal,
     scope_refusal,
@@ -93,6 +94,8 @@ async def record(
         cmd.given_by.role, second.role if second else None, cmd.parental_responsibility
     ):
         errors.append(FieldError(field=problem[0], reason=problem[1]))
+    if reason := hearing_refusal(cmd.given_by.role, age, cmd.child_heard):
+        errors.append(FieldError(field="child_heard", reason=reason))
     if reason := evidence_refusal(cmd.given_at, now):
         errors.append(FieldError(field="given_at", reason=reason))
     valid_from = cmd.valid_from or cmd.given_at
@@ -130,6 +133,7 @@ async def record(
             "scope": _scope_json(cmd),
             "status": "active",
             "status_changed_at": now,
+            "child_heard": cmd.child_heard,
         },
     )
     # After the consent: the change refers to it (R7: every change is kept).

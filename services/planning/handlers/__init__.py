@@ -131,7 +131,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         wants=is_case_closing,
     )
 
-    may_read, may_write, may_report_measure = make_gates(ctx)
+    may_read, may_write, may_report_measure, may_read_text = make_gates(ctx)
     command_responder(
         router,
         ctx,
@@ -144,9 +144,11 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     command_responder(
         router, ctx, command=ChangePlanStatus, handler=change_status, before=may_write
     )
-    query_responder(router, ctx, query=GetPlan, handler=get_plan)
+    query_responder(router, ctx, query=GetPlan, handler=get_plan, before=may_read_text)
     query_responder(router, ctx, query=ViewPlan, handler=view_plan, before=may_read)
-    query_responder(router, ctx, query=ListPlanVersions, handler=list_versions)
+    query_responder(
+        router, ctx, query=ListPlanVersions, handler=list_versions, before=may_read_text
+    )
     query_responder(
         router, ctx, query=ComparePlanVersions, handler=compare_versions, before=may_read
     )

@@ -118,6 +118,11 @@ def make_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             part = {"life_area": q.life_area, "content_kind": q.content_kind}
         return await may(q.case_id, q.who, "read_plan", **part)
 
+    async def may_read_text(q: GetPlan | ListPlanVersions) -> GateDecision | None:
+        """Free text on a plan's head and versions: only as a reader the gate lets in (a
+        refusal refuses the read); without ``who``, the read goes on without it."""
+        return None if q.who is None else await may(q.case_id, q.who, "read_plan")
+
     async def may_write(cmd: Any) -> None:
         if cmd.by.kind != "coordinator":
             raise refuse(
@@ -150,7 +155,7 @@ def make_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             raise refuse("not_found", "no such measure", "measure_id", "no measure with this id")
         await may(cmd.case_id, cmd.by, "write_plan", life_area=life_area, content_kind="measures")
 
-    return may_read, may_write, may_report_measure
+    return may_read, may_write, may_report_measure, may_read_text
 
 
 # --- Writes -------------------------------------------------------------------------------
@@ -285,11 +290,22 @@ async def change_status(uow: UnitOfWork, cmd: ChangePlanStatus) -> PlanWritten:
 # --- Reads --------------------------------------------------------------------------------
 
 
-async def get_plan(uow: UnitOfWork, q: GetPlan) -> Any:
-    """A case's plan head (no content)."""
+def _whole_plan(decision: GateDecision | None) -> bool:
+    """Does the gate let this reader see the whole plan, free text included (R7)?"""
+    return decision is not None and decision.parts is None
+
+
+async def get_plan(uow: UnitOfWork, q: GetPlan, decision: GateDecision | None = None) -> Any:
+    """A case's plan head (no content). A revision's reason is free text, for a reader who
+    may see the whole plan; a closed or frozen plan's reason is a code, shown to all."""
     plan = await head(uow, q.case_id)
     case = await case_of(uow, plan.case_id)
-    return view(plan, case.tool if case else None)
+    head_view = view(plan, case.tool if case else None)
+    free_text = plan.status not in (PlanStatus.CLOSED, PlanStatus.FROZEN)
+    if free_text and head_view.status_reason is not None and not _whole_plan(decision):
+        head_view.status_reason = None
+        head_view.text_withheld = True
+    return head_view
 
 
 async def view_plan(uow: UnitOfWork, q: ViewPlan, decision: GateDecision) -> PlanAccess:
@@ -308,8 +324,11 @@ async def view_plan(uow: UnitOfWork, q: ViewPlan, decision: GateDecision) -> Pla
     )
 
 
-async def list_versions(uow: UnitOfWork, q: ListPlanVersions) -> PlanVersions:
-    """Every version's number, time, author and kind of change; the content stays put."""
+async def list_versions(
+    uow: UnitOfWork, q: ListPlanVersions, decision: GateDecision | None = None
+) -> PlanVersions:
+    """Every version's number, time, author and kind of change; the content stays put, and
+    the notes (free text) go only to a reader who may see the whole plan (R7)."""
     plan = await head(uow, q.case_id)
     rows = await uow.session.exec(
         select(
@@ -323,13 +342,16 @@ async def list_versions(uow: UnitOfWork, q: ListPlanVersions) -> PlanVersions:
         .where(PlanVersion.plan_id == plan.id)
         .order_by(col(PlanVersion.version))
     )
-    return PlanVersions(
-        case_id=plan.case_id,
-        versions=[
-            VersionInfo(version=v, saved_at=at, saved_by=by, change=c, status=s, note=n)
-            for v, at, by, c, s, n in rows
-        ],
-    )
+    versions = [
+        VersionInfo(version=v, saved_at=at, saved_by=by, change=c, status=s, note=n)
+        for v, at, by, c, s, n in rows
+    ]
+    withheld = False
+    if not _whole_plan(decision):
+        withheld = any(v.note is not None for v in versions)
+        for v in versions:
+            v.note = None
+    return PlanVersions(case_id=plan.case_id, versions=versions, notes_withheld=withheld)
 
 
 async def compare_versions(
