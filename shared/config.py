@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _TOKEN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 DEFAULT_EMBEDDED_NATS_PORT = 4322
+
+
+class Durability(StrEnum):
+    """What an acknowledged commit survives (``Settings.durability``)."""
+
+    CRASH = "crash"
+    POWER = "power"
 
 
 class Settings(BaseSettings):
@@ -45,8 +53,8 @@ class Settings(BaseSettings):
         ),
     )
     database_schema_prefix: str = Field("", description="Prefix for the PostgreSQL schema names.")
-    durability: Literal["crash", "power"] = Field(
-        "crash",
+    durability: Durability = Field(
+        Durability.CRASH,
         description="What a commit survives before anything is acked or answered. crash: a "
         "crash of kenett or of nats-server (SQLite synchronous=NORMAL; nats-server syncs to "
         "disk every 2 minutes). power: also a power cut or an operating-system crash (SQLite "

@@ -73,6 +73,14 @@ _WHY_ENDED = {
 }
 
 
+def _why_not(consent: ConsentFacts, now: datetime, otherwise: str) -> str:
+    """Why a consent that is not in force is not, in words; a parents' consent past the 16th
+    birthday is said to need renewal before the sweep has marked it so (R6)."""
+    if consent.status == ACTIVE and consent.lapsed(now):
+        return _WHY_ENDED["renewal_needed"]
+    return _WHY_ENDED.get(consent.status, otherwise)
+
+
 def _basis(consents: Iterable[ConsentFacts], kind: str, now: datetime) -> Verdict:
     """The consent of ``kind`` in force, or why there is none (the latest one's fate)."""
     of_kind = sorted((c for c in consents if c.kind == kind), key=lambda c: c.valid_from)
@@ -85,10 +93,7 @@ def _basis(consents: Iterable[ConsentFacts], kind: str, now: datetime) -> Verdic
     latest = of_kind[-1]
     if latest.status == ACTIVE and now < latest.valid_from:
         return Verdict(False, f"the {kind} consent is not yet in force", latest.consent_id)
-    if latest.status == ACTIVE and latest.lapsed(now):
-        why = _WHY_ENDED["renewal_needed"]  # the sweep will mark it so; it counts no more now
-    else:
-        why = _WHY_ENDED.get(latest.status, "has expired (R7)")
+    why = _why_not(latest, now, "has expired (R7)")
     return Verdict(False, f"the {kind} consent {why}", latest.consent_id)
 
 
@@ -167,7 +172,7 @@ def _scoped(
     part = "/".join(p for p in (life_area, content_kind) if p) or "the plan"
     if candidates:
         latest = max(candidates, key=lambda c: c.valid_from)
-        why = _WHY_ENDED.get(latest.status, "is not in force")
+        why = _why_not(latest, now, "is not in force")
         return Verdict(
             False, f"the {kind} consent for {grantee} on {part} {why}", latest.consent_id
         )

@@ -225,7 +225,12 @@ def _small_content(
             ),
         ],
         measures=measures,
-        period=PlanPeriod(start=start, end=start + timedelta(days=365)),
+        # R14 point 7: an active plan has a date for adjustment and revision.
+        period=PlanPeriod(
+            start=start,
+            end=start + timedelta(days=365),
+            revision_dates=[start + timedelta(days=182)],
+        ),
     )
     return content, number
 

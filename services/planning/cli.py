@@ -19,10 +19,12 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from shared.client import KenettClient, RequestFailed
 from shared.clock import OSLO
 from shared.contracts import assignment as a
 from shared.contracts import planning as c
 from shared.contracts.consent import GateActor
+from shared.contracts.envelope import Actor
 from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
@@ -38,6 +40,7 @@ from shared.runtime.clitools import (
     out,
     request,
     show,
+    with_client,
 )
 
 app = typer.Typer(
@@ -124,33 +127,47 @@ def _as_coordinator(ident: str, nats: str, org: str, staff: str) -> GateActor:
     return GateActor(kind="coordinator", id=str(entry["coordinator_id"]))
 
 
-def _as_my_coordinator_role(
-    nats: str, org: str, staff: str, case_id: uuid.UUID, *, required: bool = True
+async def _my_coordinator_role(
+    client: KenettClient, me: Actor, case_id: uuid.UUID
 ) -> GateActor | None:
-    """Your coordinator role on this case; if you have none, a usage error (``required``) or
-    None."""
-    me = actor(staff)
-    view = request(nats, org, "assignment", a.GetCoordination(actor=me, case_id=case_id))
-    # The primary coordinator, and during a handover's overlap the one handing over (R11).
+    """Your coordinator role on this case (the primary coordinator, or during a handover's
+    overlap the one handing over, R11), or None."""
+    view = await client.query("assignment", a.GetCoordination(actor=me, case_id=case_id))
     ids = [uuid.UUID(x["coordinator_id"]) for x in view["current"]]
     if ids:
-        listing = request(
-            nats,
-            org,
-            "assignment",
-            a.ListCoordinators(actor=me, coordinator_ids=ids, include_inactive=True),
+        listing = await client.query(
+            "assignment", a.ListCoordinators(actor=me, coordinator_ids=ids, include_inactive=True)
         )
         for coordinator in listing["coordinators"]:
             if coordinator["staff_id"] == me.id:
                 return GateActor(kind="coordinator", id=str(coordinator["coordinator_id"]))
-    if not required:
-        return None
-    err.print(
-        f"[red]you ({me.id}) are not this case's coordinator[/]: say whom you read or write as "
-        "with --as KIND:ID (coordinator:<id>, provider:<service>, next_of_kin:<relation>, "
-        "person:self)"
-    )
-    raise typer.Exit(2)
+    return None
+
+
+def _as_my_coordinator_role(
+    nats: str, org: str, staff: str, case_id: uuid.UUID, *, required: bool = True
+) -> GateActor | None:
+    """Your coordinator role on this case; if you have none, a usage error (``required``) or
+    None (also when assignment cannot tell now: the read goes on without what needs a role)."""
+    me = actor(staff)
+
+    async def go(client: KenettClient) -> dict[str, Any]:
+        try:
+            return {"role": await _my_coordinator_role(client, me, case_id)}
+        except RequestFailed:
+            if required:
+                raise
+            return {"role": None}
+
+    role: GateActor | None = with_client(nats, org, "assignment", go)["role"]
+    if role is None and required:
+        err.print(
+            f"[red]you ({me.id}) are not this case's coordinator[/]: say whom you read or write "
+            "as with --as KIND:ID (coordinator:<id>, provider:<service>, next_of_kin:<relation>, "
+            "person:self)"
+        )
+        raise typer.Exit(2)
+    return role
 
 
 @app.command("list")

@@ -87,6 +87,15 @@ async def _handled(consumer: PullConsumer, msg: Msg) -> None:
         log.warning("delivery not settled", consumer=consumer.durable, error=describe_error(exc))
 
 
+def _fetched(consumer: PullConsumer, loops: PullLoops, failures: int) -> int:
+    """A fetch worked: no longer failing (also after the loop was started again, when its own
+    count began at nought). The failures in a row now: none."""
+    if failures:
+        log.info("fetching again", consumer=consumer.durable, after_failures=failures)
+    loops.failing.pop(consumer.durable, None)
+    return 0
+
+
 async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) -> None:
     me = asyncio.current_task()
     assert me is not None
@@ -102,10 +111,8 @@ async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) 
                     )
                 msgs = await psub.fetch(consumer.batch, timeout=consumer.fetch_timeout)
             except (NatsTimeout, TimeoutError):  # nats-py raises either for "nothing came"
-                if failures:  # the fetch worked: nothing new within its expiry
-                    log.info("fetching again", consumer=consumer.durable, after_failures=failures)
-                    failures = 0
-                    loops.failing.pop(consumer.durable, None)
+                # The fetch worked: nothing new within its expiry.
+                failures = _fetched(consumer, loops, failures)
                 continue
             except Exception as exc:
                 if failures == 0:
@@ -118,10 +125,7 @@ async def _loop(js: JetStreamContext, consumer: PullConsumer, loops: PullLoops) 
                 continue
             finally:
                 loops.fetching.discard(me)
-            if failures:
-                log.info("fetching again", consumer=consumer.durable, after_failures=failures)
-                failures = 0
-                loops.failing.pop(consumer.durable, None)
+            failures = _fetched(consumer, loops, failures)
             if not msgs:  # only status messages came (e.g. the request expired)
                 continue
             tasks = [asyncio.create_task(_handled(consumer, msg)) for msg in msgs]

@@ -33,6 +33,7 @@ The URL stays ``sqlite+aiosqlite://`` in settings; ``Database`` picks this drive
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -51,6 +52,29 @@ _COMMITS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kenett-sqlite-c
 async def _ready() -> None:
     """Completes at once: lets a statement count as "awaited" for SQLAlchemy's asyncio layer
     (``AsyncConnection.execute`` insists on it) without a trip through the event loop."""
+
+
+async def _commit_off_loop(connection: sqlite3.Connection) -> None:
+    """COMMIT on a worker thread; the caller's task waits for it without holding the loop.
+
+    A cancellation while the disk syncs (a shutdown cancels sweeps, the relay, late handlers)
+    must not hand the connection back while the thread still commits on it: SQLAlchemy would
+    invalidate and close it, or the next writer would use it. So the cancellation waits here
+    for the commit to end (blocking the loop for the rest of that one sync), then goes on. The
+    commit may have succeeded: what was cancelled is not acked, and redelivery meets the inbox.
+    """
+    done = _COMMITS.submit(connection.commit)
+    try:
+        await asyncio.shield(asyncio.wrap_future(done))
+    except BaseException:
+        if not done.done():
+            _wait_out(done)
+        raise
+
+
+def _wait_out(done: concurrent.futures.Future[None]) -> None:
+    """Block until a commit that was cancelled on the loop has ended on its thread."""
+    concurrent.futures.wait([done])
 
 
 class _Cursor(sqlite3.Cursor):
@@ -90,8 +114,7 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):
         # Under SQLAlchemy's asyncio layer (a greenlet): the loop goes on while the disk syncs.
         durable = getattr(dbapi_connection, "durable", False)
         if durable and dbapi_connection.in_transaction and in_greenlet():
-            loop = asyncio.get_running_loop()
-            await_(loop.run_in_executor(_COMMITS, dbapi_connection.commit))
+            await_(_commit_off_loop(dbapi_connection))
             return
         dbapi_connection.commit()
 

@@ -469,7 +469,11 @@ def _content(
             },
         ],
         "measures": measures,
-        "period": {"start": start.isoformat(), "end": (start + timedelta(days=365)).isoformat()},
+        "period": {  # R14 point 7: with a date for adjustment and revision
+            "start": start.isoformat(),
+            "end": (start + timedelta(days=365)).isoformat(),
+            "revision_dates": [(start + timedelta(days=182)).isoformat()],
+        },
     }
     return json.dumps(content, ensure_ascii=False, separators=(",", ":")), dated, number
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from shared.config import Settings
+from shared.config import Durability, Settings
 from shared.contracts.audit import ANY_SERVICE_TEXT, action_text
 from shared.contracts.intake import BASIS_TEXT
 from shared.logging import configure_logging
@@ -99,7 +99,7 @@ def up(
     ] = None,
     org: Annotated[str | None, typer.Option(help="This instance's organisation.")] = None,
     durability: Annotated[
-        str | None,
+        Durability | None,
         typer.Option(
             help="crash (default): what is acked survives a crash of kenett or nats-server; "
             "power: also a power cut (every commit and stored message synced to disk; slower).",
@@ -801,12 +801,12 @@ def bench_pipeline(
         ),
     ] = False,
     durability: Annotated[
-        str,
+        Durability,
         typer.Option(
             help="crash (the default of kenett up) or power: every commit and stored message "
             "synced to disk, the bare bus's nats-server too (KENETT_DURABILITY).",
         ),
-    ] = "crash",
+    ] = Durability.CRASH,
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
 ) -> None:
     """Whole cases through intake, consent, assignment, planning and notifications in one
@@ -820,9 +820,6 @@ def bench_pipeline(
     if cases < 1 or rate <= 0 or seconds <= 0 or concurrency < 1 or bare_seconds <= 0:
         err.print("[red]--cases, --rate, --seconds, --concurrency, --bare-seconds: must be > 0[/]")
         raise typer.Exit(2)
-    if durability not in ("crash", "power"):
-        err.print(f"[red]--durability: crash or power, not {durability!r}[/]")
-        raise typer.Exit(2)
     figures = run_pipeline(
         cases=cases,
         rate=rate,
@@ -831,7 +828,7 @@ def bench_pipeline(
         bare_seconds=bare_seconds,
         database_url=database_url,
         split=split,
-        durability=durability,
+        durability=durability.value,
     )
     table = Table(title=f"kenett bench pipeline ({figures['mode']}, {figures['database']})")
     table.add_column("figure")

@@ -10,6 +10,7 @@ whole flow runs so.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -92,6 +93,84 @@ async def test_power_durability_syncs_each_sqlite_commit_on_a_worker_thread(
     # Committed: another connection, outside kenett, sees the row.
     with sqlite3.connect(tmp_path / "svc.db") as other:
         assert other.execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+
+class _Held(ThreadPoolExecutor):
+    """A commit pool whose commits wait until the test lets them go."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1, thread_name_prefix="kenett-sqlite-commit")
+        self.release = threading.Event()
+        self.submitted = threading.Event()
+        self.committed = threading.Event()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def run() -> Any:
+            self.submitted.set()
+            self.release.wait(30)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.committed.set()
+
+        return super().submit(run)
+
+
+async def test_a_durable_commit_cancelled_while_the_disk_syncs_keeps_its_connection_till_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shutdown cancels sweeps and late handlers: a commit on the worker thread must end
+    before its connection goes back (or is closed), and the next writer finds it whole."""
+    pool = _Held()
+    monkeypatch.setattr(sqlite_inline, "_COMMITS", pool)
+    db = Database(
+        f"sqlite+aiosqlite:///{tmp_path}/{{service}}.db", "svc", sqlite_synchronous="full"
+    )
+    pool.release.set()  # the set-up's commits go straight through
+    try:
+        await db.prepare([], [])
+        async with db.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)"))
+        pool.release.clear()
+        pool.submitted.clear()
+        pool.committed.clear()
+
+        async def write() -> None:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("INSERT INTO t (b) VALUES ('cancelled')"))
+
+        # The commit is let go only once the cancelled task has either ended (the connection
+        # handed back mid-commit: wrong) or is waiting for the commit to end (right).
+        waiting, ended = threading.Event(), threading.Event()
+        wait_out = sqlite_inline._wait_out
+
+        def waits(done: Any) -> None:
+            waiting.set()
+            wait_out(done)
+
+        monkeypatch.setattr(sqlite_inline, "_wait_out", waits)
+
+        def let_go() -> None:
+            while not (waiting.wait(0.01) or ended.is_set()):
+                pass
+            pool.release.set()
+
+        task = asyncio.create_task(write())
+        task.add_done_callback(lambda _: ended.set())
+        await asyncio.get_running_loop().run_in_executor(None, pool.submitted.wait, 30)
+        threading.Thread(target=let_go, daemon=True).start()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pool.committed.is_set()  # not handed back before the commit was through
+        async with db.engine.begin() as conn:  # the next writer: a whole connection
+            await conn.execute(text("INSERT INTO t (b) VALUES ('next')"))
+    finally:
+        await db.engine.dispose()
+        await db.read_engine.dispose()
+        pool.shutdown(wait=True)
+    with sqlite3.connect(tmp_path / "svc.db") as other:
+        assert [b for (b,) in other.execute("SELECT b FROM t ORDER BY a")] == ["cancelled", "next"]
 
 
 async def test_crash_durability_commits_on_the_loop_as_before(

@@ -434,24 +434,55 @@ async def test_r7_free_text_on_the_head_and_versions_only_for_a_reader_of_the_wh
         listed = await versions(reader)
         assert listed.notes_withheld and all(v.note is None for v in listed.versions)
         assert [v.change for v in listed.versions][-1] == "revision_started"  # the rest is there
-    # Someone no consent names is refused, and the refusal is an access attempt on record.
-    with pytest.raises(RequestFailed) as info:
-        await versions(c.GateActor(kind="provider", id="skolen"))
-    assert info.value.error.code == "forbidden"
+    # Someone no consent names is refused, and the refusal is an access attempt on record; so
+    # is anyone who says they are a coordinator without being the case's (R9).
+    for stranger in (
+        c.GateActor(kind="provider", id="skolen"),
+        c.GateActor(kind="coordinator", id=str(uuid.uuid4())),
+    ):
+        for ask in (head, versions):
+            with pytest.raises(RequestFailed) as info:
+                await ask(stranger)
+            assert info.value.error.code == "forbidden", (stranger, ask)
+    # A provider whose consent covers every life area and kind of content reads the whole plan.
+    physio = c.GateActor(kind="provider", id="fysioterapeuten")
+    await consent(
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        sharing=c.SharingScope(
+            recipients=[physio.id], life_areas=list(c.LifeArea), content_kinds=list(c.ContentKind)
+        ),
+    )
+    assert (await head(physio)).status_reason == "Innlagt etter fall"
+    assert not (await versions(physio)).notes_withheld
+    # The person withdraws the IP consent: the plan freezes and keeps the revision's reason,
+    # still free text, still withheld.
+    ip = (await gate(system, case_id, action="create_plan")).consent_id
+    assert ip is not None
+    await system.client.command(
+        "consent", c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id)
+    )
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    frozen = await head(None)
+    assert (frozen.status, frozen.status_reason, frozen.text_withheld) == ("frozen", None, True)
+    person = c.GateActor(kind="person", id="self")
+    assert (await head(person)).status_reason == "Innlagt etter fall"
     # A closed plan's reason is a code, not free text: everyone sees why it closed.
     await write(
         system,
         p.ChangePlanStatus(
             actor=STAFF,
             case_id=case_id,
-            expected_version=4,
+            expected_version=frozen.version,
             by=by,
             to="closed",
-            close_reason=p.CloseReason.GOALS_REACHED,
+            close_reason=p.CloseReason.PERSON_DECLINED,
         ),
     )
     closed = await head(None)
-    assert (closed.status_reason, closed.text_withheld) == ("goals_reached", False)
+    assert (closed.status_reason, closed.text_withheld) == ("person_declined", False)
 
 
 async def test_r5_r6_no_plan_without_ip_consent_and_r7_withdrawal_freezes_it(

@@ -155,6 +155,14 @@ def test_r6_parents_consent_stops_counting_when_the_16th_birthday_begins_before_
     assert ask([parents, own], action="create_plan", now=just_before).consent_id == (
         parents.consent_id
     )
+    # A sharing consent the parents gave lapses the same way, and says so.
+    sharing = dataclasses.replace(
+        facts("sharing", grantees=["hjemmesykepleien"], areas=[HEALTH], kinds=["measures"]),
+        lapses_on=birthday,
+    )
+    assert ask([parents, coordinator, sharing], area=HEALTH, now=just_before).allow
+    verdict = ask([parents, own, coordinator, sharing], area=HEALTH, now=just_after)
+    assert not verdict.allow and "16th birthday" in verdict.reason
 
 
 @pytest.mark.parametrize(

@@ -35,3 +35,18 @@ def test_a_consumer_that_stopped_fetching_is_a_problem() -> None:
     assert _instance(planning).problems(60) == [
         "planning on h:1: 6 of 7 event consumers are fetching"
     ]
+
+
+def test_a_consumer_whose_fetches_keep_failing_is_named_with_the_error() -> None:
+    planning = ServiceHealth(
+        name="planning",
+        database="ok",
+        outbox_backlog=0,
+        consumers=6,
+        consumers_declared=7,
+        consumers_failing={"planning-consent-recorded": "4× NotFoundError"},
+    )
+    assert _instance(planning).problems(60) == [
+        "planning on h:1: 6 of 7 event consumers are fetching; "
+        "planning-consent-recorded: fetch failing (4× NotFoundError)"
+    ]

@@ -66,12 +66,10 @@ def facts(
     )
 
 
-def lapses_on(givers_json: str | None, giver_role: str, sixteen_on: date | None) -> date | None:
-    """R6: the day a consent given on a child's behalf stops counting, or None."""
-    if sixteen_on is None:
-        return None
-    roles = [g["role"] for g in json.loads(givers_json or "[]")] or [giver_role]
-    return sixteen_on if lapses_at_sixteen(roles) else None
+def lapses_on(giver_role: str, sixteen_on: date | None) -> date | None:
+    """R6: the day a consent given on a child's behalf stops counting, or None. The first
+    giver's role is enough: a second giver is only ever a second parent (``parents_refusal``)."""
+    return sixteen_on if lapses_at_sixteen([giver_role]) else None
 
 
 _GATE_COLUMNS = (
@@ -87,10 +85,10 @@ _GATE_COLUMNS = (
 
 def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """The gate, answered from consent's own tables with one read-only SELECT (hot path)."""
-    # With the givers and the case's 16th birthday (R6), in the same one SELECT.
+    # With the giver's role and the case's 16th birthday (R6), in the same one SELECT.
     statement = FastStatement(
         select(  # type: ignore[call-overload]
-            *_GATE_COLUMNS, Consent.givers, Consent.giver_role, ConsentCase.sixteen_on
+            *_GATE_COLUMNS, Consent.giver_role, ConsentCase.sixteen_on
         )
         .select_from(Consent)
         .outerjoin(
@@ -169,7 +167,7 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 valid_from or given_at,
                 valid_until,
                 scope_json,
-                lapses_on(givers_json, role, sixteen_on),
+                lapses_on(role, sixteen_on),
             )
             for (
                 cid,
@@ -179,7 +177,6 @@ def make_may(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 given_at,
                 valid_until,
                 scope_json,
-                givers_json,
                 role,
                 sixteen_on,
             ) in rows

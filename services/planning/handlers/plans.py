@@ -290,22 +290,38 @@ async def change_status(uow: UnitOfWork, cmd: ChangePlanStatus) -> PlanWritten:
 # --- Reads --------------------------------------------------------------------------------
 
 
+_EVERY_PART = frozenset((a, k) for a in LifeArea for k in ContentKind)
+
+
 def _whole_plan(decision: GateDecision | None) -> bool:
-    """Does the gate let this reader see the whole plan, free text included (R7)?"""
-    return decision is not None and decision.parts is None
+    """Does the gate let this reader see the whole plan, free text included (R7)? The person
+    and the case's coordinator do; a provider or next of kin whose consents cover every life
+    area and kind of content too."""
+    if decision is None:
+        return False
+    if decision.parts is None:
+        return True
+    return {(p.life_area, p.content_kind) for p in decision.parts} >= _EVERY_PART
 
 
-async def get_plan(uow: UnitOfWork, q: GetPlan, decision: GateDecision | None = None) -> Any:
-    """A case's plan head (no content). A revision's reason is free text, for a reader who
-    may see the whole plan; a closed or frozen plan's reason is a code, shown to all."""
-    plan = await head(uow, q.case_id)
-    case = await case_of(uow, plan.case_id)
-    head_view = view(plan, case.tool if case else None)
-    free_text = plan.status not in (PlanStatus.CLOSED, PlanStatus.FROZEN)
-    if free_text and head_view.status_reason is not None and not _whole_plan(decision):
+def _cut_free_text(head_view: Any, plan: Plan, decision: GateDecision | None) -> Any:
+    """A plan's status reason is free text (a revision's why, kept through a freeze), except a
+    closed plan's, which is a code (``CloseReason``) and shown to all."""
+    free_text = plan.status != PlanStatus.CLOSED and head_view.status_reason is not None
+    if free_text and not _whole_plan(decision):
         head_view.status_reason = None
         head_view.text_withheld = True
     return head_view
+
+
+async def get_plan(uow: UnitOfWork, q: GetPlan, decision: GateDecision | None = None) -> Any:
+    """A case's plan head (no content); its free text only for a reader of the whole plan who
+    is who they say (the case's coordinator as coordinator, R7, R9)."""
+    plan = await head(uow, q.case_id)
+    case = await case_of(uow, plan.case_id)
+    if q.who is not None:
+        check_reader(case, plan, q.who)
+    return _cut_free_text(view(plan, case.tool if case else None), plan, decision)
 
 
 async def view_plan(uow: UnitOfWork, q: ViewPlan, decision: GateDecision) -> PlanAccess:
@@ -313,11 +329,8 @@ async def view_plan(uow: UnitOfWork, q: ViewPlan, decision: GateDecision) -> Pla
     is cut here, where it is read, to the parts their consent covers (R7)."""
     parts = _parts(decision, q.life_area, q.content_kind)
     plan, case, row, content, withheld = await _readable(uow, q.case_id, q.who, q.version, parts)
-    head_view = view(plan, case.tool if case else None)
-    if decision.parts is not None:  # free text a staff member wrote: not for a cut reader
-        head_view.status_reason = None
     return PlanAccess(
-        plan=head_view,
+        plan=_cut_free_text(view(plan, case.tool if case else None), plan, decision),
         reason=decision.reason,
         consent_id=decision.consent_id,
         document=await document(uow, plan, case, row, content, withheld),
@@ -330,6 +343,8 @@ async def list_versions(
     """Every version's number, time, author and kind of change; the content stays put, and
     the notes (free text) go only to a reader who may see the whole plan (R7)."""
     plan = await head(uow, q.case_id)
+    if q.who is not None:
+        check_reader(await case_of(uow, plan.case_id), plan, q.who)
     rows = await uow.session.exec(
         select(
             PlanVersion.version,
