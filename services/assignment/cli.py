@@ -18,10 +18,12 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
     actor,
+    case_option,
     coordinator_ref,
     day,
     local_time,
@@ -265,7 +267,7 @@ def needing(
 
 @app.command()
 def needs(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     wish: Annotated[
         str | None, typer.Option(help="Wished coordinator (R9): staff id or coordinator id.")
     ] = None,
@@ -293,7 +295,7 @@ def needs(
 
 @app.command()
 def suggest(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     limit: Annotated[int, typer.Option(help="How many candidates.")] = 10,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -332,7 +334,7 @@ def suggest(
 
 @app.command()
 def appoint(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     coordinator: Annotated[
         str, typer.Argument(help="The coordinator: staff id or coordinator id.")
     ],
@@ -370,7 +372,7 @@ def appoint(
 
 @app.command()
 def handover(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     to: Annotated[str, typer.Option(help="The new coordinator: staff id or coordinator id.")],
     until: Annotated[str, typer.Option(help="Overlap ends: YYYY-MM-DD or YYYY-MM-DDTHH:MM.")],
     start: Annotated[str | None, typer.Option(help="Overlap starts (default now).")] = None,
@@ -413,7 +415,7 @@ def handover(
 
 @app.command()
 def release(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     reason: Annotated[c.ReleaseReason, typer.Option(help="Why.")],
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -436,7 +438,7 @@ def release(
 
 @app.command()
 def show_case(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -481,7 +483,10 @@ def _children_text(m: dict[str, Any] | None) -> str:
 
 @app.command()
 def duties(
-    case_id: Annotated[uuid.UUID | None, typer.Option("--case", help="One case.")] = None,
+    case_id: Annotated[
+        uuid.UUID | None,
+        case_option("One case: its id or case number."),
+    ] = None,
     coordinator: Annotated[
         str | None,
         typer.Option(

@@ -19,6 +19,7 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
@@ -82,7 +83,7 @@ def _moment(value: str | None, option: str) -> datetime | None:
 
 @app.command()
 def record(
-    case: Annotated[uuid.UUID, typer.Argument(help="The case id.")],
+    case: CaseId,
     kind: Annotated[c.ConsentKind, typer.Argument(help="ip, coordinator, sharing, next_of_kin")],
     given_by: Annotated[
         c.GiverRole, typer.Option(help="Who gave it (R6): the person from 16, else parents.")
@@ -197,7 +198,7 @@ def withdraw(
 
 @app.command("list")
 def list_consents(
-    case: Annotated[uuid.UUID, typer.Argument(help="The case id.")],
+    case: CaseId,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",

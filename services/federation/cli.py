@@ -25,6 +25,7 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
@@ -269,7 +270,7 @@ def update_measure(
 
 @app.command()
 def transfer(
-    case_id: Annotated[uuid.UUID, typer.Argument(help="The case here.")],
+    case_id: CaseId,
     to: Annotated[str, typer.Option(help="The new home municipality (organisation code).")],
     moving_on: Annotated[str | None, typer.Option(help="Moving date, YYYY-MM-DD.")] = None,
     nats: NatsOpt = DEFAULT_NATS,

@@ -23,6 +23,7 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
@@ -151,7 +152,7 @@ def report(
 
 @app.command()
 def assess(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     duration: Annotated[Duration, typer.Option(help="Expected duration of the need.")],
     service: Annotated[
         list[str] | None, typer.Option(help="Override the reported services.")
@@ -186,7 +187,7 @@ def assess(
 
 @app.command()
 def decide(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     kind: Annotated[Kind, typer.Option(help="ip (enkeltvedtak, R3) or coordinator (R4).")],
     granted: Annotated[bool, typer.Option("--grant/--refuse", help="Granted or refused.")],
     grounds_file: Annotated[
@@ -306,7 +307,7 @@ def _transition(r: dict[str, Any]) -> None:
 
 @app.command()
 def activate(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",
@@ -322,7 +323,7 @@ def activate(
 
 @app.command()
 def close(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     reason: Annotated[Reason, typer.Option(help="Why the case closes.")],
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -341,7 +342,7 @@ def close(
 
 @app.command()
 def case(
-    case_id: uuid.UUID,
+    case_id: CaseId,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",

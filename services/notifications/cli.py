@@ -25,6 +25,7 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
+    case_option,
     err,
     local_time,
     out,
@@ -386,7 +387,10 @@ def resend(
 
 @app.command()
 def reminders(
-    case: Annotated[uuid.UUID | None, typer.Option(help="Of one case.")] = None,
+    case: Annotated[
+        uuid.UUID | None,
+        case_option("Of one case: its id or case number."),
+    ] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
     staff: ActorOpt = "",

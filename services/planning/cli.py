@@ -29,6 +29,7 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
@@ -74,7 +75,7 @@ SECTION = {
     "cooperation": "samarbeid",
     "period": "planperiode",
 }
-CaseArg = Annotated[uuid.UUID, typer.Argument(help="The case id.")]
+CaseArg = CaseId
 AsOpt = Annotated[
     str | None,
     typer.Option(

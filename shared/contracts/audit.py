@@ -123,6 +123,7 @@ ACTION_TEXT: dict[str, str] = {
     "intake.close": "sak avsluttet",
     "intake.register_offer": "tilbud om habilitering eller rehabilitering registrert",
     "intake.get_case": "status for saken",
+    "intake.find_case": "saken funnet ved saksnummeret",
     "intake.case": "saken",
     "intake.export_for_transfer": "saken hentet for flytting til en annen kommune",
     "intake.letter": "vedtaksbrev",

@@ -104,6 +104,27 @@ class GetCaseDetail(Query):
     case_id: uuid.UUID
 
 
+CASE_REF_PATTERN = r"^\d{4}-\d{6,}$"
+"""A case number as users see it in letters and notices: the year and a running number."""
+
+
+class FindCase(Query):
+    """Find a case by its case number (``2026-000123``): its id and status, nothing of the
+    person (audited). The command line takes a case number wherever it takes a case."""
+
+    QUERY: ClassVar[str] = "find_case"
+
+    case_ref: str = Field(pattern=CASE_REF_PATTERN, max_length=32)
+
+
+class CaseFound(BaseModel):
+    """Reply to FindCase."""
+
+    case_id: uuid.UUID
+    case_ref: str
+    status: str
+
+
 class GetCase(Query):
     """Read a case's status (used by other services when their projection lags)."""
 

@@ -25,6 +25,7 @@ from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
     ActorOpt,
+    CaseId,
     JsonOpt,
     NatsOpt,
     OrgOpt,
@@ -460,7 +461,7 @@ async def _stream_state(js: Any, org: str) -> dict[str, Any]:
 
 @app.command("access-log")
 def access_log(
-    case_id: Annotated[str, typer.Argument(help="The case.")],
+    case: CaseId,
     since: Annotated[str | None, typer.Option(help="Only from this day (YYYY-MM-DD).")] = None,
     nats: NatsOpt = DEFAULT_NATS,
     org: OrgOpt = DEFAULT_ORG,
@@ -469,16 +470,11 @@ def access_log(
 ) -> None:
     """Who has read or changed a case's data, and when: every service's audit trail, merged
     (the person's right to know who had access). Reading it is logged too."""
-    import uuid
     from datetime import datetime, time
 
     from shared.client import KenettClient
     from shared.clock import OSLO
 
-    try:
-        case = uuid.UUID(case_id)
-    except ValueError:
-        raise typer.BadParameter("not a case id (a UUID)", param_hint="CASE_ID") from None
     first_day = day(since, "--since")
     start = None if first_day is None else datetime.combine(first_day, time(), OSLO)
     who = actor(staff)

@@ -10,6 +10,7 @@ import asyncio
 import getpass
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -24,28 +25,78 @@ from shared.clock import OSLO
 from shared.config import DEFAULT_EMBEDDED_NATS_PORT
 from shared.contracts.commands import Command, Query
 from shared.contracts.envelope import Actor
+from shared.contracts.intake import CASE_REF_PATTERN, FindCase
 from shared.ids import new_id
 from shared.natsconn import connect_once
 
 out = Console()
 err = Console(stderr=True)
 
+# Eager: read before the arguments, so that a case number (``CaseId``) can be looked up on the
+# right system in the caller's name.
 NatsOpt = Annotated[
     str,
-    typer.Option("--nats", envvar="KENETT_NATS_URL", help="NATS of the kenett to talk to."),
+    typer.Option(
+        "--nats", envvar="KENETT_NATS_URL", help="NATS of the kenett to talk to.", is_eager=True
+    ),
 ]
-OrgOpt = Annotated[str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.")]
+OrgOpt = Annotated[
+    str, typer.Option("--org", envvar="KENETT_ORG", help="Organisation.", is_eager=True)
+]
 ActorOpt = Annotated[
     str,
     typer.Option(
         "--actor",
         envvar="KENETT_ACTOR",
         help="Your staff id, for the audit log (default: your login name).",
+        is_eager=True,
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as one JSON object.")]
 DEFAULT_NATS = f"nats://127.0.0.1:{DEFAULT_EMBEDDED_NATS_PORT}"
 DEFAULT_ORG = "demo"
+
+
+CASE_HELP = "The case: its id, or its case number (2026-000123)."
+
+
+def _as_given(value: str) -> str:
+    return value
+
+
+def _case(ctx: typer.Context, value: str | uuid.UUID | None) -> uuid.UUID | None:
+    """A case id as given, or the case with this case number, asked of intake on the
+    command's ``--nats``/``--org`` as its ``--actor`` (eager options, read first; the look-up
+    is audited). Anything else, or an unknown number, is an error naming what was given."""
+    if value is None or isinstance(value, uuid.UUID):  # absent, or a default
+        return value
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        pass
+    ref = value.strip()
+    if not re.fullmatch(CASE_REF_PATTERN, ref):
+        raise typer.BadParameter(f"{value!r} is neither a case id nor a case number (2026-000123)")
+    params = ctx.params
+    found = request(
+        str(params.get("nats") or DEFAULT_NATS),
+        str(params.get("org") or DEFAULT_ORG),
+        "intake",
+        FindCase(actor=actor(str(params.get("staff") or "")), case_ref=ref),
+    )
+    return uuid.UUID(str(found["case_id"]))
+
+
+CaseId = Annotated[
+    uuid.UUID,
+    typer.Argument(parser=_as_given, callback=_case, metavar="CASE", help=CASE_HELP),
+]
+"""A command's case: its id or its case number."""
+
+
+def case_option(help: str) -> Any:
+    """``--case``: one case, by id or case number (``CaseId`` as an option)."""
+    return typer.Option("--case", parser=_as_given, callback=_case, help=help)
 
 
 def default_actor() -> str:

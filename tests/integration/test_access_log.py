@@ -153,7 +153,7 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
         (e.action, e.actor_id) for e in log.entries
     }
     done = await _cli(system, "not-a-case")
-    assert done.returncode == 2 and "not a case id" in done.stderr
+    assert done.returncode == 2 and "neither a case id nor a case number" in done.stderr
     assert "Traceback" not in done.stderr
     done = await _cli(system, str(case_id), "--since", "i går")
     assert done.returncode == 2 and "not a date" in done.stderr

@@ -141,3 +141,32 @@ async def test_r17_the_case_shows_the_basis_a_hospital_passed_a_report_on(system
         stdin=national_id() + "\n",
     )
     assert done.returncode == 1 and "reporter.basis" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_the_command_line_takes_a_case_number_wherever_it_takes_a_case(
+    system: System,
+) -> None:
+    """KE users know a case by its number (2026-000123, in letters and notices), not its id:
+    every command that takes a case takes either; the look-up is audited like any read."""
+    result = intake.ReportNeedResult.model_validate(
+        await system.client.command("intake", report_need())
+    )
+    done = await run(system, "case", result.case_ref, "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["case_id"] == str(result.case_id)
+    done = await kenett_cli(
+        system, "consent", "list", result.case_ref, "--json", actor="saksbehandler-kari"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["case_id"] == str(result.case_id)
+    done = await kenett_cli(system, "access-log", result.case_ref, actor="ke-leder", columns=200)
+    assert done.returncode == 0, done.stderr
+    assert "saken funnet ved saksnummeret" in done.stdout  # the look-up is on record
+
+    year = result.case_ref.split("-")[0]
+    done = await run(system, "case", f"{year}-999999")
+    assert done.returncode == 1 and f"no case {year}-999999 in testorg" in done.stderr
+    done = await run(system, "case", "sak 12")
+    assert done.returncode == 2
+    assert "'sak 12' is neither a case id nor a case number (2026-000123)" in done.stderr

@@ -11,6 +11,7 @@ from shared.contracts.intake import (
     CloseCase,
     CountCases,
     ExportForTransfer,
+    FindCase,
     GetCase,
     GetCaseDetail,
     ListAppealDeadlines,
@@ -31,7 +32,13 @@ from .decisions import appeal_deadlines, decide, make_letter, register_appeal
 from .lifecycle import activate, close
 from .offers import list_offers, register_offer, service_types
 from .overview import count_cases, list_cases
-from .reports import export_for_transfer, get_case, get_case_detail, make_report_need
+from .reports import (
+    export_for_transfer,
+    find_case,
+    get_case,
+    get_case_detail,
+    make_report_need,
+)
 from .stats import waiting_times
 
 
@@ -46,6 +53,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     command_responder(router, ctx, command=CloseCase, handler=close)
     command_responder(router, ctx, command=RegisterOffer, handler=register_offer)
     query_responder(router, ctx, query=GetCase, handler=get_case)
+    query_responder(router, ctx, query=FindCase, handler=find_case)
     query_responder(router, ctx, query=GetCaseDetail, handler=get_case_detail)
     query_responder(router, ctx, query=ExportForTransfer, handler=export_for_transfer)
     query_responder(router, ctx, query=RenderLetter, handler=make_letter(ctx.settings))

@@ -29,9 +29,11 @@ from services.intake.store import (
 from shared.clock import OSLO, age_on, local_today
 from shared.contracts.intake import (
     CaseDetail,
+    CaseFound,
     CaseOpened,
     CaseView,
     ExportForTransfer,
+    FindCase,
     GetCase,
     GetCaseDetail,
     Need,
@@ -251,6 +253,26 @@ async def get_case(uow: UnitOfWork, q: GetCase) -> CaseView:
         birth_date=birth_date,
         needs=[Need(n) for n in needs.split(",")],
     )
+
+
+_BY_REF = FastStatement(
+    core_select(col(Case.id), col(Case.ref), col(Case.status)).where(
+        col(Case.org) == bindparam("org"), col(Case.ref) == bindparam("ref")
+    )
+)
+
+
+async def find_case(uow: UnitOfWork, q: FindCase) -> CaseFound:
+    """A case by the number users see (``2026-000123``); unknown is ``not_found`` on it."""
+    rows = await _BY_REF.fetch(await uow.connection(), {"org": uow.org, "ref": q.case_ref})
+    if not rows:
+        raise CommandRejected(
+            "not_found",
+            "no case with this number",
+            [FieldError(field="case_ref", reason=f"no case {q.case_ref} in {uow.org}")],
+        )
+    case_id, case_ref, status = rows[0]
+    return CaseFound(case_id=case_id, case_ref=case_ref, status=status)
 
 
 async def get_case_detail(uow: UnitOfWork, q: GetCaseDetail) -> CaseDetail:
