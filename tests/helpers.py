@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from shared.clock import OSLO
 from shared.contracts import assignment, consent, intake
 from shared.contracts.envelope import Actor
 from shared.synthetic import synthetic_national_id
@@ -29,6 +30,12 @@ def clock_start() -> datetime:
         return now
     hour, _, minute = start.partition(":")
     return now.replace(hour=int(hour), minute=int(minute or 0), second=0)
+
+
+def oslo_today() -> date:
+    """Today in Norway, as kenett judges dates (``local_today``); not the machine's date, which
+    is a day behind between midnight in Oslo and midnight UTC."""
+    return datetime.now(OSLO).date()
 
 
 def national_id(birth: date | None = None, *, d_number: bool = False) -> str:

@@ -49,7 +49,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,6 +60,7 @@ from sqlalchemy import text
 from sqlmodel import col, select
 
 from shared.client import KenettClient
+from shared.clock import SystemClock, local_today
 from shared.config import Settings
 from shared.contracts.assignment import RegisterCoordinator
 from shared.contracts.envelope import Actor
@@ -239,7 +240,7 @@ class _Bench:
         self.answer_errors: list[str] = []
         self.answer_command_s: list[float] = []
         self.links: list[uuid.UUID] = []
-        self.start = date.today() + timedelta(days=10)
+        self.start = local_today(SystemClock()) + timedelta(days=10)
 
     # --- Lund answers each proposal as it is applied ---------------------------------------
 

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from shared.client import KenettClient
+from shared.clock import SystemClock, local_today
 from shared.contracts import consent as c
 from shared.contracts import planning as p
 from shared.contracts.assignment import RegisterCoordinator
@@ -119,7 +120,7 @@ async def _flows(h: Site, m: Site, n: Site, say: Say) -> DemoOutcome:
     started = time.monotonic()
     out = DemoOutcome()
     rng = random.Random()
-    today = date.today()
+    today = local_today(SystemClock())
 
     say(f"1) {h.code} melder behov for IP og koordinator for en innlagt pasient til {m.code}")
     # The hospital coordinator is health personnel, in the hospital's registry (R17).

@@ -26,7 +26,7 @@ from shared.runtime.federation import LocalFederation
 from shared.runtime.host import ServiceHost
 from shared.synthetic import synthetic_national_id
 from shared.watch import EventWatcher
-from tests.helpers import clock_start, register_coordinator
+from tests.helpers import clock_start, oslo_today, register_coordinator
 
 pytestmark = [pytest.mark.nats, pytest.mark.federation]
 
@@ -212,7 +212,7 @@ async def report_from_hospital(
     fields: dict[str, Any] = {
         "needs": ["ip", "coordinator"],
         "department": "Medisinsk avdeling",
-        "expected_discharge": date.today() + timedelta(days=10),
+        "expected_discharge": oslo_today() + timedelta(days=10),
         "hospital_coordinator": "hk-1",
         "basis": "consent",
         **extra,

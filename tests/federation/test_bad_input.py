@@ -15,7 +15,7 @@ from shared.contracts import planning as p
 from shared.contracts.envelope import Actor
 from shared.contracts.federation import ListLinks, ListMessages, SendNeedReport, SweepFederation
 from shared.contracts.xorg import HandoverProposal, MeasureUpdate, XPayload
-from tests.helpers import register_coordinator
+from tests.helpers import oslo_today, register_coordinator
 
 from .conftest import (
     HOSPITAL,
@@ -113,7 +113,7 @@ async def test_an_organisation_that_is_not_a_party_to_the_case_is_refused(
         link_id,
         LUND,
         HandoverProposal(
-            coordinator="iv-1", start=date.today() + timedelta(days=3), overlap_days=1
+            coordinator="iv-1", start=oslo_today() + timedelta(days=3), overlap_days=1
         ),
     )
 
@@ -147,7 +147,7 @@ async def test_an_unknown_contract_version_is_refused_with_the_versions_accepted
         hospital,
         link_id,
         LUND,
-        HandoverProposalV9(coordinator="hk-1", start=date.today(), overlap_days=2, priority="høy"),
+        HandoverProposalV9(coordinator="hk-1", start=oslo_today(), overlap_days=2, priority="høy"),
     )
     receipt = await until_receipt(hospital, link_id, sent)
     assert receipt["status"] == "refused"
@@ -218,7 +218,7 @@ async def test_a_message_without_a_receipt_in_time_tells_the_senders_ke(
         link_id,
         LUND,
         HandoverProposal(
-            coordinator="hk-1", start=date.today() + timedelta(days=2), overlap_days=1
+            coordinator="hk-1", start=oslo_today() + timedelta(days=2), overlap_days=1
         ),
     )
     result = await hospital.cmd("federation", SweepFederation(actor=staff(HOSPITAL)))

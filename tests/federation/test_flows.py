@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from shared.clock import OSLO
 from shared.contracts.assignment import Coordination, GetCoordination
 from shared.contracts.consent import ConsentKind
 from shared.contracts.federation import AnswerHandover, ListMessages, ProposeHandover
-from tests.helpers import record_consent, register_coordinator
+from tests.helpers import oslo_today, record_consent, register_coordinator
 
 from .conftest import (
     BOTH_DATABASES,
@@ -55,7 +55,7 @@ async def test_r11_r17_handover_at_discharge_both_listed_during_the_overlap(
     link_id, case_id = await report_from_hospital(federation, national_id)
     coordinator_id = await ready_for_a_coordinator(lund, case_id, "lund-k1")
 
-    start = date.today() + timedelta(days=10)
+    start = oslo_today() + timedelta(days=10)
     await hospital.cmd(
         "federation",
         ProposeHandover(
@@ -110,7 +110,7 @@ async def test_r11_r17_a_refused_handover_tells_the_hospital_why(
             actor=staff(HOSPITAL),
             link_id=link_id,
             coordinator="hk-1",
-            start=date.today() + timedelta(days=3),
+            start=oslo_today() + timedelta(days=3),
             overlap_days=0,
         ),
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats
@@ -20,7 +20,7 @@ from shared.contracts.subjects import DEAD_LETTER_STREAM
 from shared.contracts.xorg import NeedReport, XHeader, build_message
 from shared.federation.topology import OrgFederation, load_org_file, out_stream, xorg_subject
 from shared.synthetic import synthetic_national_id
-from tests.helpers import read_stream
+from tests.helpers import oslo_today, read_stream
 
 from .conftest import HOSPITAL, IVELAND, LUND, Federation, report_from_hospital, staff
 
@@ -199,7 +199,7 @@ async def test_a_municipality_cannot_impersonate_the_hospital(
             actor=staff(HOSPITAL),
             link_id=link_id,
             coordinator="hk-1",
-            start=date.today() + timedelta(days=5),
+            start=oslo_today() + timedelta(days=5),
             overlap_days=2,
         ),
     )

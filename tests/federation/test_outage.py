@@ -4,7 +4,7 @@ outbound stream and arrive after reconnection, once, in order."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from services.federation.store import Incoming
 from shared.contracts.federation import AnswerHandover, ProposeHandover
 from shared.contracts.xorg import HandoverProposal, XHeader, build_message
 from shared.federation.topology import load_org_file, out_stream, xorg_subject
+from tests.helpers import oslo_today
 
 from .conftest import HOSPITAL, LUND, Federation, Org, link_view, report_from_hospital, staff
 from .test_flows import pending_proposal, ready_for_a_coordinator
@@ -50,7 +51,7 @@ async def test_a_handover_sent_while_the_hub_is_down_arrives_once_after_it_retur
     to_lund = xorg_subject(LUND, HOSPITAL)
 
     federation.servers.stop_hub()
-    start = date.today() + timedelta(days=7)
+    start = oslo_today() + timedelta(days=7)
     sent = await hospital.cmd(
         "federation",
         ProposeHandover(
@@ -130,7 +131,7 @@ async def test_messages_on_a_case_are_applied_in_order_whatever_order_they_arriv
             sent_at=datetime.now(UTC),
         )
         body = HandoverProposal(
-            coordinator=f"hk-{seq}", start=date.today() + timedelta(days=seq), overlap_days=1
+            coordinator=f"hk-{seq}", start=oslo_today() + timedelta(days=seq), overlap_days=1
         )
         return str(header.id), build_message(header, body, fed.key(), lund_key)
 

@@ -24,7 +24,7 @@ from shared.contracts.federation import (
 from shared.contracts.intake import GetCaseDetail
 from shared.contracts.xorg import open_message, parse_message
 from shared.federation.topology import load_org_file, out_stream
-from tests.helpers import read_stream, record_consent, register_coordinator
+from tests.helpers import oslo_today, read_stream, record_consent, register_coordinator
 
 from .conftest import (
     BOTH_DATABASES,
@@ -98,7 +98,7 @@ async def municipal_plan(org: Org, case_id: uuid.UUID) -> tuple[p.GateActor, int
             case_id=case_id,
             expected_version=1,
             by=by,
-            content=content(date.today()),
+            content=content(oslo_today()),
         ),
     )
     return by, written["version"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from shared.contracts import consent, intake
 from tests.conftest import System
-from tests.helpers import kenett_cli, record_consent, report_need
+from tests.helpers import kenett_cli, oslo_today, record_consent, report_need
 
 pytestmark = [pytest.mark.nats, pytest.mark.kenett_settings(auto_appoint=False)]
 
@@ -167,7 +167,7 @@ async def test_r9_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_cas
     done = await run(system, "appoint", str(uuid.uuid4()), "ola")
     assert done.returncode == 1 and "not_found" in done.stderr and "case_id" in done.stderr
     # Training not yet done is not recorded as done (it would rank them as trained, R9).
-    ahead = (date.today() + timedelta(days=30)).isoformat()
+    ahead = (oslo_today() + timedelta(days=30)).isoformat()
     done = await run(
         system,
         "register",

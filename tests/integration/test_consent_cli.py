@@ -11,7 +11,7 @@ import pytest
 
 from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import kenett_cli, national_id, report_need
+from tests.helpers import kenett_cli, national_id, oslo_today, report_need
 
 pytestmark = pytest.mark.nats
 WAIT = 15.0
@@ -81,7 +81,7 @@ async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_r6_the_ke_records_that_a_child_of_12_or_over_was_heard(system: System) -> None:
-    birth = date(date.today().year - 13, 1, 1)  # 13 all year: heard (R6), not yet 16
+    birth = date(oslo_today().year - 13, 1, 1)  # 13 all year: heard (R6), not yet 16
     case_id = str(
         intake.ReportNeedResult.model_validate(
             await system.client.command("intake", report_need(national_id=national_id(birth)))

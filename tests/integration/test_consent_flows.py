@@ -14,7 +14,7 @@ from shared.clock import OSLO, FixedClock
 from shared.contracts import consent as c
 from shared.contracts import intake, planning
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, register_coordinator, report_need
+from tests.helpers import STAFF, national_id, oslo_today, register_coordinator, report_need
 
 pytestmark = pytest.mark.nats
 WAIT = 15.0
@@ -356,7 +356,7 @@ async def test_r5_no_plan_is_made_on_an_ip_consent_before_it_starts(
 async def test_r6_a_parent_cannot_consent_for_a_16_year_old(system: System) -> None:
     report = intake.ReportNeedResult.model_validate(
         await system.client.command(
-            "intake", report_need(national_id=national_id(date.today() - timedelta(days=365 * 17)))
+            "intake", report_need(national_id=national_id(oslo_today() - timedelta(days=365 * 17)))
         )
     )
     with pytest.raises(RequestFailed) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,7 +19,14 @@ from shared.db.kernel import AuditRecord
 from shared.plugins import select as select_plugins
 from shared.runtime.host import ServiceHost
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+from tests.helpers import (
+    STAFF,
+    national_id,
+    oslo_today,
+    record_consent,
+    register_coordinator,
+    report_need,
+)
 
 pytestmark = pytest.mark.nats
 WAIT = 15.0
@@ -255,7 +262,7 @@ async def test_concurrent_reports_for_one_person_open_one_case_across_instances(
                 id=uuid.uuid4(),
                 org="testorg",
                 national_id=number,
-                birth_date=parse_national_id(number, date.today()).birth_date,
+                birth_date=parse_national_id(number, oslo_today()).birth_date,
                 created_at=datetime.now(UTC),
             )
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from pypdf import PdfReader
@@ -16,7 +16,7 @@ from shared.client import RequestFailed
 from shared.clock import FixedClock, local_today
 from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, report_need
+from tests.helpers import STAFF, national_id, oslo_today, report_need
 
 pytestmark = pytest.mark.nats
 
@@ -87,7 +87,7 @@ async def test_r1_r18_assessment_proposes_with_reasons_and_points_to_offers(syst
 
 async def test_r3_ip_decision_letter_tells_how_and_when_to_appeal(system: System) -> None:
     case_id = await assessed(system)
-    notified = date.today()
+    notified = oslo_today()
     decision = intake.DecisionResult.model_validate(
         await cmd(
             system,
@@ -197,7 +197,7 @@ async def test_r4_coordinator_decision_has_no_appeal(system: System) -> None:
         await cmd(
             system,
             intake.RegisterAppeal(
-                actor=STAFF, decision_id=decision.decision_id, received_on=date.today()
+                actor=STAFF, decision_id=decision.decision_id, received_on=oslo_today()
             ),
         )
     assert "cannot be appealed (R4)" in exc.value.error.fields[0].reason
@@ -293,7 +293,7 @@ async def test_r3_a_decision_cannot_be_backdated(system: System) -> None:
                 kind="ip",
                 granted=True,
                 grounds="x",
-                notified_on=date.today() - timedelta(days=10),
+                notified_on=oslo_today() - timedelta(days=10),
             ),
         )
     assert exc.value.error.fields[0].field == "notified_on"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from shared.clock import OSLO, FixedClock
 from tests.conftest import System
-from tests.helpers import kenett_cli
+from tests.helpers import kenett_cli, oslo_today
 from tests.integration.test_consent_flows import case_with_plan
 from tests.integration.test_planning_flows import full_content
 
@@ -35,7 +35,7 @@ async def test_r14_r16_a_coordinator_edits_versions_compares_and_prints_the_plan
     assert done.returncode == 0, done.stderr
     exported = json.loads(plan_file.read_text(encoding="utf-8"))
     assert exported["version"] == 1
-    exported["content"] = full_content(date.today()).model_dump(mode="json")
+    exported["content"] = full_content(oslo_today()).model_dump(mode="json")
     plan_file.write_text(json.dumps(exported), encoding="utf-8")
     done = await run(system, "save", case_id, str(plan_file), "--note", "Første utkast")
     assert done.returncode == 0, done.stderr

@@ -27,7 +27,7 @@ from shared.contracts.notifications import Inbox, ListInbox
 from shared.contracts.replies import Reply
 from shared.contracts.subjects import command_subject
 from tests.conftest import System
-from tests.helpers import STAFF, decide, register_coordinator, report_need
+from tests.helpers import STAFF, decide, oslo_today, register_coordinator, report_need
 from tests.integration.test_consent_flows import case_with_plan, consent, gate
 
 pytestmark = pytest.mark.nats
@@ -136,7 +136,7 @@ async def saved_plan(
 async def test_r14_r15_r16_the_plan_holds_all_nine_points_in_versions_that_stay_readable(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, by, written = await saved_plan(system, today)
     assert written.version == 2
     assert written.assigned_ids["goals[0]"] == "G1" and written.assigned_ids["measures[1]"] == "M10"
@@ -210,7 +210,7 @@ async def test_r14_r15_r16_the_plan_holds_all_nine_points_in_versions_that_stay_
 async def test_r9_r16_bad_edits_are_refused_with_the_field_named_and_nothing_is_lost(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, by, _ = await saved_plan(system, today)
     before = await read(system, case_id, by)
     base = before.content
@@ -293,7 +293,7 @@ async def test_r9_r16_bad_edits_are_refused_with_the_field_named_and_nothing_is_
 async def test_r7_r8_a_provider_sees_only_the_parts_their_sharing_consent_covers(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, _, _ = await saved_plan(system, today)
     await consent(
         system,
@@ -381,7 +381,7 @@ async def test_r7_free_text_on_the_head_and_versions_only_for_a_reader_of_the_wh
     """A save's note and a revision's reason are free text a staff member wrote, and may carry
     health details: the head (GetPlan) and the version list give them only to a reader the
     consent gate lets see the whole plan; anyone else learns only that they are there."""
-    today = date.today()
+    today = oslo_today()
     case_id, by, _ = await saved_plan(system, today)
     await write(
         system,
@@ -488,7 +488,7 @@ async def test_r7_free_text_on_the_head_and_versions_only_for_a_reader_of_the_wh
 async def test_r5_r6_no_plan_without_ip_consent_and_r7_withdrawal_freezes_it(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, by, _ = await saved_plan(system, today)
     ip = (await gate(system, case_id, action="create_plan")).consent_id
     assert ip is not None
@@ -969,7 +969,7 @@ async def test_r11_an_overlap_told_out_of_order_or_cut_short_leaves_nobody_handi
     """The consumers are separate: a handover's completion may be handled before its
     appointment, and coordination may stop in the middle of an overlap. Either way the one who
     handed over does not keep the plan."""
-    case_id, old, _ = await saved_plan(system, date.today())
+    case_id, old, _ = await saved_plan(system, oslo_today())
     head = p.PlanView.model_validate(
         await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
     )
@@ -1034,7 +1034,7 @@ async def test_r4_r9_a_coordinator_whose_coordination_stopped_no_longer_reads_or
     """Coordination stops (a decision refuses a coordinator, R4; the coordinator consent ends,
     R7): that coordinator is no longer the case's (R9). The person still reads the plan. An
     appointment told late, from before the stop, does not give the plan back; a new one does."""
-    case_id, old, _ = await saved_plan(system, date.today())
+    case_id, old, _ = await saved_plan(system, oslo_today())
     head = p.PlanView.model_validate(
         await system.client.query("planning", p.GetPlan(actor=STAFF, case_id=case_id))
     )
@@ -1059,7 +1059,7 @@ async def test_r4_r9_a_coordinator_whose_coordination_stopped_no_longer_reads_or
                 case_id=case_id,
                 expected_version=head.version,
                 by=old,
-                content=full_content(date.today()),
+                content=full_content(oslo_today()),
             ),
         )
     assert editing.value.error.code == "forbidden"
@@ -1143,7 +1143,7 @@ async def test_r3_a_refused_ip_gets_no_plan_until_a_decision_grants_it(system: S
 async def test_r3_a_plan_freezes_when_ip_is_refused_and_thaws_when_it_is_granted(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, by, written = await saved_plan(system, today)
     await consent(
         system,
@@ -1431,7 +1431,7 @@ async def test_closed_plans_past_retention_are_anonymised_or_deleted_with_a_repo
 async def test_r14_the_plan_exports_as_fhir_and_prints_as_pdf_through_the_bus(
     system: System,
 ) -> None:
-    today = date.today()
+    today = oslo_today()
     case_id, by, _ = await saved_plan(system, today)
     bundle = p.FhirBundle.model_validate(
         await system.client.query(
@@ -1453,7 +1453,7 @@ async def test_r14_the_plan_exports_as_fhir_and_prints_as_pdf_through_the_bus(
 
 
 async def test_r18_the_ke_pages_through_the_overview_with_cursors(system: System) -> None:
-    today = date.today()
+    today = oslo_today()
     cases = [(await saved_plan(system, today))[0] for _ in range(3)]
     client = system.client
     seen: list[uuid.UUID] = []
@@ -1546,7 +1546,7 @@ async def test_r13_a_closed_case_calls_no_meeting_and_its_meetings_ahead_are_can
 ) -> None:
     """When the case closes, the group's meetings still ahead are cancelled (the members are
     told, their reminders stop), and no new one is called for it."""
-    case_id, _by, _ = await saved_plan(system, date.today())
+    case_id, _by, _ = await saved_plan(system, oslo_today())
     await system.client.command(
         "planning",
         p.AddMember(actor=STAFF, case_id=case_id, party=HOME_NURSING, role="sykepleier"),
