@@ -66,18 +66,30 @@ class PullLoops:
     is alive but fetches nothing; ``kenett status`` says so."""
     stopping: bool = False
 
-    async def stop(self, timeout: float = 15.0) -> None:
-        """Fetch no more, and let the messages in hand be handled (up to ``timeout``)."""
+    async def stop(self, timeout: float = 15.0) -> int:
+        """Fetch no more, and let the messages in hand be handled (up to ``timeout``); how
+        many deliveries were still in hand then and were cancelled (JetStream delivers them
+        again after ``ack_wait``)."""
         self.stopping = True
         for task in list(self.fetching):
             task.cancel()
+        cancelled = 0
         if self.loops:
             _, late = await asyncio.wait(self.loops, timeout=timeout)
-            for task in list(late) + list(self.in_flight):
+            unfinished = [t for t in self.in_flight if not t.done()]
+            cancelled = len(unfinished)
+            for task in list(late) + unfinished:
                 task.cancel()
             if late:
                 await asyncio.wait(late)
+            if cancelled:
+                log.warning(
+                    "stopped with deliveries in hand; they are delivered again",
+                    deliveries=cancelled,
+                    after_s=timeout,
+                )
         self.loops.clear()
+        return cancelled
 
 
 async def _handled(consumer: PullConsumer, msg: Msg) -> None:

@@ -57,6 +57,8 @@ class ServiceHost:
         self._broker: NatsBroker | None = None
         self._fast_subs: list[FastSubscriptions] = []
         self._pulls: PullLoops | None = None
+        self.cancelled_at_stop = 0
+        """Deliveries still in hand when the last stop gave up on them (redelivered later)."""
         self._status: Subscription | None = None
 
     @property
@@ -140,13 +142,18 @@ class ServiceHost:
             with contextlib.suppress(Exception):
                 await self._status.unsubscribe()
             self._status = None
-        # Commands and queries first: no new ones, and those in hand are answered (and
+        # The events in hand first: no more fetches, and what was fetched is handled and
+        # committed while the commands and queries it asks (the consent gate, above all) are
+        # still answered here. Stopped the other way round, a handler that asked the gate of
+        # this very process waited for an answer that never came, until the 15 s limit
+        # cancelled it (every test's teardown with work in flight took 15 s).
+        if self._pulls is not None:
+            self.cancelled_at_stop = await self._pulls.stop()
+            self._pulls = None
+        # Then commands and queries: no new ones, and those in hand are answered (and
         # committed) while the database and the broker are still there.
         await asyncio.gather(*(fast.stop() for fast in self._fast_subs), return_exceptions=True)
         self._fast_subs.clear()
-        if self._pulls is not None:  # then the events in hand, committed before the database goes
-            await self._pulls.stop()
-            self._pulls = None
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await self._broker.stop()
