@@ -64,19 +64,20 @@ def _as_given(value: str) -> str:
     return value
 
 
-def _case(ctx: typer.Context, value: str | uuid.UUID | None) -> uuid.UUID | None:
+def _case(ctx: typer.Context, value: str | None) -> uuid.UUID | None:
     """A case id as given, or the case with this case number, asked of intake on the
     command's ``--nats``/``--org`` as its ``--actor`` (eager options, read first; the look-up
-    is audited). Anything else, or an unknown number, is an error naming what was given."""
-    if value is None or isinstance(value, uuid.UUID):  # absent, or a default
-        return value
+    is audited). Anything else is a usage error that does not repeat what was given (it may
+    be a fødselsnummer typed in the wrong place); an unknown number is refused naming it."""
+    if value is None:  # an optional --case not given
+        return None
     try:
         return uuid.UUID(value)
     except ValueError:
         pass
     ref = value.strip()
     if not re.fullmatch(CASE_REF_PATTERN, ref):
-        raise typer.BadParameter(f"{value!r} is neither a case id nor a case number (2026-000123)")
+        raise typer.BadParameter("neither a case id nor a case number (2026-000123)")
     params = ctx.params
     found = request(
         str(params.get("nats") or DEFAULT_NATS),

@@ -169,4 +169,9 @@ async def test_the_command_line_takes_a_case_number_wherever_it_takes_a_case(
     assert done.returncode == 1 and f"no case {year}-999999 in testorg" in done.stderr
     done = await run(system, "case", "sak 12")
     assert done.returncode == 2
-    assert "'sak 12' is neither a case id nor a case number (2026-000123)" in done.stderr
+    assert "neither a case id nor a case number (2026-000123)" in done.stderr
+    # A fødselsnummer typed where the case goes is refused without being repeated.
+    number = national_id()
+    done = await run(system, "case", number)
+    assert done.returncode == 2 and "neither a case id nor a case number" in done.stderr
+    assert number not in done.stderr + done.stdout

@@ -99,6 +99,17 @@ async def coordinator_of(system: System, case_id: uuid.UUID) -> c.GateActor:
     return c.GateActor(kind="coordinator", id=str(head.coordinator_id))
 
 
+async def withdraw_ip(system: System, case_id: uuid.UUID) -> None:
+    """The person withdraws the IP consent (R7); returns once planning has frozen the plan."""
+    ip = (await gate(system, case_id, action="create_plan")).consent_id
+    assert ip is not None
+    await system.client.command(
+        "consent", c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id)
+    )
+    ev = system.events
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+
+
 async def write(system: System, command: Any) -> p.PlanWritten:
     return p.PlanWritten.model_validate(await system.client.command("planning", command))
 
@@ -458,13 +469,7 @@ async def test_r7_free_text_on_the_head_and_versions_only_for_a_reader_of_the_wh
     assert not (await versions(physio)).notes_withheld
     # The person withdraws the IP consent: the plan freezes and keeps the revision's reason,
     # still free text, still withheld.
-    ip = (await gate(system, case_id, action="create_plan")).consent_id
-    assert ip is not None
-    await system.client.command(
-        "consent", c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id)
-    )
-    ev = system.events
-    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    await withdraw_ip(system, case_id)
     frozen = await head(None)
     assert (frozen.status, frozen.status_reason, frozen.text_withheld) == ("frozen", None, True)
     person = c.GateActor(kind="person", id="self")
@@ -490,13 +495,7 @@ async def test_r5_r6_no_plan_without_ip_consent_and_r7_withdrawal_freezes_it(
 ) -> None:
     today = oslo_today()
     case_id, by, _ = await saved_plan(system, today)
-    ip = (await gate(system, case_id, action="create_plan")).consent_id
-    assert ip is not None
-    await system.client.command(
-        "consent", c.WithdrawConsent(actor=STAFF, consent_id=ip, form="oral", recorded_by=STAFF.id)
-    )
-    ev = system.events
-    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    await withdraw_ip(system, case_id)
     person = c.GateActor(kind="person", id="self")
     doc = await read(system, case_id, person)  # the person still sees their plan (R7)
     assert doc.status == "frozen" and doc.content.goals
