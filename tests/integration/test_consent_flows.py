@@ -178,16 +178,22 @@ async def test_r6_a_child_of_12_or_over_is_heard_before_the_parents_consent(
     ]
 
 
+@pytest.mark.parametrize(
+    ("starts", "swept_after"),
+    [(OSLO, timedelta(hours=9)), (UTC, timedelta(minutes=30))],
+    ids=["from-oslo-midnight", "from-utc-midnight-swept-before-it-starts"],
+)
 async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_the_birthday(
-    system: System, clock: FixedClock
+    system: System, clock: FixedClock, starts, swept_after: timedelta
 ) -> None:
     """Shortly before turning 16 the young person consents themself, valid from the birthday:
     the parents' consents lapse then, the young person's take over, and the coordinator and the
-    plan carry on without a gap (R6, R11). Nobody is asked to renew what was renewed."""
+    plan carry on without a gap (R6, R11). Nobody is asked to renew what was renewed, also when
+    the own consent starts at 00:00 UTC (01:00 in Oslo) and the sweep runs before that hour."""
     clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
     birthday = date(2026, 11, 24)  # 16 in eleven days
     case_id = await case_with_plan(system, clock, date(2010, 11, 24), parents=True)
-    from_birthday = datetime.combine(birthday, datetime.min.time(), OSLO)
+    from_birthday = datetime.combine(birthday, datetime.min.time(), starts)
     for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
         await consent(system, case_id, kind, clock, valid_from=from_birthday)
     # A parent's consent from the birthday on is not theirs to give (R6); and an own consent
@@ -205,13 +211,15 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
             await consent(system, case_id, c.ConsentKind.IP, clock, **kw)
         assert refused.value.error.fields[0].field == "given_by.role"
 
-    clock.set(
-        datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC) + timedelta(hours=9)
-    )
+    oslo_midnight = datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC)
+    clock.set(oslo_midnight + swept_after)
     swept = c.SweepResult.model_validate(
         await system.client.command("consent", c.SweepConsents(actor=STAFF))
     )
     assert (len(swept.renewed), swept.renewal_needed) == (2, [])
+    if clock.now() < from_birthday:  # R6: the parents' consent ended at midnight; no overlap
+        assert not (await gate(system, case_id, action="coordinate")).allow
+        clock.set(oslo_midnight + timedelta(hours=9))
     with pytest.raises(RequestFailed) as nothing:  # a lapsed consent: nothing to withdraw
         await system.client.command(
             "consent",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlmodel import col, func, select
@@ -12,7 +12,7 @@ from sqlmodel import col, func, select
 from services.consent.domain import lapses_at_sixteen
 from services.consent.handlers.record import INSERT_CHANGE, STARTS_LATER
 from services.consent.store import Consent, ConsentCase, ConsentChange
-from shared.clock import local_today
+from shared.clock import OSLO, local_today
 from shared.contracts.consent import (
     ConsentChange as ConsentChangeResult,
 )
@@ -123,13 +123,15 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
     for consent in list(due):
         await _end(uow, consent, EndCause.EXPIRED, "system", now, actor)
         expired.append(consent.id)
+    today = local_today(uow.clock)
+    tomorrow = datetime.combine(today + timedelta(days=1), time(), OSLO).astimezone(UTC)
     turned_16 = await uow.session.exec(
         select(Consent)
         .join(ConsentCase, col(ConsentCase.case_id) == col(Consent.case_id))
         .where(
             Consent.org == uow.org,
             Consent.status == "active",
-            col(ConsentCase.sixteen_on) <= local_today(uow.clock),
+            col(ConsentCase.sixteen_on) <= today,
         )
         .with_for_update()
     )
@@ -137,7 +139,10 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
         roles = [g["role"] for g in json.loads(consent.givers)] or [consent.giver_role]
         if lapses_at_sixteen(roles):
             # The young person may have consented themself already, valid from the birthday
-            # (``ADVANCE_LIMIT``): then theirs takes over, and nobody is asked to renew.
+            # (``ADVANCE_LIMIT``): then theirs takes over, and nobody is asked to renew. It
+            # takes over if it starts today in Norway, even at a later hour (a ``valid_from``
+            # of 00:00 UTC is 01:00 in Oslo): it is given, and asking again would be wrong.
+            # Until it starts the gate still says no (R6 ends the parents' consent at midnight).
             # Only for IP and coordinator: a sharing or next-of-kin consent names whom it
             # covers, and the young person's may cover less; those the young person renews.
             own = await uow.session.exec(
@@ -147,7 +152,7 @@ async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
                     col(Consent.kind).in_(["ip", "coordinator"]),
                     Consent.status == "active",
                     Consent.giver_role == "person",
-                    func.coalesce(Consent.valid_from, Consent.given_at) <= now,
+                    func.coalesce(Consent.valid_from, Consent.given_at) < tomorrow,
                 )
             )
             cause = EndCause.RENEWED if own.first() is not None else EndCause.RENEWAL_NEEDED
