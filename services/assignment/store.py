@@ -78,6 +78,21 @@ class AssignmentCase(AssignmentBase, table=True):
     """When the latest decision on coordinator was made: an older one told late is ignored."""
 
 
+class EndedConsent(AssignmentBase, table=True):
+    """A coordinator consent this service was told has ended (R7).
+
+    The gate is asked before a handler's transaction, not under the organisation's lock: an
+    answer "in force" may be overtaken by the consent's end, handled meanwhile by another
+    instance. What the answer named is looked up here under the lock, so a consent that has
+    ended never starts coordination (``make_on_consent``)."""
+
+    __tablename__ = "assignment_ended_consent"
+
+    consent_id: uuid.UUID = Field(primary_key=True)
+    case_id: uuid.UUID = Field(index=True)
+    ended_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Episode(AssignmentBase, table=True):
     """Coordination of a case from the first appointment until it closes (EpisodeOfCare)."""
 

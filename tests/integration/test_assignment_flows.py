@@ -4,16 +4,20 @@ caseloads, kinds and the FHIR export (R9-R12, R17, R20)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from services.assignment.handlers import cases
 from shared.client import RequestFailed
 from shared.clock import FixedClock
 from shared.contracts import assignment as a
 from shared.contracts import consent, intake
+from shared.plugins import select
+from shared.runtime.host import ServiceHost
 from tests.conftest import System
 from tests.helpers import (
     STAFF,
@@ -624,3 +628,67 @@ async def test_an_appointment_is_one_record_in_the_cases_access_log(system: Syst
     log = await system.client.access_log(STAFF, case_id, services=("assignment",))
     appointed = [(e.action, e.actor_id) for e in log.entries if e.action == "assignment.appoint"]
     assert appointed == [("assignment.appoint", STAFF.id)]
+
+
+@pytest.mark.kenett_settings(auto_appoint=True)
+async def test_r5_r7_a_consent_withdrawn_after_the_gate_answered_starts_no_coordination(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Assignment scaled out to two instances. One hears of a new coordinator consent and asks
+    the gate ("in force"); before it commits, the consent is withdrawn and the other instance
+    handles the end. The first must not then start coordination on a consent that has ended
+    (R5, R7): the end is kept, and looked up under the organisation's lock."""
+    await _register(system)
+    second = ServiceHost(
+        system.settings,
+        select(["assignment"]),
+        on_handled=lambda service, _consumer, env: system.handled[service].record(env),
+    )
+    await second.start()
+    held, release = asyncio.Event(), asyncio.Event()
+    real = cases.coordinator_consent
+    calls = 0
+
+    async def first_answer_held(ctx: Any, case_id: uuid.UUID) -> consent.GateDecision:
+        nonlocal calls
+        calls += 1
+        answer = await real(ctx, case_id)
+        if calls == 1:  # the new consent's: answered, then held until the end is handled
+            held.set()
+            await release.wait()
+        return answer
+
+    monkeypatch.setattr(cases, "coordinator_consent", first_answer_held)
+    try:
+        case = intake.ReportNeedResult.model_validate(
+            await system.client.command("intake", report_need())
+        )
+        recorded = await system.client.command(
+            "consent", record_consent(case.case_id, consent.ConsentKind.COORDINATOR)
+        )
+        await asyncio.wait_for(held.wait(), WAIT)
+        await system.client.command(
+            "consent",
+            consent.WithdrawConsent(
+                actor=STAFF,
+                consent_id=uuid.UUID(recorded["consent_id"]),
+                form="oral",
+                recorded_by=STAFF.id,
+            ),
+        )
+        ev = system.events
+        (ended,) = await ev.wait_until(
+            lambda: ev.matching("consent.consent_ended", case.case_id), WAIT
+        )
+        await system.settled("assignment", ended)  # by the instance not holding its answer
+        release.set()
+        (started,) = ev.matching("consent.consent_recorded", case.case_id)
+        await system.settled("assignment", started)
+        assert calls == 2  # the held answer was "in force"; the end's was not
+        coordination = await _coordination(system, case.case_id)
+        assert (coordination.primary_coordinator_id, coordination.current) == (None, [])
+        assert coordination.needs_coordinator is None
+        assert not ev.matching("assignment.coordinator_appointed", case.case_id)
+    finally:
+        release.set()
+        await second.stop()

@@ -9,7 +9,13 @@ from sqlmodel import col, select
 
 from services.assignment import coordination
 from services.assignment.coordination import CoordinationError
-from services.assignment.store import AssignmentCase, Coordinator, Episode, Handover
+from services.assignment.store import (
+    AssignmentCase,
+    Coordinator,
+    EndedConsent,
+    Episode,
+    Handover,
+)
 from shared.client import KenettClient, RequestFailed
 from shared.contracts.assignment import (
     AppointCoordinator,
@@ -104,11 +110,14 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         if event.kind is not ConsentKind.COORDINATOR or gate is None or not gate.allow:
             return
         await lock_org(uow)
+        # The consent the gate found in force: a later-starting one recorded now is not it.
+        consent_id = gate.consent_id or event.consent_id
+        if await uow.session.get(EndedConsent, consent_id) is not None:
+            return  # it ended after the gate answered (R7); a consent in force has its own event
         case = await case_row(uow, event.case_id, event.case_ref)
         if isinstance(event, ConsentInForce) and case.closed_at is not None:
             return  # recorded before the case closed, started after: the case stays closed
-        # The consent the gate found in force: a later-starting one recorded now is not it.
-        case.coordinator_consent_id = gate.consent_id or event.consent_id
+        case.coordinator_consent_id = consent_id
         case.closed_at = None
         if case.episode_id is not None:
             return  # coordination runs; a renewed consent changes nothing here
@@ -248,9 +257,15 @@ def make_on_consent_ended(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         uow: UnitOfWork, env: Envelope, event: ConsentEnded, gate: GateDecision
     ) -> None:
         await lock_org(uow)
+        if await uow.session.get(EndedConsent, event.consent_id) is None:  # not a redelivery
+            uow.session.add(
+                EndedConsent(
+                    consent_id=event.consent_id, case_id=event.case_id, ended_at=env.occurred_at
+                )
+            )
         case = await uow.session.get(AssignmentCase, event.case_id)
         if case is None or case.coordinator_consent_id != event.consent_id:
-            return  # a newer consent stands, or the case was never assigned on this one
+            return  # a newer consent stands, or the case was never assigned on this one (yet)
         if gate.allow and gate.consent_id not in (None, event.consent_id):
             case.coordinator_consent_id = gate.consent_id
             return
