@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from shared.config import Durability
 from shared.contracts import federation as c
 from shared.contracts.intake import BASIS_TEXT, DisclosureBasis, Need
 from shared.contracts.planning import MeasureStatus
@@ -480,6 +481,14 @@ def config(
     store_dir: Annotated[
         str, typer.Option(help="A leaf's JetStream directory ({org} is replaced).")
     ] = "/data",
+    durability: Annotated[
+        Durability,
+        typer.Option(
+            help="power (the default): each leaf syncs every stored message to disk before it "
+            "acknowledges it (sync_interval: always), so a power cut loses nothing acknowledged; "
+            "crash: nats-server's default, synced every two minutes (faster).",
+        ),
+    ] = Durability.POWER,
 ) -> None:
     """Write the hub's configuration (one account per organisation) and, per organisation, its
     leaf-node configuration and federation file with a new key, into --out."""
@@ -509,6 +518,7 @@ def config(
             hub_port=hub_port,
             hub_leaf_port=hub_leaf_port,
             store_dir=store_dir,
+            sync_always=durability is Durability.POWER,
         )
         written = topology.write(out_dir)
     except ValueError as exc:

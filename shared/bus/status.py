@@ -87,6 +87,12 @@ async def serve_status(
     the processes on that host, so health checks do not grow with the number of containers."""
     host = socket.gethostname()
     pid = os.getpid()
+    settings = next(iter(contexts.values())).settings if contexts else None
+    durability = (
+        "postgresql"
+        if settings is not None and settings.resolved_database_url().startswith("postgresql")
+        else str(settings.durability if settings is not None else "crash")
+    )
 
     async def on_ask(msg: Msg) -> None:
         if not msg.reply:
@@ -108,6 +114,7 @@ async def serve_status(
                 version=__version__,
                 org=org,
                 started_at=started_at,
+                durability=durability,
                 services=list(services),
             )
             await msg.respond(status.model_dump_json().encode())

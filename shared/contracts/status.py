@@ -40,6 +40,13 @@ class InstanceStatus(BaseModel):
     version: str
     org: str
     started_at: datetime
+    durability: str = Field(
+        "crash",
+        description='What an acknowledged commit survives: "crash" (SQLite synced at '
+        'checkpoints: a crash of kenett loses nothing, a power cut may), "power" (SQLite '
+        'synced at every commit, KENETT_DURABILITY=power), or "postgresql" (as PostgreSQL\'s '
+        "own synchronous_commit says).",
+    )
     services: list[ServiceHealth]
 
     def problems(self, stuck_after_s: float) -> list[str]:

@@ -306,6 +306,14 @@ def dlq(
     out.print(table)
 
 
+_DURABILITY_TEXT = {
+    "crash": "krasj",
+    "power": "strømbrudd",
+    "postgresql": "som PostgreSQL",
+}
+"""What an acknowledged commit survives (``InstanceStatus.durability``), for the table."""
+
+
 @app.command()
 def status(
     nats: NatsOpt = DEFAULT_NATS,
@@ -385,6 +393,7 @@ def status(
             "Prosess",
             "Versjon",
             "Startet",
+            "Tåler",
             "Tjeneste",
             "Database",
             "Usendte hendelser",
@@ -402,6 +411,7 @@ def status(
                     i.instance if n == 0 else "",
                     i.version if n == 0 else "",
                     local_time(i.started_at.isoformat()) if n == 0 else "",
+                    _DURABILITY_TEXT.get(i.durability, i.durability) if n == 0 else "",
                     s.name,
                     "ok" if s.database == "ok" else f"[red]{s.database}[/]",
                     backlog,

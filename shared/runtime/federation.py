@@ -32,6 +32,9 @@ class LocalFederation:
     orgs: tuple[OrgSpec, ...] = DEMO_ORGS
     hub_port: int = 0
     hub_leaf_port: int = 0
+    sync_always: bool = False
+    """A demo's or a test's leaves sync every two minutes (nats-server's default); the
+    configurations ``kenett federation config`` writes for real use sync every write."""
     topology: Topology = field(init=False)
     hub: NatsServer = field(init=False)
     leaves: dict[str, NatsServer] = field(init=False, default_factory=dict)
@@ -52,6 +55,7 @@ class LocalFederation:
             hub_url=f"nats-leaf://127.0.0.1:{self.hub_leaf_port}",
             leaf_host="127.0.0.1",
             store_dir=str(self.root / "{org}" / "jetstream"),
+            sync_always=self.sync_always,
         )
         self.topology.write(self.root / "config")
         self.hub = NatsServer(

@@ -49,6 +49,19 @@ def test_config_writes_what_nats_server_accepts_with_keys_kept_secret(tmp_path: 
     lund_seed = load_org_file(out / "lund" / "federation.json").seed
     assert lund_seed not in hub
     assert lund_seed not in (out / "iveland" / "nats-leaf.conf").read_text()
+    # A leaf is one server without replicas: by default it syncs every write before it acks.
+    for code in directory:
+        assert "sync_interval: always" in (out / code / "nats-leaf.conf").read_text()
+
+
+def test_config_with_crash_durability_leaves_nats_servers_default_sync(tmp_path: Path) -> None:
+    out = tmp_path / "fed"
+    result = runner.invoke(app, ["config", *ORGS, "--out", str(out), "--durability", "crash"])
+    assert result.exit_code == 0, result.output
+    leaf = (out / "lund" / "nats-leaf.conf").read_text()
+    assert "jetstream" in leaf and "sync_interval" not in leaf
+    refused = runner.invoke(app, ["config", *ORGS, "--out", str(out), "--durability", "disk"])
+    assert refused.exit_code == 2 and "disk" in refused.output
 
 
 def test_config_refuses_a_bad_organisation_list_with_the_reason(tmp_path: Path) -> None:

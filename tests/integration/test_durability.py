@@ -228,7 +228,10 @@ async def test_the_whole_flow_runs_with_power_durability(
         ),
         WAIT,
     )
+    (one,) = await system.client.status(wait=10, expect=1)
     if system.settings.resolved_database_url().startswith("sqlite"):
         assert commits.submitted > 0  # the services' commits were synced off the loop
+        assert one.durability == "power"  # and kenett status says so
     else:
         assert commits.submitted == 0  # PostgreSQL keeps its own synchronous_commit
+        assert one.durability == "postgresql"

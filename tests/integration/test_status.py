@@ -36,6 +36,7 @@ async def test_status_reports_every_service_of_every_process_and_the_consumers(
     )
     assert {s.name: s.consumers_declared for s in one.services}["intake"] == 0
     assert one.problems(60) == []
+    assert one.durability == "crash"  # the default: SQLite synced at checkpoints
 
     done = await kenett_cli(system, "status", "--json", actor="drift")
     assert done.returncode == 0, done.stderr
@@ -47,6 +48,7 @@ async def test_status_reports_every_service_of_every_process_and_the_consumers(
     done = await kenett_cli(system, "status", columns=140, actor="drift")
     assert done.returncode == 0, done.stderr
     assert "Alt i orden" in done.stdout and "Hendelseskonsumenter" in done.stdout
+    assert "Tåler" in done.stdout and "krasj" in done.stdout
 
     # A service that runs nowhere is a problem (exit 1); an unknown name a usage error.
     done = await kenett_cli(system, "status", "--org", "otherorg", "--wait", "0.5", actor="drift")
