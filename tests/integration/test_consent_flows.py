@@ -217,9 +217,32 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
         await system.client.command("consent", c.SweepConsents(actor=STAFF))
     )
     assert (len(swept.renewed), swept.renewal_needed) == (2, [])
+    ev = system.events
     if clock.now() < from_birthday:  # R6: the parents' consent ended at midnight; no overlap
         assert not (await gate(system, case_id, action="coordinate")).allow
+        # Assignment and planning handle the parents' ends before the own consents start: the
+        # coordinator stays and the plan does not freeze for that hour (R6, R11).
+        await ev.wait_until(lambda: len(ev.matching("consent.consent_ended", case_id)) == 2, WAIT)
+        ended = ev.matching("consent.consent_ended", case_id)
+        for e in ended:
+            await system.settled("assignment", e)
+            await system.settled("planning", e)
+        assert not ev.matching("assignment.coordination_stopped", case_id)
+        assert not ev.matching("planning.plan_frozen", case_id)
         clock.set(oslo_midnight + timedelta(hours=9))
+        started = await _sweep(system)
+        assert sorted(started.in_force) == sorted(
+            v.consent_id
+            for v in (await _history(system, case_id)).consents
+            if v.status == "active" and v.valid_from == from_birthday
+        )
+        await ev.wait_until(
+            lambda: len(ev.matching("consent.consent_in_force", case_id)) == 2, WAIT
+        )
+        in_force = ev.matching("consent.consent_in_force", case_id)
+        for e in in_force:
+            await system.settled("assignment", e)
+            await system.settled("planning", e)
     with pytest.raises(RequestFailed) as nothing:  # a lapsed consent: nothing to withdraw
         await system.client.command(
             "consent",
@@ -231,7 +254,6 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
     assert "took over" in nothing.value.error.fields[0].reason
     assert (await gate(system, case_id, action="create_plan")).allow
     assert (await gate(system, case_id, action="coordinate")).allow
-    ev = system.events
     ended = await ev.wait_until(lambda: ev.matching("consent.consent_ended", case_id), WAIT)
     for e in ended:
         await system.settled("assignment", e)
@@ -242,6 +264,42 @@ async def test_r6_r11_the_young_person_consents_before_16_and_nothing_stops_at_t
         await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
     )
     assert head.status == "draft"
+
+
+async def test_r6_r7_an_own_consent_withdrawn_in_the_hour_before_it_starts_stops_coordination(
+    system: System, clock: FixedClock
+) -> None:
+    """The parents' consents lapsed at the 16th birthday and the young person's own, from
+    00:00 UTC (01:00 in Oslo), took over (R6). Withdrawn in that hour before it started, it
+    never carries anything: coordination stops and the plan freezes (R7)."""
+    clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
+    birthday = date(2026, 11, 24)
+    case_id = await case_with_plan(system, clock, date(2010, 11, 24), parents=True)
+    from_birthday = datetime.combine(birthday, datetime.min.time(), UTC)
+    own = [
+        await consent(system, case_id, kind, clock, valid_from=from_birthday)
+        for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP)
+    ]
+    clock.set(datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC))
+    clock.advance(timedelta(minutes=30))
+    assert len((await _sweep(system)).renewed) == 2
+    ev = system.events
+    await ev.wait_until(lambda: len(ev.matching("consent.consent_ended", case_id)) == 2, WAIT)
+    for e in ev.matching("consent.consent_ended", case_id):
+        await system.settled("assignment", e)
+        await system.settled("planning", e)
+    assert not ev.matching("assignment.coordination_stopped", case_id)
+    for consent_id in own:
+        await system.client.command(
+            "consent",
+            c.WithdrawConsent(actor=STAFF, consent_id=consent_id, form="oral", recorded_by="ung"),
+        )
+    stopped = await ev.wait_until(
+        lambda: ev.matching("assignment.coordination_stopped", case_id), WAIT
+    )
+    assert stopped[0].payload["cause"] == "consent withdrawn"
+    await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
+    assert not (await gate(system, case_id, action="coordinate")).allow
 
 
 async def _history(system: System, case_id: uuid.UUID) -> c.ConsentHistory:

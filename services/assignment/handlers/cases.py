@@ -39,6 +39,7 @@ from shared.contracts.consent import (
     ConsentInForce,
     ConsentKind,
     ConsentRecorded,
+    EndCause,
     GateActor,
     GateDecision,
     MayQuery,
@@ -266,13 +267,28 @@ def make_on_consent_ended(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         case = await uow.session.get(AssignmentCase, event.case_id)
         if case is None or case.coordinator_consent_id != event.consent_id:
             return  # a newer consent stands, or the case was never assigned on this one (yet)
-        if gate.allow and gate.consent_id not in (None, event.consent_id):
+        if await _stands_in(uow, event, gate):
             case.coordinator_consent_id = gate.consent_id
             return
         case.coordinator_consent_id = None
         await close_coordination(uow, case, f"consent {event.cause}", env.actor, env)
 
     return on_consent_ended, in_force
+
+
+async def _stands_in(uow: UnitOfWork, event: ConsentEnded, gate: GateDecision) -> bool:
+    """Does the consent the gate named carry coordination on in place of the one that ended?
+
+    One in force does (R6: a young person's own, from their 16th birthday). A parents' consent
+    that lapsed because the young person's own took over (``renewed``) hands over also to one
+    that starts later that same day in Norway (a ``valid_from`` of 00:00 UTC is 01:00 in Oslo):
+    the coordinator stays, and the gate says no until it starts. Its end, if it comes first or
+    later, stops coordination (R7). A withdrawn or expired consent has no such successor."""
+    if gate.consent_id in (None, event.consent_id):
+        return False
+    if not gate.allow and event.cause is not EndCause.RENEWED:
+        return False
+    return await uow.session.get(EndedConsent, gate.consent_id) is None
 
 
 def is_coordinator_consent(event: ConsentRecorded | ConsentInForce | ConsentEnded) -> bool:

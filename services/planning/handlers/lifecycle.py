@@ -30,6 +30,7 @@ from shared.contracts.consent import (
     ConsentInForce,
     ConsentKind,
     ConsentRecorded,
+    EndCause,
     GateActor,
     GateDecision,
     MayQuery,
@@ -291,11 +292,32 @@ async def _stand_in(
     uow: UnitOfWork, event: ConsentEnded, gate: GateDecision | None
 ) -> uuid.UUID | None:
     """The IP consent the gate found in force instead of the one that ended (a young person's
-    own from their 16th birthday, R6), noted as started; None if there is none (R7)."""
-    if gate is None or not gate.allow or gate.consent_id in (None, event.consent_id):
+    own from their 16th birthday, R6), noted as started; None if there is none (R7).
+
+    A parents' consent that lapsed because the young person's own took over (``renewed``)
+    hands over also to one that starts later that same day in Norway (00:00 UTC is 01:00 in
+    Oslo): the plan does not freeze for that hour, and that consent is not noted as started
+    before its own event says so."""
+    if gate is None or gate.consent_id in (None, event.consent_id):
         return None
     assert gate.consent_id is not None
-    note = await _started(uow, gate.consent_id, event.case_id, ConsentKind.IP, uow.clock.now())
+    if gate.allow:
+        note = await _started(uow, gate.consent_id, event.case_id, ConsentKind.IP, uow.clock.now())
+    elif event.cause is EndCause.RENEWED:
+        pending = await uow.session.get(ConsentNote, gate.consent_id)
+        if pending is None:  # its recording has not come yet: noted, not as started
+            pending = ConsentNote(
+                consent_id=gate.consent_id,
+                case_id=event.case_id,
+                kind=ConsentKind.IP,
+                given_at=uow.clock.now(),
+                valid_from=uow.clock.now(),
+                status="active",
+            )
+            uow.session.add(pending)
+        note = pending
+    else:
+        return None
     return note.consent_id if note.status == "active" else None  # else its end came first
 
 
