@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         "syncs every write): slower (docs/benchmarks.md). PostgreSQL follows its own "
         "synchronous_commit; a NATS cluster replicates.",
     )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="The event loop of kenett's long-running processes (kenett up, kenett "
+        "run). uvloop (libuv) spends less CPU per message than the standard loop "
+        "(docs/benchmarks.md, pipeline); asyncio is the fallback, also used where uvloop is "
+        "not installed (Windows).",
+    )
     log_format: Literal["console", "json"] = "console"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     org_kind: Literal["municipality", "hospital"] = Field(

@@ -27,6 +27,8 @@ from shared.bus.broker import make_broker
 from shared.config import Settings
 from shared.contracts.envelope import parse_envelope
 from shared.natsconn import connect_once
+from shared.runtime.loop import EventLoop
+from shared.runtime.loop import run as run_loop
 
 STREAM = "BENCH_BARE"
 SUBJECT = "bench.bare.hop"
@@ -93,7 +95,8 @@ async def measure(url: str, body: bytes, seconds: float, inflight: int = 64) -> 
 
 def main() -> None:
     url, body_file, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    figures = asyncio.run(measure(url, Path(body_file).read_bytes(), seconds))
+    loop: EventLoop = "asyncio" if sys.argv[4:5] == ["asyncio"] else "uvloop"
+    figures = run_loop(measure(url, Path(body_file).read_bytes(), seconds), loop)
     print(json.dumps(figures), flush=True)
 
 

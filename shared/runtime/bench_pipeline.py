@@ -60,6 +60,7 @@ from shared.db.engine import Database
 from shared.ids import new_id
 from shared.natsconn import connect_once
 from shared.runtime.bench import BENCH_ACTOR, ORG, percentiles, process_memory_mb, services
+from shared.runtime.loop import EventLoop, loop_in_use
 from shared.runtime.natsserver import NatsServer
 from shared.synthetic import synthetic_national_id
 
@@ -294,8 +295,10 @@ async def _drive(
     }
 
 
-def _bare(nats_url: str, event_bytes: int, seconds: float, workdir: Path) -> dict[str, Any]:
-    """Run the bare bus in a child process (one process, like the services)."""
+def _bare(
+    nats_url: str, event_bytes: int, seconds: float, workdir: Path, event_loop: EventLoop
+) -> dict[str, Any]:
+    """Run the bare bus in a child process (one process, like the services, on their loop)."""
     from shared.contracts.envelope import Actor, Envelope
 
     # An envelope like the pipeline's, its payload padded to their mean size.
@@ -320,7 +323,15 @@ def _bare(nats_url: str, event_bytes: int, seconds: float, workdir: Path) -> dic
     path = workdir / "bare-body.json"
     path.write_bytes(body)
     done = subprocess.run(
-        [sys.executable, "-m", "shared.runtime.bench_bare", nats_url, str(path), str(seconds)],
+        [
+            sys.executable,
+            "-m",
+            "shared.runtime.bench_bare",
+            nats_url,
+            str(path),
+            str(seconds),
+            event_loop,
+        ],
         capture_output=True,
         timeout=seconds + 120,
         check=True,
@@ -363,12 +374,14 @@ def run_pipeline(
     timeout: float = 60.0,
     split: bool = False,
     durability: str = "crash",
+    event_loop: EventLoop = "uvloop",
 ) -> dict[str, Any]:
     """The figures of one run (see the module docstring). ``split``: each service in a process
     of its own (``kenett run SERVICE``, as when services are scaled separately) instead of all
     five in one; ``rss_mb`` is then the sum of their peaks. ``durability``: ``power`` syncs
     every SQLite commit and every stored message (``KENETT_DURABILITY``), for the bare bus too
-    (it runs on the same nats-server)."""
+    (it runs on the same nats-server). ``event_loop``: the services' loop, and the bare bus's
+    (``KENETT_EVENT_LOOP``)."""
     with (
         tempfile.TemporaryDirectory(prefix="kenett-bench-") as tmp,
         _schemas(database_url) as db,
@@ -377,7 +390,12 @@ def run_pipeline(
         workdir = Path(tmp)
         server = NatsServer(workdir / "nats", sync_always=durability == "power").start()
         stack.callback(server.stop)
-        env = {"KENETT_AUTO_APPOINT": "1", "KENETT_DURABILITY": durability, **db}
+        env = {
+            "KENETT_AUTO_APPOINT": "1",
+            "KENETT_DURABILITY": durability,
+            "KENETT_EVENT_LOOP": event_loop,
+            **db,
+        }
         groups = [[name] for name in SERVICES] if split else [SERVICES]
         procs = {
             (group[0] if split else "services"): stack.enter_context(
@@ -398,7 +416,7 @@ def run_pipeline(
             proc.terminate()
         for proc in procs.values():
             proc.wait(30)
-        bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir)
+        bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir, event_loop)
     figures["mode"] = "split" if split else "all-in-one"
     figures["processes"] = len(procs)
     figures.update(bare)
@@ -407,5 +425,6 @@ def run_pipeline(
     )
     figures["database"] = "postgresql" if database_url else "sqlite"
     figures["durability"] = durability
+    figures["event_loop"] = loop_in_use(event_loop)
     figures["cpus"] = os.cpu_count()
     return {"benchmark": "pipeline", **figures}

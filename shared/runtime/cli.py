@@ -7,6 +7,7 @@ import signal
 import sys
 import tempfile
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,6 +36,8 @@ from shared.runtime.clitools import (
     show,
     with_client,
 )
+from shared.runtime.loop import loop_in_use
+from shared.runtime.loop import run as run_loop
 from shared.runtime.natsserver import NatsServer, NatsServerError
 
 app = typer.Typer(
@@ -125,11 +128,11 @@ def up(
     settings = settings.model_copy(update={"nats_url": server.url})
     err.print(
         f"kenett all-in-one: org={settings.org} nats={server.url} data={var} "
-        f"durability={settings.durability}"
+        f"durability={settings.durability} loop={loop_in_use(settings.event_loop)}"
     )
     err.print("Ctrl-C stops everything.")
     try:
-        asyncio.run(_serve(settings, None))
+        run_loop(_serve(settings, None), settings.event_loop)
     except PluginError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
@@ -150,7 +153,7 @@ def run(
         raise typer.Exit(2)
     try:
         select(services)
-        asyncio.run(_serve(settings, services))
+        run_loop(_serve(settings, services), settings.event_loop)
     except PluginError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
@@ -780,6 +783,11 @@ def bench_gate(
         print(json.dumps(figures))
 
 
+class EventLoopChoice(StrEnum):
+    UVLOOP = "uvloop"
+    ASYNCIO = "asyncio"
+
+
 PIPELINE_TARGETS = {
     "efficiency": (">=", 0.5),
     "cases_per_s": (">=", 100),
@@ -813,6 +821,13 @@ def bench_pipeline(
             "synced to disk, the bare bus's nats-server too (KENETT_DURABILITY).",
         ),
     ] = Durability.CRASH,
+    loop: Annotated[
+        EventLoopChoice,
+        typer.Option(
+            help="The event loop of the services and of the bare bus (KENETT_EVENT_LOOP): "
+            "uvloop (the default of kenett up and kenett run) or asyncio.",
+        ),
+    ] = EventLoopChoice.UVLOOP,
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
 ) -> None:
     """Whole cases through intake, consent, assignment, planning and notifications in one
@@ -835,6 +850,7 @@ def bench_pipeline(
         database_url=database_url,
         split=split,
         durability=durability.value,
+        event_loop=loop.value,
     )
     table = Table(title=f"kenett bench pipeline ({figures['mode']}, {figures['database']})")
     table.add_column("figure")

@@ -118,7 +118,12 @@ class ServiceHost:
         # allocate (it cost ~80 ms pauses on a 180 KB plan read, docs/benchmarks.md).
         gc.collect()
         gc.freeze()
-        log.info("services started", services=names, org=self.settings.org)
+        log.info(
+            "services started",
+            services=names,
+            org=self.settings.org,
+            loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
+        )
 
     def _running_consumers(self, ctx: ServiceContext) -> tuple[int, dict[str, tuple[int, str]]]:
         """How many of the service's event consumers have a live fetch loop that fetches, and
