@@ -1,7 +1,8 @@
 """The event loop of kenett's long-running processes (``Settings.event_loop``).
 
-uvloop (libuv) takes less CPU per message than the standard loop: about 7 % of the all-in-one
-process's CPU per case in the pipeline benchmark (docs/benchmarks.md, change 23). Where it is
+uvloop (libuv) takes less CPU per message than the standard loop: roughly 5-10 % of the
+all-in-one process's CPU per case in the pipeline benchmark, within run-to-run noise
+(docs/benchmarks.md, change 23). Where it is
 not installed (it has no Windows build), the standard loop runs and nothing else changes.
 """
 
