@@ -305,20 +305,36 @@ async def _stand_in(
         note = await _started(uow, gate.consent_id, event.case_id, ConsentKind.IP, uow.clock.now())
     elif event.cause is EndCause.RENEWED:
         pending = await uow.session.get(ConsentNote, gate.consent_id)
-        if pending is None:  # its recording has not come yet: noted, not as started
-            pending = ConsentNote(
-                consent_id=gate.consent_id,
-                case_id=event.case_id,
-                kind=ConsentKind.IP,
-                given_at=uow.clock.now(),
-                valid_from=uow.clock.now(),
-                status="active",
-            )
-            uow.session.add(pending)
-        note = pending
+        # Its recording has not come yet: noted, not as started.
+        note = pending or _note(
+            uow, gate.consent_id, event.case_id, ConsentKind.IP, "active", pending=True
+        )
     else:
         return None
     return note.consent_id if note.status == "active" else None  # else its end came first
+
+
+def _note(
+    uow: UnitOfWork,
+    consent_id: uuid.UUID,
+    case_id: uuid.UUID,
+    kind: ConsentKind,
+    status: str,
+    *,
+    pending: bool = False,
+) -> ConsentNote:
+    """A consent noted before its recording came, as of now; ``pending``: not yet started."""
+    now = uow.clock.now()
+    note = ConsentNote(
+        consent_id=consent_id,
+        case_id=case_id,
+        kind=kind,
+        given_at=now,
+        valid_from=now if pending else None,
+        status=status,
+    )
+    uow.session.add(note)
+    return note
 
 
 async def _started(
@@ -387,15 +403,7 @@ async def on_consent_ended(
     if note is not None:
         note.status = event.cause
     else:  # the end came before the consent itself: remember it, so the consent never counts
-        uow.session.add(
-            ConsentNote(
-                consent_id=event.consent_id,
-                case_id=event.case_id,
-                kind=event.kind,
-                given_at=uow.clock.now(),
-                status=event.cause,
-            )
-        )
+        _note(uow, event.consent_id, event.case_id, event.kind, event.cause)
     if event.kind is not ConsentKind.IP:
         return
     case = await planning_case(uow, event.case_id, event.case_ref)
