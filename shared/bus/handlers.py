@@ -169,6 +169,10 @@ class _Grouping(Generic[P]):
     async def _apply(self, group: list[P]) -> None:
         raise NotImplementedError
 
+    @property
+    def name(self) -> str:
+        return self._name
+
     def _committed(self, size: int) -> None:
         self.groups += 1
         self.applied += size

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from shared import __version__
 from shared.bus.deadletter import describe_error
+from shared.bus.handlers import GroupCommit
 from shared.contracts.status import InstanceStatus, ServiceHealth
 from shared.contracts.subjects import status_subject
 from shared.db.kernel import OutboxMessage
@@ -44,11 +45,24 @@ Loops = tuple[int, dict[str, tuple[int, str]]]
 """Consumers fetching, and those whose fetches keep failing (``ServiceHost``)."""
 
 
+def _group_figures(ctx: ServiceContext) -> dict[str, int]:
+    """How many transactions the service's group commits took, and for how many events."""
+    figures = {"event_transactions": 0, "events_committed": 0, "command_transactions": 0}
+    for group in ctx.groups:
+        if isinstance(group, GroupCommit):
+            figures["event_transactions"] += group.groups
+            figures["events_committed"] += group.applied
+        elif group is not None:
+            figures["command_transactions"] += group.groups
+    return figures
+
+
 async def service_health(ctx: ServiceContext, loops: Loops) -> ServiceHealth:
     """The service's database reached within a few seconds, its outbox's backlog, and its
     consumers' fetch loops."""
     consumers, failing_loops = loops
     failing = {name: f"{n}× {error}" for name, (n, error) in failing_loops.items()}
+    committed = _group_figures(ctx)
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_S):
             async with ctx.db.reader() as conn:
@@ -60,6 +74,7 @@ async def service_health(ctx: ServiceContext, loops: Loops) -> ServiceHealth:
             consumers=consumers,
             consumers_declared=len(ctx.pull_consumers),
             consumers_failing=failing,
+            **committed,
         )
     age = None
     if oldest is not None:
@@ -72,6 +87,7 @@ async def service_health(ctx: ServiceContext, loops: Loops) -> ServiceHealth:
         consumers=consumers,
         consumers_declared=len(ctx.pull_consumers),
         consumers_failing=failing,
+        **committed,
     )
 
 

@@ -29,6 +29,15 @@ class ServiceHealth(BaseModel):
         description="Consumers whose fetches fail one after another: durable name → "
         '"<failures in a row>× <error type>" (e.g. the consumer was deleted).',
     )
+    event_transactions: int = Field(
+        0, description="Transactions the service's event consumers committed since it started."
+    )
+    events_committed: int = Field(
+        0, description="Events applied in them (their ratio: how many share a transaction)."
+    )
+    command_transactions: int = Field(
+        0, description="Transactions its commands committed in groups since it started."
+    )
 
 
 class InstanceStatus(BaseModel):

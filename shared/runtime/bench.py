@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,9 +60,10 @@ def services(
         stderr=subprocess.PIPE,
     )
     assert proc.stderr is not None
+    drained: threading.Thread | None = None
     try:
         seen = await_output(proc, proc.stderr, b"services started", 60)
-        drain_to(proc.stderr, tmp / log_name, seen)
+        drained = drain_to(proc.stderr, tmp / log_name, seen)
         yield proc
     finally:
         proc.terminate()
@@ -69,6 +71,9 @@ def services(
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        else:
+            if drained is not None:
+                drained.join(5)  # its last lines (what it logged while stopping) are in the file
 
 
 def process_memory_mb(pid: int) -> dict[str, float]:

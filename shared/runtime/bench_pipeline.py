@@ -216,6 +216,8 @@ async def _drive(
         await tracker.all_noticed(warm, timeout)
         before = await _settled_totals(nc)
         delivered_before = await _deliveries(nc)
+        processes = sum(1 for name in pids if name in SERVICE_PIDS)
+        tx_before = await _transactions(client, processes)
 
         # Throughput: closed loop, ``concurrency`` KEs at once.
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -243,6 +245,7 @@ async def _drive(
         after = await _settled_totals(nc)
         events = after[0] - before[0]
         deliveries = await _deliveries(nc) - delivered_before
+        tx = [b - a for a, b in zip(tx_before, await _transactions(client, processes), strict=True)]
         event_bytes = (after[1] - before[1]) / max(1, events)
 
         # Latency: open loop at ``rate``; a slow answer shows as latency, not a lower rate.
@@ -286,6 +289,10 @@ async def _drive(
         "events": events,
         "events_per_case": round(events / max(1, len(done)), 2),
         "deliveries_per_case": round(deliveries / max(1, len(done)), 2),
+        # How well the group commits shared their transactions in the throughput phase.
+        "event_transactions_per_case": round(tx[0] / max(1, len(done)), 2),
+        "mean_event_group": round(tx[1] / max(1, tx[0]), 1),
+        "command_transactions_per_case": round(tx[2] / max(1, len(done)), 2),
         "event_bytes": round(event_bytes),
         "offered_rate": rate,
         "latency_cases": len(started),
@@ -293,6 +300,20 @@ async def _drive(
         "notice_p50_ms": percentiles(to_notice)["p50_ms"],
         "notice_p99_ms": percentiles(to_notice)["p99_ms"],
     }
+
+
+async def _transactions(client: KenettClient, processes: int) -> tuple[int, int, int]:
+    """The services' group commits so far (``kenett status``): event transactions, events
+    applied in them, command transactions."""
+    found = await client.status(wait=5.0, expect=processes)
+    if len(found) < processes:
+        raise RuntimeError(f"{len(found)} of {processes} service processes answered status")
+    services = [s for instance in found for s in instance.services]
+    return (
+        sum(s.event_transactions for s in services),
+        sum(s.events_committed for s in services),
+        sum(s.command_transactions for s in services),
+    )
 
 
 def _bare(
@@ -397,8 +418,9 @@ def run_pipeline(
             **db,
         }
         groups = [[name] for name in SERVICES] if split else [SERVICES]
+        running = stack.enter_context(ExitStack())
         procs = {
-            (group[0] if split else "services"): stack.enter_context(
+            (group[0] if split else "services"): running.enter_context(
                 services(group, workdir, server.url, f"{'-'.join(group)}.log", **env)
             )
             for group in groups
@@ -412,10 +434,7 @@ def run_pipeline(
         figures["rss_mb"] = round(sum(peaks.values()), 1)
         if split:
             figures["rss_mb_by_process"] = peaks
-        for proc in procs.values():  # the bare bus gets the machine to itself
-            proc.terminate()
-        for proc in procs.values():
-            proc.wait(30)
+        running.close()  # stopped (and their logs complete): the bare bus gets the machine
         bare = _bare(server.url, figures["event_bytes"], bare_seconds, workdir, event_loop)
     figures["mode"] = "split" if split else "all-in-one"
     figures["processes"] = len(procs)

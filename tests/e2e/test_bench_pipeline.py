@@ -44,6 +44,11 @@ def test_bench_pipeline_takes_every_case_to_its_plan_notice_and_prints_one_json_
     # Every case: its case, two consents, the appointment, the plan and notices at least.
     assert figures["events_per_case"] >= 6
     assert figures["deliveries_per_case"] >= figures["events_per_case"]
+    # Each case's deliveries took transactions (from the services' own count): no more than
+    # one a delivery, and each groups at least one event.
+    assert 0 < figures["event_transactions_per_case"] <= figures["deliveries_per_case"]
+    assert figures["mean_event_group"] >= 1
+    assert figures["command_transactions_per_case"] > 0
     assert figures["efficiency"] == pytest.approx(
         figures["cases_per_s"] * figures["events_per_case"] / figures["bare_hops_per_s"], abs=0.002
     )

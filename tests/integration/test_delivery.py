@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, text
 
 from shared.bus.deadletter import H_CONSUMER, H_DELIVERIES, H_REASON, read_dead_letters
 from shared.bus.handlers import event_consumer
+from shared.client import KenettClient
 from shared.config import Settings
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.planning import PlanCreated
@@ -47,6 +48,15 @@ class Probe:
     hold: asyncio.Event | None = None
     held: asyncio.Event = field(default_factory=asyncio.Event)
     wants: Any = None
+    twin: bool = False
+    """A second consumer of the same events in the same service ("probe-twin")."""
+    twin_calls: list[uuid.UUID] = field(default_factory=list)
+    twin_handled: asyncio.Queue[uuid.UUID] = field(default_factory=asyncio.Queue)
+
+    async def handle_twin(self, uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
+        self.twin_calls.append(env.id)
+        uow.audit(actor=env.actor, action="probe.twin", case_id=env.case_id)
+        uow.on_commit(lambda: self.twin_handled.put_nowait(env.id))
 
     async def handle(self, uow: UnitOfWork, env: Envelope, event: PlanCreated) -> None:
         self.calls.append(env.id)
@@ -73,6 +83,15 @@ class Probe:
                 batch_size=self.batch_size,
                 wants=self.wants,
             )
+            if self.twin:
+                event_consumer(
+                    router,
+                    ctx,
+                    name="twin",
+                    event=PlanCreated,
+                    handler=self.handle_twin,
+                    batch_size=self.batch_size,
+                )
             return router
 
         return ServicePlugin(
@@ -146,12 +165,19 @@ class Rig:
             return int(row.one()[0])
 
 
+async def status_of(rig: Rig) -> Any:
+    (instance,) = await KenettClient(rig.nc, ORG).status(wait=5.0, expect=1)
+    return instance
+
+
 @pytest.fixture
 def probe(request: pytest.FixtureRequest) -> Probe:
     """One message at a time; ``indirect`` parametrization "group" takes 16 at a time and
     holds the first one's handler until the rest have piled up (``_held_then_piled_up``)."""
     if getattr(request, "param", None) == "group":
         return Probe(batch_size=16, hold=asyncio.Event())
+    if getattr(request, "param", None) == "twin":
+        return Probe(batch_size=16, hold=asyncio.Event(), twin=True)
     if getattr(request, "param", None) == "wants":
         return Probe(wants=lambda e: e.case_ref != "ignored")
     return Probe()
@@ -276,6 +302,43 @@ async def test_events_in_hand_share_one_transaction_and_each_is_applied_once(
     for event in events:
         assert rig.probe.calls.count(event.id) == 1
         assert await rig.effects(event.case_id) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("probe", ["twin"], indirect=True)
+async def test_two_consumers_of_one_service_each_apply_each_event_once_under_its_own_key(
+    rig: Rig,
+) -> None:
+    """Two consumers of the same events in one service: each applies each event once, under
+    its own inbox key (the same event id marked by one consumer does not keep the other out),
+    and ``kenett status`` counts the transactions of both."""
+    events = [envelope() for _ in range(10)]
+    await _held_then_piled_up(rig, events)
+    await rig.all_handled({e.id for e in events})
+    twin_waiting = {e.id for e in events}
+    while twin_waiting:
+        twin_waiting.discard(await asyncio.wait_for(rig.probe.twin_handled.get(), 15))
+
+    ctx = rig.host.contexts["probe"]
+    assert sorted(g.name for g in ctx.groups) == ["probe-probe", "probe-twin"]
+    assert sum(g.applied for g in ctx.groups) == 20
+    (health,) = (await status_of(rig)).services
+    assert health.events_committed == 20
+    assert health.event_transactions == sum(g.groups for g in ctx.groups)
+    assert health.event_transactions < 20  # the ones that piled up shared transactions
+    for event in events:
+        assert rig.probe.calls.count(event.id) == 1
+        assert rig.probe.twin_calls.count(event.id) == 1
+    async with ctx.uow() as uow:
+        ids = [e.id for e in events]
+        assert await uow.processed_among("probe-probe", ids) == set(ids)
+        assert await uow.processed_among("probe-twin", ids) == set(ids)
+        row = await uow.session.exec(
+            text("SELECT count(*) FROM kernel_audit WHERE action = 'probe.twin'")
+        )
+        assert int(row.one()[0]) == 10
+    for name in ("probe-probe", "probe-twin"):
+        info = await until_settled(rig.js, EVENTS_STREAM, name)
+        assert info.num_ack_pending == 0 and info.num_pending == 0
 
 
 @pytest.mark.parametrize("probe", ["group"], indirect=True)
