@@ -95,6 +95,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.published = 0
+        self.batches = 0
+        """Batches published (each a read and a marking transaction)."""
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows."""
@@ -202,4 +204,5 @@ class OutboxRelay:
                             .values(published_at=at)
                         )
                 self.published += len(sent)
+                self.batches += 1
         return len(sent)

@@ -46,8 +46,15 @@ Loops = tuple[int, dict[str, tuple[int, str]]]
 
 
 def _group_figures(ctx: ServiceContext) -> dict[str, int]:
-    """How many transactions the service's group commits took, and for how many events."""
-    figures = {"event_transactions": 0, "events_committed": 0, "command_transactions": 0}
+    """How many transactions the service's group commits took, and for how many events; how
+    many events its outbox relay published, in how many batches."""
+    figures = {
+        "event_transactions": 0,
+        "events_committed": 0,
+        "command_transactions": 0,
+        "events_published": ctx.relay.published,
+        "outbox_batches": ctx.relay.batches,
+    }
     for group in ctx.groups:
         if isinstance(group, GroupCommit):
             figures["event_transactions"] += group.groups

@@ -38,6 +38,12 @@ class ServiceHealth(BaseModel):
     command_transactions: int = Field(
         0, description="Transactions its commands committed in groups since it started."
     )
+    events_published: int = Field(
+        0, description="Events (and cross-organisation messages) its outbox relay published."
+    )
+    outbox_batches: int = Field(
+        0, description="Batches they were published in (a read and a marking each)."
+    )
 
 
 class InstanceStatus(BaseModel):

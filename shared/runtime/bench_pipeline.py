@@ -293,6 +293,7 @@ async def _drive(
         "event_transactions_per_case": round(tx[0] / max(1, len(done)), 2),
         "mean_event_group": round(tx[1] / max(1, tx[0]), 1),
         "command_transactions_per_case": round(tx[2] / max(1, len(done)), 2),
+        "outbox_batches_per_case": round(tx[3] / max(1, len(done)), 2),
         "event_bytes": round(event_bytes),
         "offered_rate": rate,
         "latency_cases": len(started),
@@ -302,9 +303,9 @@ async def _drive(
     }
 
 
-async def _transactions(client: KenettClient, processes: int) -> tuple[int, int, int]:
-    """The services' group commits so far (``kenett status``): event transactions, events
-    applied in them, command transactions."""
+async def _transactions(client: KenettClient, processes: int) -> tuple[int, int, int, int]:
+    """The services' transactions so far (``kenett status``): event transactions, events
+    applied in them, command transactions, outbox batches (two transactions each)."""
     found = await client.status(wait=5.0, expect=processes)
     if len(found) < processes:
         raise RuntimeError(f"{len(found)} of {processes} service processes answered status")
@@ -313,6 +314,7 @@ async def _transactions(client: KenettClient, processes: int) -> tuple[int, int,
         sum(s.event_transactions for s in services),
         sum(s.events_committed for s in services),
         sum(s.command_transactions for s in services),
+        sum(s.outbox_batches for s in services),
     )
 
 

@@ -49,6 +49,7 @@ def test_bench_pipeline_takes_every_case_to_its_plan_notice_and_prints_one_json_
     assert 0 < figures["event_transactions_per_case"] <= figures["deliveries_per_case"]
     assert figures["mean_event_group"] >= 1
     assert figures["command_transactions_per_case"] > 0
+    assert 0 < figures["outbox_batches_per_case"] <= figures["events_per_case"]
     assert figures["efficiency"] == pytest.approx(
         figures["cases_per_s"] * figures["events_per_case"] / figures["bare_hops_per_s"], abs=0.002
     )
