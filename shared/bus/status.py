@@ -18,7 +18,7 @@ from datetime import datetime
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from shared import __version__
@@ -98,6 +98,19 @@ async def service_health(ctx: ServiceContext, loops: Loops) -> ServiceHealth:
     )
 
 
+async def postgresql_synchronous_commit(ctx: ServiceContext) -> str | None:
+    """PostgreSQL's ``synchronous_commit`` as this process's connections see it (a server,
+    database or role setting; kenett sets none of its own), or None if it cannot be read now
+    (the database is then reported unavailable by ``service_health``)."""
+    try:
+        async with asyncio.timeout(DATABASE_TIMEOUT_S):
+            async with ctx.db.reader() as conn:
+                found = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
+    except Exception:
+        return None
+    return str(found)
+
+
 async def serve_status(
     nc: NatsClient,
     org: str,
@@ -130,6 +143,11 @@ async def serve_status(
             services = await asyncio.gather(
                 *(service_health(ctx, running(ctx)) for ctx in contexts.values())
             )
+            synchronous_commit = (
+                await postgresql_synchronous_commit(next(iter(contexts.values())))
+                if durability == "postgresql"
+                else None
+            )
             status = InstanceStatus(
                 instance=f"{host}:{pid}",
                 host=host,
@@ -138,6 +156,7 @@ async def serve_status(
                 org=org,
                 started_at=started_at,
                 durability=durability,
+                synchronous_commit=synchronous_commit,
                 services=list(services),
             )
             await msg.respond(status.model_dump_json().encode())

@@ -62,11 +62,23 @@ class InstanceStatus(BaseModel):
         'synced at every commit, KENETT_DURABILITY=power), or "postgresql" (as PostgreSQL\'s '
         "own synchronous_commit says).",
     )
+    synchronous_commit: str | None = Field(
+        None,
+        description="On PostgreSQL, its synchronous_commit as the services' connections see "
+        'it ("on", "remote_apply", "remote_write", "local" or "off"); None on SQLite, or when '
+        'it could not be read. "off" is a problem: a crash of PostgreSQL can lose commits whose '
+        "messages kenett has already acknowledged.",
+    )
     services: list[ServiceHealth]
 
     def problems(self, stuck_after_s: float) -> list[str]:
         """What is wrong here, in words (empty: nothing)."""
         problems = []
+        if self.synchronous_commit == "off":
+            problems.append(
+                f"{self.instance}: PostgreSQL's synchronous_commit is off; a crash of PostgreSQL "
+                "can lose commits whose messages were already acknowledged (set it to on)"
+            )
         for s in self.services:
             if s.database != "ok":
                 problems.append(f"{s.name} on {self.instance}: database {s.database}")

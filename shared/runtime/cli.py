@@ -19,6 +19,7 @@ from rich.table import Table
 from shared.config import Durability, Settings
 from shared.contracts.audit import ANY_SERVICE_TEXT, action_text
 from shared.contracts.intake import BASIS_TEXT
+from shared.contracts.status import InstanceStatus
 from shared.logging import configure_logging
 from shared.natsconn import connect_once
 from shared.plugins import PluginError, discover, select
@@ -317,6 +318,13 @@ _DURABILITY_TEXT = {
 """What an acknowledged commit survives (``InstanceStatus.durability``), for the table."""
 
 
+def _durability_text(instance: InstanceStatus) -> str:
+    text = _DURABILITY_TEXT.get(instance.durability, instance.durability)
+    if instance.synchronous_commit is not None:
+        text += f" (synchronous_commit={instance.synchronous_commit})"
+    return text
+
+
 @app.command()
 def status(
     nats: NatsOpt = DEFAULT_NATS,
@@ -378,8 +386,6 @@ def status(
     except Exception as exc:
         err.print(f"[red]cannot ask the processes at {nats}[/]: {describe_error(exc)}")
         raise typer.Exit(2) from None
-    from shared.contracts.status import InstanceStatus
-
     instances = [InstanceStatus.model_validate(i) for i in found["instances"]]
     problems = [p for i in instances for p in i.problems(stuck_after)]
     running = {s.name for i in instances for s in i.services}
@@ -414,7 +420,7 @@ def status(
                     i.instance if n == 0 else "",
                     i.version if n == 0 else "",
                     local_time(i.started_at.isoformat()) if n == 0 else "",
-                    _DURABILITY_TEXT.get(i.durability, i.durability) if n == 0 else "",
+                    _durability_text(i) if n == 0 else "",
                     s.name,
                     "ok" if s.database == "ok" else f"[red]{s.database}[/]",
                     backlog,

@@ -8,10 +8,12 @@ import asyncio
 import json
 import socket
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
-from shared.bus.status import service_health
+from shared.bus.status import postgresql_synchronous_commit, service_health
 from shared.contracts.status import InstanceStatus
 from shared.db.engine import Database
 from tests.conftest import System
@@ -119,3 +121,40 @@ async def test_a_database_that_refuses_connections_is_reported_with_why(
         started_at=ctx.clock.now(),
         services=[health],
     ).problems(60) == [f"planning on h:1: database {health.database}"]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_on_postgresql_status_says_its_synchronous_commit_and_off_is_a_problem(
+    system: System,
+) -> None:
+    """What an acknowledged commit survives on PostgreSQL is PostgreSQL's synchronous_commit:
+    status reads it as the services' connections see it, and "off" (a crash of PostgreSQL can
+    lose commits whose messages were acked) is reported as a problem."""
+    (one,) = await system.client.status(wait=10, expect=1)
+    assert one.durability == "postgresql"
+    ctx = system.host.contexts["planning"]
+    async with ctx.db.reader() as conn:
+        server_says = (await conn.execute(text("SHOW synchronous_commit"))).scalar_one()
+    assert one.synchronous_commit == server_says
+    if server_says != "off":  # as PostgreSQL ships it ("on")
+        assert one.problems(60) == []
+    done = await kenett_cli(system, "status", columns=160, actor="drift")
+    assert done.returncode == 0, done.stderr
+    assert f"synchronous_commit={server_says}" in done.stdout
+
+    # Connections on which it is off (set per role or database, say) are reported so.
+    off = Database(ctx.db.url, "planning")
+
+    @event.listens_for(off.engine.sync_engine, "connect")
+    def _off(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.run_async(lambda c: c.execute("SET synchronous_commit = off"))
+
+    try:
+        said = await postgresql_synchronous_commit(replace(ctx, db=off))
+    finally:
+        await off.dispose()
+    assert said == "off"
+    assert one.model_copy(update={"synchronous_commit": "off"}).problems(60) == [
+        f"{one.instance}: PostgreSQL's synchronous_commit is off; a crash of PostgreSQL can "
+        "lose commits whose messages were already acknowledged (set it to on)"
+    ]
