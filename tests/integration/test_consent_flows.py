@@ -14,7 +14,14 @@ from shared.clock import OSLO, FixedClock
 from shared.contracts import consent as c
 from shared.contracts import intake, planning
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, oslo_today, register_coordinator, report_need
+from tests.helpers import (
+    STAFF,
+    decide,
+    national_id,
+    oslo_today,
+    register_coordinator,
+    report_need,
+)
 
 pytestmark = pytest.mark.nats
 WAIT = 15.0
@@ -682,3 +689,58 @@ async def test_r5_when_the_case_does_not_come_consent_asks_intake_for_it(system:
         ("intake.report_need", STAFF.id),
         ("intake.get_case", "consent"),
     ]
+
+
+async def test_r5_r6_no_plan_is_made_in_the_hour_before_the_young_persons_own_consent_starts(
+    system: System, clock: FixedClock
+) -> None:
+    """The parents' IP consent lapsed at the 16th birthday, and the young person's own takes
+    over from 00:00 UTC (01:00 in Oslo), R6. An IP granted in that hour (after an appeal, say)
+    drafts no plan yet: no consent is in force (R5). When the own consent starts, the plan
+    follows."""
+    clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
+    birthday = date(2026, 11, 24)
+    await system.client.command("assignment", register_coordinator())
+    report = intake.ReportNeedResult.model_validate(
+        await system.client.command(
+            "intake", report_need(national_id=national_id(date(2010, 11, 24)))
+        )
+    )
+    case_id = report.case_id
+    await decide(system, case_id, "ip", False, by="planning")  # R3: refused, so no plan yet
+    parents = {
+        "given_by": c.GivenBy(role=c.GiverRole.PARENT),
+        "also_given_by": c.GivenBy(role=c.GiverRole.PARENT),
+        "parental_responsibility": "both",
+        "child_heard": c.ChildHeard.HEARD,
+    }
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, case_id, kind, clock, **parents)
+    ev = system.events
+    appointed = await ev.wait_until(
+        lambda: ev.matching("assignment.coordinator_appointed", case_id), WAIT
+    )
+    await system.settled("planning", appointed[0])
+    from_birthday = datetime.combine(birthday, datetime.min.time(), UTC)
+    for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
+        await consent(system, case_id, kind, clock, valid_from=from_birthday)
+    for e in ev.matching("consent.consent_recorded", case_id):
+        await system.settled("planning", e)
+
+    clock.set(datetime.combine(birthday, datetime.min.time(), OSLO).astimezone(UTC))
+    clock.advance(timedelta(minutes=30))  # 00:30 in Oslo: the own consents start at 01:00
+    assert len((await _sweep(system)).renewed) == 2
+    await ev.wait_until(lambda: len(ev.matching("consent.consent_ended", case_id)) == 2, WAIT)
+    for e in ev.matching("consent.consent_ended", case_id):
+        await system.settled("planning", e)
+    assert not (await gate(system, case_id, action="create_plan")).allow
+    await decide(system, case_id, "ip", True, by="planning")
+    assert not ev.matching("planning.plan_created", case_id)
+    with pytest.raises(RequestFailed) as none:
+        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+    assert none.value.error.code == "not_found"
+
+    clock.set(from_birthday + timedelta(minutes=5))
+    assert len((await _sweep(system)).in_force) == 2
+    created = await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
+    assert len(created) == 1

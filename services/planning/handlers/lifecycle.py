@@ -96,16 +96,26 @@ async def create_plan(
     env: Envelope | None,
     *,
     absent: bool = False,
+    consent_in_force: bool = False,
 ) -> uuid.UUID | None:
-    """A draft plan, version 1 and empty, once IP consent and a coordinator exist (R5); its id.
+    """A draft plan, version 1 and empty, once IP consent is in force and a coordinator
+    exists (R5); its id.
 
     ``absent``: the caller has just found, with the case's row locked, that the case has no
-    plan (``_plan_of``), so it is not looked for again. The plan and its first version are
-    inserted at once with plain statements."""
+    plan (``_plan_of``), so it is not looked for again. ``consent_in_force``: the caller has
+    just found the case's IP consent in force; otherwise it is looked up, for the case's
+    consent may be one that has not started yet: a young person's own, standing in from
+    later on the 16th birthday for the parents' that lapsed (R6, ``_stand_in``). No plan is
+    made on it before it starts; its start drafts the plan (``on_consent_in_force``). The
+    plan and its first version are inserted at once with plain statements."""
     if case.closed_at is not None or case.ip_refused_at is not None:
         return None  # a closed case, or one whose IP was refused (R3), gets no plan
     if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
         return None
+    if not consent_in_force:
+        note = await uow.session.get(ConsentNote, case.ip_consent_id)
+        if note is None or not note.in_force(uow.clock.now()):
+            return None
     if not absent:
         existing = await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))
         if existing.first() is not None:
@@ -263,7 +273,7 @@ async def _ip_consent(
     if plan is not None and plan.status == PlanStatus.FROZEN and case.ip_refused_at is None:
         await _thaw(uow, plan, env)
     if plan is None:
-        await create_plan(uow, case, env.actor, env, absent=True)
+        await create_plan(uow, case, env.actor, env, absent=True, consent_in_force=True)
 
 
 def make_ip_consent_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
