@@ -691,13 +691,14 @@ async def test_r5_when_the_case_does_not_come_consent_asks_intake_for_it(system:
     ]
 
 
-async def test_r5_r6_no_plan_is_made_in_the_hour_before_the_young_persons_own_consent_starts(
-    system: System, clock: FixedClock
+@pytest.mark.parametrize("plan_before", [False, True], ids=["no-plan-yet", "plan-frozen"])
+async def test_r5_r6_the_plan_waits_for_the_young_persons_own_consent_to_start(
+    system: System, clock: FixedClock, plan_before: bool
 ) -> None:
     """The parents' IP consent lapsed at the 16th birthday, and the young person's own takes
     over from 00:00 UTC (01:00 in Oslo), R6. An IP granted in that hour (after an appeal, say)
-    drafts no plan yet: no consent is in force (R5). When the own consent starts, the plan
-    follows."""
+    drafts no plan yet, and does not thaw one frozen by the refusal: no consent is in force
+    (R5). When the own consent starts, the plan follows (or thaws)."""
     clock.set(datetime(2026, 11, 13, 12, tzinfo=OSLO).astimezone(UTC))
     birthday = date(2026, 11, 24)
     await system.client.command("assignment", register_coordinator())
@@ -707,7 +708,8 @@ async def test_r5_r6_no_plan_is_made_in_the_hour_before_the_young_persons_own_co
         )
     )
     case_id = report.case_id
-    await decide(system, case_id, "ip", False, by="planning")  # R3: refused, so no plan yet
+    if not plan_before:
+        await decide(system, case_id, "ip", False, by="planning")  # R3: refused, so no plan
     parents = {
         "given_by": c.GivenBy(role=c.GiverRole.PARENT),
         "also_given_by": c.GivenBy(role=c.GiverRole.PARENT),
@@ -721,6 +723,10 @@ async def test_r5_r6_no_plan_is_made_in_the_hour_before_the_young_persons_own_co
         lambda: ev.matching("assignment.coordinator_appointed", case_id), WAIT
     )
     await system.settled("planning", appointed[0])
+    if plan_before:
+        await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
+        await decide(system, case_id, "ip", False, by="planning")  # R3: the plan freezes
+        await ev.wait_until(lambda: ev.matching("planning.plan_frozen", case_id), WAIT)
     from_birthday = datetime.combine(birthday, datetime.min.time(), UTC)
     for kind in (c.ConsentKind.COORDINATOR, c.ConsentKind.IP):
         await consent(system, case_id, kind, clock, valid_from=from_birthday)
@@ -735,12 +741,22 @@ async def test_r5_r6_no_plan_is_made_in_the_hour_before_the_young_persons_own_co
         await system.settled("planning", e)
     assert not (await gate(system, case_id, action="create_plan")).allow
     await decide(system, case_id, "ip", True, by="planning")
-    assert not ev.matching("planning.plan_created", case_id)
-    with pytest.raises(RequestFailed) as none:
-        await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
-    assert none.value.error.code == "not_found"
+    if plan_before:
+        head = planning.PlanView.model_validate(
+            await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+        )
+        assert head.status == "frozen"
+        assert not ev.matching("planning.plan_unfrozen", case_id)
+    else:
+        with pytest.raises(RequestFailed) as none:
+            await system.client.query("planning", planning.GetPlan(actor=STAFF, case_id=case_id))
+        assert none.value.error.code == "not_found"
+        assert not ev.matching("planning.plan_created", case_id)
 
     clock.set(from_birthday + timedelta(minutes=5))
     assert len((await _sweep(system)).in_force) == 2
-    created = await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
-    assert len(created) == 1
+    if plan_before:
+        await ev.wait_until(lambda: ev.matching("planning.plan_unfrozen", case_id), WAIT)
+    else:
+        await ev.wait_until(lambda: ev.matching("planning.plan_created", case_id), WAIT)
+    assert len(ev.matching("planning.plan_created", case_id)) == 1

@@ -112,10 +112,8 @@ async def create_plan(
         return None  # a closed case, or one whose IP was refused (R3), gets no plan
     if not ready_for_plan(case.ip_consent_id, case.coordinator_id):
         return None
-    if not consent_in_force:
-        note = await uow.session.get(ConsentNote, case.ip_consent_id)
-        if note is None or not note.in_force(uow.clock.now()):
-            return None
+    if not consent_in_force and not await _ip_consent_in_force(uow, case):
+        return None
     if not absent:
         existing = await uow.session.exec(select(Plan).where(Plan.case_id == case.case_id))
         if existing.first() is not None:
@@ -166,6 +164,15 @@ async def create_plan(
         causation=env,
     )
     return plan_id
+
+
+async def _ip_consent_in_force(uow: UnitOfWork, case: PlanningCase) -> bool:
+    """Has the case's IP consent started, and does it count now (R5)? It may be one that
+    stands in from later today (R6, ``_stand_in``)."""
+    if case.ip_consent_id is None:
+        return False
+    note = await uow.session.get(ConsentNote, case.ip_consent_id)
+    return note is not None and note.in_force(uow.clock.now())
 
 
 async def _plan_of(uow: UnitOfWork, case_id: uuid.UUID) -> Plan | None:
@@ -591,5 +598,6 @@ async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> No
     case.ip_refused_at = None
     if plan is None:
         await create_plan(uow, case, env.actor, env, absent=True)
-    elif plan.status == PlanStatus.FROZEN and case.ip_consent_id is not None:
+    elif plan.status == PlanStatus.FROZEN and await _ip_consent_in_force(uow, case):
+        # A consent that starts later today (R6) thaws it when it starts (``_ip_consent``).
         await _thaw(uow, plan, env)
