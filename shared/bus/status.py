@@ -111,6 +111,10 @@ async def postgresql_synchronous_commit(ctx: ServiceContext) -> str | None:
     return str(found)
 
 
+async def _none() -> None:
+    return None
+
+
 async def serve_status(
     nc: NatsClient,
     org: str,
@@ -140,13 +144,13 @@ async def serve_status(
         if isinstance(asked, dict) and asked.get("host") not in (None, host):
             return  # a health check of another machine's process
         try:
-            services = await asyncio.gather(
-                *(service_health(ctx, running(ctx)) for ctx in contexts.values())
-            )
-            synchronous_commit = (
-                await postgresql_synchronous_commit(next(iter(contexts.values())))
+            # Read alongside the services' health, not after it: each may take up to
+            # DATABASE_TIMEOUT_S, and the two in a row would outlast the caller's wait.
+            synchronous_commit, *services = await asyncio.gather(
+                postgresql_synchronous_commit(next(iter(contexts.values())))
                 if durability == "postgresql"
-                else None
+                else _none(),
+                *(service_health(ctx, running(ctx)) for ctx in contexts.values()),
             )
             status = InstanceStatus(
                 instance=f"{host}:{pid}",

@@ -167,18 +167,6 @@ class ServiceHost:
             ctx = self.contexts.get(plugin.name)
             if ctx is None:
                 continue
-            for group in ctx.groups:
-                if group is not None and group.groups:
-                    # How well the group commits shared their transactions (the benchmarks
-                    # read this: docs/benchmarks.md "pipeline").
-                    log.info(
-                        "group commits",
-                        service=ctx.name,
-                        group=group.name,
-                        groups=group.groups,
-                        applied=group.applied,
-                        largest=group.largest,
-                    )
             if plugin.on_stop:
                 with contextlib.suppress(Exception):
                     await plugin.on_stop(ctx)

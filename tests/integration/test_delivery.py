@@ -74,23 +74,18 @@ class Probe:
             router = NatsRouter()
             # By default one message at a time: when the next one is handled, the previous is
             # done.
-            event_consumer(
-                router,
-                ctx,
-                name="probe",
-                event=PlanCreated,
-                handler=self.handle,
-                batch_size=self.batch_size,
-                wants=self.wants,
-            )
+            consumers = [("probe", self.handle, self.wants)]
             if self.twin:
+                consumers.append(("twin", self.handle_twin, None))
+            for name, handler, wants in consumers:
                 event_consumer(
                     router,
                     ctx,
-                    name="twin",
+                    name=name,
                     event=PlanCreated,
-                    handler=self.handle_twin,
+                    handler=handler,
                     batch_size=self.batch_size,
+                    wants=wants,
                 )
             return router
 
