@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel
+from stdnum.no import fodselsnummer
 
 # 11 digits, optionally written as 6+5 with a space or dash: fødselsnummer, D-nummer, H-nummer.
 _NATIONAL_ID = re.compile(r"(?<!\d)\d{6}[ -]?\d{5}(?!\d)")
@@ -81,7 +82,14 @@ def _redact(value: Any, depth: int = 0) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_redact(v, depth + 1) for v in value]
     if isinstance(value, int) and not isinstance(value, bool):
-        return REDACTED if 10_000_000_000 <= abs(value) < 100_000_000_000 else value
+        if 10_000_000_000 <= abs(value) < 100_000_000_000:
+            return REDACTED
+        # Born on the 1st to the 9th: the number begins with 0, and as an int has 10 digits.
+        if 1_000_000_000 <= abs(value) < 10_000_000_000 and fodselsnummer.is_valid(
+            f"{abs(value):011d}"
+        ):
+            return REDACTED
+        return value
     if isinstance(value, _PLAIN):
         return value
     # Anything else would be rendered by its repr: mask that instead of trusting it.

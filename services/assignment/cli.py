@@ -72,7 +72,7 @@ def instant(value: str | None, option: str, *, today_is_now: bool = False) -> da
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)", param_hint=option
+            "not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)", param_hint=option
         ) from None
 
 

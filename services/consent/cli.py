@@ -75,7 +75,7 @@ def _moment(value: str | None, option: str) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)",
+            "not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)",
             param_hint=option,
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)

@@ -200,7 +200,7 @@ class Runtime:
             known = ", ".join(fed.partners()) or "none"
             raise refuse(
                 "not_found",
-                f"unknown organisation {code!r}",
+                "unknown organisation",
                 field,
                 f"is not in the federation directory (known: {known})",
             )
@@ -643,6 +643,16 @@ def make_transfer_case(rt: Runtime):  # type: ignore[no-untyped-def]
         """Outside the transaction: the consent gate, intake's export and the plan as the new
         municipality may see it (R7)."""
         to = rt.partner(cmd.to)
+        kind = rt.linked().directory[to].kind
+        if kind != "municipality":
+            # R17: the municipality is responsible for the plan; a hospital takes part in it
+            # (share the plan with it), a case does not move to it.
+            raise refuse(
+                "rule_violation",
+                "a case moves only to another municipality",
+                "to",
+                f"{to} is a {kind}: the municipality keeps the plan and its coordination (R17)",
+            )
         try:
             decision = await sharing.transfer_gate(rt, cmd.case_id, to)
             if not decision.allow:
@@ -727,6 +737,7 @@ def make_shared_plan(rt: Runtime):  # type: ignore[no-untyped-def]
         if row is None:
             return SharedPlanView(
                 link_id=link.id,
+                case_id=link.case_id,
                 from_org=None,
                 kind=None,
                 case_ref=None,
@@ -736,6 +747,7 @@ def make_shared_plan(rt: Runtime):  # type: ignore[no-untyped-def]
         content = json.loads(row.content)
         return SharedPlanView(
             link_id=link.id,
+            case_id=link.case_id,
             from_org=row.from_org,
             kind=row.kind,  # type: ignore[arg-type]
             case_ref=row.case_ref,
@@ -1053,7 +1065,10 @@ class Inbound:
                         needs=needs,
                         services=services,
                         form=form,  # type: ignore[arg-type]
-                        received_at=m.sent_at,
+                        # The sender's clock may run ahead of ours: never "in the future".
+                        received_at=m.sent_at
+                        if m.sent_at.tzinfo is None
+                        else min(m.sent_at, self.ctx.clock.now()),
                     ),
                 )
             )

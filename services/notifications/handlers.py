@@ -892,7 +892,11 @@ async def list_inbox(uow: UnitOfWork, q: ListInbox) -> Inbox:
     rows = await uow.session.exec(
         statement.order_by(col(Notification.created_at).desc(), col(Notification.id)).limit(q.limit)
     )
-    return Inbox(notifications=[_view(n) for n in rows], unread=await _unread(uow, q.recipient_id))
+    shown = [_view(n) for n in rows]
+    # Each case a shown notice is about is read (the person's own inbox, say): in its log.
+    for case_id in dict.fromkeys(v.case_id for v in shown if v.case_id is not None):
+        uow.audit(actor=q.actor, action="notifications.inbox", case_id=case_id)
+    return Inbox(notifications=shown, unread=await _unread(uow, q.recipient_id))
 
 
 async def mark_read(uow: UnitOfWork, cmd: MarkRead) -> MarkReadResult:

@@ -153,6 +153,30 @@ def content_problems(content: PlanContent) -> list[FieldError]:
         problems += _party(f"contributions[{n}].party", c.party.kind, c.party.ref)
     if content.period is not None:
         problems += _period(content.period)
+        problems += _in_period(content)
+    return problems
+
+
+def _in_period(content: PlanContent) -> list[FieldError]:
+    """Evaluation dates of goals and measures fall within the plan period (R14 point 7, R16)."""
+    period = content.period
+    assert period is not None
+    problems = []
+    dated = [(f"goals[{n}]", g.evaluation_date) for n, g in enumerate(content.goals)]
+    dated += [(f"measures[{n}]", m.evaluation_date) for n, m in enumerate(content.measures)]
+    for where, d in dated:
+        if d is None:
+            continue
+        if d < period.start:
+            problems.append(
+                FieldError(
+                    field=f"{where}.evaluation_date", reason="is before the plan period starts"
+                )
+            )
+        elif period.end is not None and d > period.end:
+            problems.append(
+                FieldError(field=f"{where}.evaluation_date", reason="is after the plan period ends")
+            )
     return problems
 
 
@@ -183,6 +207,13 @@ def _period(period: PlanPeriod) -> list[FieldError]:
                 FieldError(
                     field=f"period.revision_dates[{n}]",
                     reason="a revision date is before the plan period starts",
+                )
+            )
+        elif period.end is not None and d > period.end:
+            problems.append(
+                FieldError(
+                    field=f"period.revision_dates[{n}]",
+                    reason="a revision date is after the plan period ends",
                 )
             )
     return problems

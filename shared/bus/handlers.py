@@ -513,7 +513,9 @@ def _decode(model: type[M], body: bytes, action: str) -> M | Reply:
 
 
 def _audit_case(result: BaseModel | None, request: BaseModel) -> Any:
-    for source in (result, request):
+    # A recipient of a case (the person, a next of kin: notifications' RecipientRef) names
+    # the case one level down.
+    for source in (result, request, getattr(request, "recipient", None)):
         case_id = getattr(source, "case_id", None)
         if case_id is not None:
             return case_id

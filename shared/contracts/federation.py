@@ -152,6 +152,9 @@ class SharedPlanView(BaseModel):
     measures: list[SharedMeasure] = []
     plan: PlanContent | None = None
     withheld: list[str] = []
+    case_id: uuid.UUID | None = Field(
+        None, description="The case here the link belongs to (the read is in its access log)."
+    )
 
 
 class SweepFederation(Command):

@@ -15,7 +15,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,6 +28,7 @@ from shared.contracts.envelope import Actor
 from shared.contracts.intake import CASE_REF_PATTERN, FindCase
 from shared.ids import new_id
 from shared.natsconn import connect_once
+from shared.runtime import nb
 
 out = Console()
 err = Console(stderr=True)
@@ -146,25 +147,33 @@ def with_client(
     try:
         return asyncio.run(run())
     except RequestFailed as exc:
-        if exc.error.code == "unavailable" and command:
-            err.print(
-                f"[red]no answer in time[/]: {exc.error.message}. The command may or may not "
-                "have been carried out: check before you repeat it."
-            )
-            raise typer.Exit(3) from None
-        fields = exc.error.fields
-        if len(fields) == 1 and fields[0].reason == exc.error.message:
-            # One field whose reason is the message: said once, naming the field.
-            only = fields[0]
-            err.print(f"[red]refused[/] ({exc.error.code}) on {only.field}: {only.reason}")
-            raise typer.Exit(1) from None
-        err.print(f"[red]refused[/] ({exc.error.code}): {exc.error.message}")
-        for f in fields:
-            err.print(f"  {f.field}: {f.reason}")
-        raise typer.Exit(1) from None
+        refused(exc, command=command)
     except Exception as exc:
-        err.print(f"[red]cannot reach kenett at {nats}[/]: {exc}")
+        err.print(f"[red]får ikke kontakt med kenett på {nats}[/]: {exc}")
         raise typer.Exit(2) from None
+
+
+def refused(exc: RequestFailed, *, command: bool = False) -> NoReturn:
+    """A refusal as KE staff read it, in bokmål (``shared.runtime.nb``): each field and reason
+    (exit 1); no answer to a command says it may have been carried out (exit 3)."""
+    if exc.error.code == "unavailable" and command:
+        err.print(
+            f"[red]fikk ikke svar i tide[/]: {nb.text(exc.error.message)}. Kommandoen kan være "
+            "utført eller ikke: sjekk før du gjentar den."
+        )
+        raise typer.Exit(3) from None
+    fields = exc.error.fields
+    if len(fields) == 1 and fields[0].reason == exc.error.message:
+        # One field whose reason is the message: said once, naming the field.
+        only = fields[0]
+        err.print(
+            f"[red]avvist[/], {nb.code(exc.error.code)}: {only.field}: {nb.text(only.reason)}"
+        )
+        raise typer.Exit(1) from None
+    err.print(f"[red]avvist[/], {nb.code(exc.error.code)}: {nb.text(exc.error.message)}")
+    for f in fields:
+        err.print(f"  {f.field}: {nb.text(f.reason)}")
+    raise typer.Exit(1) from None
 
 
 def read_national_id() -> str:
@@ -204,9 +213,8 @@ def day(value: str | None, option: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
+        # Not repeated: it may be a fødselsnummer typed in the wrong place.
+        raise typer.BadParameter("not a date (YYYY-MM-DD)", param_hint=option) from None
 
 
 def coordinator_ref(

@@ -92,12 +92,14 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
     )
     event_consumer(router, ctx, name="case-opened", event=CaseOpened, handler=on_case_opened)
     event_consumer(router, ctx, name="case-status", event=CaseStatusChanged, handler=on_case_status)
+    on_decision, may_coordinate_on_decision = make_on_decision(ctx)
     event_consumer(
         router,
         ctx,
         name="decision-made",
         event=DecisionMade,
-        handler=make_on_decision(ctx),
+        handler=on_decision,
+        before=may_coordinate_on_decision,
         wants=is_coordinator_decision,
     )
     command_responder(router, ctx, command=RegisterCoordinator, handler=make_register(ctx))

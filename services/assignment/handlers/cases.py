@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from services.assignment import coordination
 from services.assignment.coordination import CoordinationError
+from services.assignment.domain import kind_problem
 from services.assignment.store import (
     AssignmentCase,
     Coordinator,
@@ -17,6 +18,7 @@ from services.assignment.store import (
     Handover,
 )
 from shared.client import KenettClient, RequestFailed
+from shared.clock import local_today
 from shared.contracts.assignment import (
     AppointCoordinator,
     AppointResult,
@@ -116,10 +118,9 @@ def make_on_consent(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         if await uow.session.get(EndedConsent, consent_id) is not None:
             return  # it ended after the gate answered (R7); a consent in force has its own event
         case = await case_row(uow, event.case_id, event.case_ref)
-        if isinstance(event, ConsentInForce) and case.closed_at is not None:
-            return  # recorded before the case closed, started after: the case stays closed
+        if case.closed_at is not None:
+            return  # closed in intake, which is final: a consent reopens nothing
         case.coordinator_consent_id = consent_id
-        case.closed_at = None
         if case.episode_id is not None:
             return  # coordination runs; a renewed consent changes nothing here
         if case.coordinator_refused_at is not None:
@@ -135,12 +136,17 @@ async def start_coordination(
     """The case needs its first coordinator: where the organisation allows it, kenett appoints
     the top suggestion (R9, R10); otherwise, or if nobody can take it, it goes on the KE's
     worklist."""
-    if ctx.settings.auto_appoint:
+    kind = case_kind(ctx, case)
+    problem = kind_problem(kind, ctx.settings.org_kind, case.birth_date, local_today(uow.clock))
+    if problem is not None:
+        # e.g. a barnekoordinator for someone who has turned 18 (R20): the KE decides.
+        flag(uow, case, NeedCause.NEW, ctx.actor, env, note=problem)
+    elif ctx.settings.auto_appoint:
         _, ranked = await rank_for_case(uow, ctx, case, 1)
         if ranked and ranked[0].appointable:
             # Ranked from this organisation's registry under the caseload lock (R10).
             chosen = ranked[0].facts.coordinator_id
-            await appoint_first(uow, ctx, case, chosen, case_kind(ctx, case), ctx.actor, env)
+            await appoint_first(uow, ctx, case, chosen, kind, ctx.actor, env)
             return
         flag(uow, case, NeedCause.NO_CAPACITY, ctx.actor, env)
     else:
@@ -152,7 +158,16 @@ def is_coordinator_decision(event: DecisionMade) -> bool:
 
 
 def make_on_decision(ctx: ServiceContext):  # type: ignore[no-untyped-def]
-    async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> None:
+    async def may_coordinate(env: Envelope, event: DecisionMade) -> GateDecision | None:
+        """A granted coordinator: ask the gate whether a coordinator consent counts now (R5,
+        R6: a parents' consent stops at the 16th birthday, before the sweep marks it)."""
+        if not is_coordinator_decision(event) or not event.granted:
+            return None
+        return await coordinator_consent(ctx, event.case_id)
+
+    async def on_decision(
+        uow: UnitOfWork, env: Envelope, event: DecisionMade, gate: GateDecision | None = None
+    ) -> None:
         """A decision on coordinator (a beslutning, R4); the latest one counts. Refused: no
         coordinator is appointed, the case leaves the worklist, and coordination that runs
         ends (the KE has decided the person is not to have one). Granted: with the person's
@@ -170,6 +185,10 @@ def make_on_decision(ctx: ServiceContext):  # type: ignore[no-untyped-def]
             await close_coordination(uow, case, "coordinator refused (R4)", env.actor, env)
             return
         case.coordinator_refused_at = None
+        if gate is None or not gate.allow:
+            return  # no coordinator consent counts now (R5); one in force has its own event
+        if await uow.session.get(EndedConsent, gate.consent_id) is not None:
+            return  # it ended after the gate answered (R7)
         if (
             case.coordinator_consent_id is not None
             and case.episode_id is None
@@ -178,7 +197,7 @@ def make_on_decision(ctx: ServiceContext):  # type: ignore[no-untyped-def]
         ):
             await start_coordination(uow, ctx, case, env)
 
-    return on_decision
+    return on_decision, may_coordinate
 
 
 async def close_coordination(
@@ -300,9 +319,9 @@ async def on_case_status(uow: UnitOfWork, env: Envelope, event: CaseStatusChange
     if event.status != "closed":
         return
     await lock_org(uow)
-    case = await uow.session.get(AssignmentCase, event.case_id)
-    if case is None:
-        return
+    # Kept even if this is the first news of the case: a consent heard of later must not
+    # start coordination of a closed case.
+    case = await case_row(uow, event.case_id, event.case_ref)
     case.closed_at = uow.clock.now()
     await close_coordination(uow, case, f"case closed: {event.reason or 'unknown'}", env.actor, env)
 
@@ -345,11 +364,11 @@ def make_set_needs(ctx: ServiceContext):  # type: ignore[no-untyped-def]
 
 async def _gate(
     ctx: ServiceContext, case_id: uuid.UUID, coordinator_id: uuid.UUID, actor: Actor
-) -> None:
+) -> GateDecision:
     """The consent gate must allow coordination (R5). A refusal for a case assignment has
     never heard of says so (a mistyped case id), not that consent is missing."""
     try:
-        await require(
+        return await require(
             ctx.nc,
             ctx.org,
             MayQuery(
@@ -374,14 +393,28 @@ async def _gate(
 def make_appoint(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """The KE appoints the first coordinator; the gate must find coordinator consent (R5, R9)."""
 
-    async def gate(cmd: AppointCoordinator) -> None:
-        await _gate(ctx, cmd.case_id, cmd.coordinator_id, cmd.actor)
+    async def gate(cmd: AppointCoordinator) -> GateDecision:
+        return await _gate(ctx, cmd.case_id, cmd.coordinator_id, cmd.actor)
 
-    async def appoint(uow: UnitOfWork, cmd: AppointCoordinator) -> AppointResult:
+    async def appoint(
+        uow: UnitOfWork, cmd: AppointCoordinator, decision: GateDecision | None = None
+    ) -> AppointResult:
         await lock_org(uow)
         case = await get_case(uow, cmd.case_id)
         if case.closed_at is not None:
             raise refuse("conflict", "the case is closed", "case_id", "is closed in intake")
+        if decision is not None and decision.consent_id is not None:
+            # The gate answered before this transaction: the consent may have ended since,
+            # and its end been handled meanwhile (R5, R7). Looked up under the lock.
+            if await uow.session.get(EndedConsent, decision.consent_id) is not None:
+                raise refuse(
+                    "forbidden",
+                    "the coordinator consent has ended",
+                    "case_id",
+                    "no coordinator consent is in force (R5, R7)",
+                )
+            # Coordination rests on this consent: its end stops it (R7).
+            case.coordinator_consent_id = decision.consent_id
         if case.coordinator_refused_at is not None:
             raise refuse(
                 "rule_violation",

@@ -222,7 +222,12 @@ async def list_duties(uow: UnitOfWork, q: ListDuties) -> DutyList:
         )
     today = local_today(uow.clock)
     rows = await uow.session.exec(query.order_by(col(Duty.due_on)))
-    return DutyList(duties=[_duty(d, c.case_ref, today, c.primary_coordinator_id) for d, c in rows])
+    duties = [_duty(d, c.case_ref, today, c.primary_coordinator_id) for d, c in rows]
+    if q.case_id is None:
+        # Across cases: each case shown is read (its R12 mapping among it), in its own log.
+        for case_id in dict.fromkeys(d.case_id for d in duties):
+            uow.audit(actor=q.actor, action="assignment.duties", case_id=case_id)
+    return DutyList(duties=duties)
 
 
 async def complete_duty(uow: UnitOfWork, cmd: CompleteDuty) -> DutyList:

@@ -21,7 +21,12 @@ from services.consent.domain import (
 from services.consent.handlers.cases import add_case
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import OSLO, age_on, local_today
-from shared.contracts.consent import ConsentRecorded, RecordConsent, RecordConsentResult
+from shared.contracts.consent import (
+    ConsentRecorded,
+    GiverRole,
+    RecordConsent,
+    RecordConsentResult,
+)
 from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
@@ -78,17 +83,25 @@ async def record(
     now = uow.clock.now()
     today = local_today(uow.clock)
     starts = cmd.valid_from if cmd.valid_from is not None and cmd.valid_from.tzinfo else None
-    day = judged_on(
-        today,
-        starts.astimezone(OSLO).date() if starts else today,
-        (now + ADVANCE_LIMIT).astimezone(OSLO).date(),
-    )
+    start_day = starts.astimezone(OSLO).date() if starts else today
+    day = judged_on(today, start_day, (now + ADVANCE_LIMIT).astimezone(OSLO).date())
     age = age_on(birth_date, day)
+    # R6: parents or barnevernet consent only for a period that starts before the 16th
+    # birthday, however far ahead it starts.
+    behalf_age = age_on(birth_date, max(day, start_day))
+
+    def age_for(role: GiverRole) -> int:
+        return behalf_age if role in (GiverRole.PARENT, GiverRole.BARNEVERN) else age
+
     errors: list[FieldError] = []
-    if reason := giver_refusal(cmd.given_by.role, cmd.given_by.legal_basis, age):
+    if reason := giver_refusal(
+        cmd.given_by.role, cmd.given_by.legal_basis, age_for(cmd.given_by.role)
+    ):
         errors.append(FieldError(field="given_by.role", reason=reason))
     second = cmd.also_given_by
-    if second is not None and (reason := giver_refusal(second.role, second.legal_basis, age)):
+    if second is not None and (
+        reason := giver_refusal(second.role, second.legal_basis, age_for(second.role))
+    ):
         errors.append(FieldError(field="also_given_by.role", reason=reason))
     if problem := parents_refusal(
         cmd.given_by.role, second.role if second else None, cmd.parental_responsibility

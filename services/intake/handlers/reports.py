@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 
-from services.intake.catalogue import unknown_codes
+from services.intake.catalogue import BY_CODE, unknown_codes
 from services.intake.domain import (
     InvalidNationalId,
     case_reference,
@@ -369,7 +369,9 @@ async def export_for_transfer(uow: UnitOfWork, q: ExportForTransfer) -> Transfer
     assert person is not None
     services: list[str] = []
     for r in await uow.session.exec(select(Report).where(Report.case_id == case.id)):
-        services += [s for s in loads(r.services) if s not in services]
+        # Codes outside the catalogue (from old reports) are not assessed here either, and the
+        # new municipality's intake would refuse the whole report for them.
+        services += [s for s in loads(r.services) if s in BY_CODE and s not in services]
     uow.audit(
         actor=q.actor,
         action="intake.export_for_transfer",

@@ -54,6 +54,7 @@ from .lifecycle import (
     is_case_closing,
     is_ip_decision,
     make_ip_consent_gate,
+    make_ip_decision_gate,
     on_appointed,
     on_case_status_changed,
     on_consent,
@@ -106,6 +107,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         name="decision-made",
         event=DecisionMade,
         handler=on_decision,
+        before=make_ip_decision_gate(ctx),
         wants=is_ip_decision,
     )
     event_consumer(

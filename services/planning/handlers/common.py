@@ -251,11 +251,11 @@ async def project_due(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None
         for d in await s.exec(select(EvaluationDue).where(EvaluationDue.plan_id == plan.id))
     }
     last_revision = await last_revision_on(uow, plan)
-    wanted = (
-        {d.item_id: d for d in due_evaluations(content, last_revision)}
-        if plan.status not in ("closed", "frozen")
-        else {}
-    )
+    # Under responsibility-group meetings the plan is kept but not worked on (R13): nothing
+    # of it falls due until the person switches back to the IP.
+    case = await s.get(PlanningCase, plan.case_id)
+    paused = plan.status in ("closed", "frozen") or (case is not None and case.tool == "meetings")
+    wanted = {d.item_id: d for d in due_evaluations(content, last_revision)} if not paused else {}
     gone = [i for i, d in existing.items() if i not in wanted or wanted[i].due_on != d.due_on]
     if gone:
         await s.exec(  # type: ignore[call-overload]
@@ -278,7 +278,7 @@ async def project_due(uow: UnitOfWork, plan: Plan, content: PlanContent) -> None
             )
         )
     plan.next_evaluation_on = min((d.due_on for d in wanted.values()), default=None)
-    announce_schedule(uow, plan, content, last_revision)
+    announce_schedule(uow, plan, content, last_revision, paused=paused)
 
 
 async def last_revision_on(uow: UnitOfWork, plan: Plan) -> date | None:
@@ -295,12 +295,19 @@ async def last_revision_on(uow: UnitOfWork, plan: Plan) -> date | None:
 
 
 def announce_schedule(
-    uow: UnitOfWork, plan: Plan, content: PlanContent, last_revision: date | None = None
+    uow: UnitOfWork,
+    plan: Plan,
+    content: PlanContent,
+    last_revision: date | None = None,
+    *,
+    paused: bool = False,
 ) -> None:
     """Tell reminders the plan's dates when they changed (R16): evaluation dates, deadlines,
     revision dates not yet met, and who is responsible, never a text. A closed or frozen plan
     has none."""
-    items = schedule(content, last_revision) if plan.status not in ("closed", "frozen") else []
+    items = (
+        [] if paused or plan.status in ("closed", "frozen") else schedule(content, last_revision)
+    )
     digest = hashlib.sha256(
         json.dumps([i.model_dump(mode="json") for i in items], sort_keys=True).encode()
         + str(plan.coordinator_id).encode()

@@ -12,7 +12,15 @@ from typing import Any
 from sqlmodel import col, select
 
 from services.planning import domain
-from services.planning.store import GroupMember, GroupTask, Meeting, PlanningCase, ToolChange
+from services.planning.domain import PlanStatus
+from services.planning.store import (
+    GroupMember,
+    GroupTask,
+    Meeting,
+    Plan,
+    PlanningCase,
+    ToolChange,
+)
 from shared.clock import OSLO, local_today
 from shared.contracts.consent import UNKNOWN_CASE, GateActor, GateDecision, GiverRole, MayQuery
 from shared.contracts.envelope import Actor, Envelope
@@ -31,6 +39,7 @@ from shared.contracts.planning import (
     MemberView,
     Party,
     PartyKind,
+    PlanStatusChanged,
     RecordMinutes,
     ScheduleMeeting,
     SwitchTool,
@@ -46,7 +55,15 @@ from shared.gate import ask_gate, require
 from shared.ids import new_id
 from shared.service import ServiceContext
 
-from .common import case_of, check_reader, refuse
+from .common import (
+    case_of,
+    check_reader,
+    content_of,
+    project_due,
+    refuse,
+    version_row,
+    write_version,
+)
 
 
 def make_group_gates(ctx: ServiceContext):  # type: ignore[no-untyped-def]
@@ -464,8 +481,48 @@ def make_switch_tool(ctx: ServiceContext):  # type: ignore[no-untyped-def]
                 note=cmd.note,
             )
         )
+        plan = (
+            await uow.session.exec(
+                select(Plan).where(Plan.case_id == case.case_id).with_for_update()
+            )
+        ).first()
+        if plan is not None:
+            # The plan's dates are on the clock under the IP only (R13).
+            await project_due(uow, plan, content_of(await version_row(uow, plan, None)))
         if cmd.tool == "ip":
-            await create_plan(uow, case, cmd.actor, None)
+            if plan is None:
+                await create_plan(uow, case, cmd.actor, None)
+            elif (
+                plan.status == PlanStatus.CLOSED
+                and case.closed_at is None
+                and case.ip_refused_at is None
+                and plan.anonymised_at is None
+            ):
+                # Back from meetings to the IP (R13): the plan closed when the person left the
+                # IP comes back, with its history, as a new draft version.
+                plan.status = PlanStatus.DRAFT
+                plan.status_reason = None
+                plan.closed_at = None
+                await write_version(
+                    uow,
+                    plan,
+                    content_of(await version_row(uow, plan, None)),
+                    actor=cmd.actor,
+                    by=cmd.actor,
+                    change="reopened",
+                    note=None,
+                )
+                uow.emit(
+                    PlanStatusChanged(
+                        plan_id=plan.id,
+                        case_id=plan.case_id,
+                        case_ref=plan.case_ref,
+                        from_status=PlanStatus.CLOSED,
+                        to_status=plan.status,
+                    ),
+                    actor=cmd.actor,
+                    case_id=plan.case_id,
+                )
         uow.emit(
             ToolSwitched(case_id=case.case_id, case_ref=case.case_ref, tool=cmd.tool),
             actor=cmd.actor,

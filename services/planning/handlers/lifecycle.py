@@ -576,7 +576,31 @@ def is_ip_decision(event: DecisionMade) -> bool:
     return event.kind == "ip"
 
 
-async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> None:
+def make_ip_decision_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
+    """Before a granted IP is applied: does an IP consent count now, by consent's data and
+    clock (R5; R6: a parents' consent stops at the 16th birthday before the sweep marks it)?"""
+
+    async def in_force(env: Envelope, event: DecisionMade) -> GateDecision | None:
+        if not is_ip_decision(event) or not event.granted:
+            return None
+        return await ask_gate(
+            ctx.nc,
+            ctx.org,
+            MayQuery(
+                actor=ctx.actor,
+                case_id=event.case_id,
+                who=GateActor(kind="coordinator", id="planning"),
+                action="create_plan",
+            ),
+            timeout=ctx.settings.command_timeout_s,
+        )
+
+    return in_force
+
+
+async def on_decision(
+    uow: UnitOfWork, env: Envelope, event: DecisionMade, gate: GateDecision | None = None
+) -> None:
     """A decision on IP (an enkeltvedtak, R3); the latest one counts. Refused: no plan is
     drafted, and a plan there is freezes (readable by the person, not edited, nothing falls
     due), since the decision may still be appealed. Granted (at once, after an appeal or a new
@@ -596,6 +620,8 @@ async def on_decision(uow: UnitOfWork, env: Envelope, event: DecisionMade) -> No
         await _freeze(uow, plan, "ip_refused", env)
         return
     case.ip_refused_at = None
+    if gate is not None and not gate.allow:
+        return  # no IP consent counts now (R5); one that starts has its own event
     if plan is None:
         await create_plan(uow, case, env.actor, env, absent=True)
     elif plan.status == PlanStatus.FROZEN and await _ip_consent_in_force(uow, case):

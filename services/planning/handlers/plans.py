@@ -42,7 +42,7 @@ from shared.contracts.planning import (
     VersionInfo,
     ViewPlan,
 )
-from shared.contracts.replies import CommandRejected
+from shared.contracts.replies import CommandRejected, FieldError
 from shared.db.uow import UnitOfWork
 from shared.gate import require
 from shared.service import ServiceContext
@@ -217,12 +217,25 @@ async def evaluate_item(uow: UnitOfWork, cmd: EvaluateItem) -> PlanWritten:
     """Record an evaluation of a goal or measure (R16) as a new version."""
     plan = await _editable(uow, cmd)
     old = content_of(await version_row(uow, plan, None))
+    today = local_today(uow.clock)
     evaluation = Evaluation(
-        on=cmd.evaluated_on or local_today(uow.clock),
+        on=cmd.evaluated_on or today,
         outcome=cmd.outcome,
         comment=cmd.comment,
         by=cmd.actor.id,
     )
+    plan_made = plan.created_at.astimezone(OSLO).date()
+    if evaluation.on > today or evaluation.on < plan_made:
+        reason = (
+            "is in the future"
+            if evaluation.on > today
+            else (f"is before the plan was made ({plan_made})")
+        )
+        raise CommandRejected(
+            "rule_violation",
+            "the evaluation cannot be recorded",
+            [FieldError(field="evaluated_on", reason=reason)],
+        )
     content, problems = domain.evaluate(old, cmd.item_id, evaluation, cmd.next_evaluation_date)
     if problems:
         raise CommandRejected("rule_violation", "the evaluation cannot be recorded", problems)
@@ -240,6 +253,15 @@ async def record_measure_status(uow: UnitOfWork, cmd: RecordMeasureStatus) -> Pl
     refusal = domain.edit_refusal(plan.status)
     if refusal is not None:
         raise refuse("rule_violation", refusal, "case_id", refusal)
+    case = await case_of(uow, plan.case_id)
+    if case is not None and case.tool == "meetings":
+        raise refuse(
+            "rule_violation",
+            "the person chose responsibility-group meetings with minutes (R13); the plan is "
+            "kept and can be read, and is edited again if they switch back to an individual plan",
+            "case_id",
+            "the coordination tool is meetings",
+        )
     old = content_of(await version_row(uow, plan, None))
     content, problems = domain.set_measure_status(old, cmd.measure_id, cmd.status, cmd.by.id)
     if problems:
