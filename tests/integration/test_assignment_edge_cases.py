@@ -47,7 +47,9 @@ async def _reported(system: System, **report: Any) -> uuid.UUID:
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.kenett_settings(auto_appoint=True)
-async def test_closed_case_is_not_reopened_by_a_coordinator_consent(system: System) -> None:
+async def test_r10_r18_a_closed_case_is_not_reopened_by_a_coordinator_consent(
+    system: System,
+) -> None:
     """Intake's closed is final ("report a new need to open a new case"). A coordinator consent
     recorded for the case afterwards (consent accepts it) must not start coordination."""
     await _register(system)

@@ -37,7 +37,7 @@ def _env(event: Event, case_id: uuid.UUID, at: datetime) -> Envelope:
     return Envelope.wrap(event, org="testorg", occurred_at=at, actor=KE, case_id=case_id)
 
 
-async def test_case_closed_before_assignment_knew_it_stays_closed(tmp_path: Path) -> None:
+async def test_r10_r18_a_case_closed_before_assignment_knew_it_stays_closed(tmp_path: Path) -> None:
     """Intake opens a case, consent records a coordinator consent, intake closes the case.
     Assignment's case-status consumer happens to handle the close before its case-opened and
     consent-recorded consumers have created the case row. The close is then forgotten and the

@@ -283,6 +283,21 @@ async def _ip_consent(
         await create_plan(uow, case, env.actor, env, absent=True, consent_in_force=True)
 
 
+async def ip_consent_now(ctx: ServiceContext, case_id: uuid.UUID) -> GateDecision:
+    """The gate's answer, by consent's data and clock: may a plan be made for the case now?"""
+    return await ask_gate(
+        ctx.nc,
+        ctx.org,
+        MayQuery(
+            actor=ctx.actor,
+            case_id=case_id,
+            who=GateActor(kind="coordinator", id="planning"),
+            action="create_plan",
+        ),
+        timeout=ctx.settings.command_timeout_s,
+    )
+
+
 def make_ip_consent_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     """Before an IP consent's end is applied: which IP consent the gate finds in force now
     (consent's data and clock, not planning's), to stand in for the one that ended."""
@@ -290,17 +305,7 @@ def make_ip_consent_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def in_force(env: Envelope, event: ConsentEnded) -> GateDecision | None:
         if event.kind is not ConsentKind.IP:
             return None
-        return await ask_gate(
-            ctx.nc,
-            ctx.org,
-            MayQuery(
-                actor=ctx.actor,
-                case_id=event.case_id,
-                who=GateActor(kind="coordinator", id="planning"),
-                action="create_plan",
-            ),
-            timeout=ctx.settings.command_timeout_s,
-        )
+        return await ip_consent_now(ctx, event.case_id)
 
     return in_force
 
@@ -583,17 +588,7 @@ def make_ip_decision_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
     async def in_force(env: Envelope, event: DecisionMade) -> GateDecision | None:
         if not is_ip_decision(event) or not event.granted:
             return None
-        return await ask_gate(
-            ctx.nc,
-            ctx.org,
-            MayQuery(
-                actor=ctx.actor,
-                case_id=event.case_id,
-                who=GateActor(kind="coordinator", id="planning"),
-                action="create_plan",
-            ),
-            timeout=ctx.settings.command_timeout_s,
-        )
+        return await ip_consent_now(ctx, event.case_id)
 
     return in_force
 
