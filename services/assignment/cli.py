@@ -5,8 +5,9 @@ Readable output is bokmål (what a KE user reads); ``--json`` prints the reply a
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import typer
@@ -26,7 +27,9 @@ from shared.runtime.clitools import (
     case_option,
     coordinator_ref,
     day,
+    local_end,
     local_time,
+    moment,
     out,
     page_footer,
     request,
@@ -58,22 +61,17 @@ DUTY = {
 }
 
 
-def instant(value: str | None, option: str, *, today_is_now: bool = False) -> datetime | None:
-    """YYYY-MM-DD (start of that day in Norway) or a full ISO time."""
-    if value is None:
-        return None
-    try:
-        if len(value) == 10:
-            day_ = date.fromisoformat(value)
-            if today_is_now and day_ == datetime.now(OSLO).date():
-                return None  # today: from now on
-            return datetime.combine(day_, time(), OSLO).astimezone(UTC)
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
-    except ValueError:
-        raise typer.BadParameter(
-            "not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM)", param_hint=option
-        ) from None
+def instant(
+    value: str | None, option: str, *, today_is_now: bool = False, through: bool = False
+) -> datetime | None:
+    """YYYY-MM-DD (the start of that day in Norway; with ``through``, the whole of that day)
+    or a full ISO time (``clitools.moment``). With ``today_is_now``, today means from now on."""
+    if today_is_now and value is not None and len(value) == 10:
+        with contextlib.suppress(ValueError):
+            if date.fromisoformat(value) == datetime.now(OSLO).date():
+                return None
+    at = moment(value, option, through=through)
+    return None if at is None else at.astimezone(UTC)
 
 
 def _coordinator_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -374,7 +372,10 @@ def appoint(
 def handover(
     case_id: CaseId,
     to: Annotated[str, typer.Option(help="The new coordinator: staff id or coordinator id.")],
-    until: Annotated[str, typer.Option(help="Overlap ends: YYYY-MM-DD or YYYY-MM-DDTHH:MM.")],
+    until: Annotated[
+        str,
+        typer.Option(help="Overlap through this day (YYYY-MM-DD), or until YYYY-MM-DDTHH:MM."),
+    ],
     start: Annotated[str | None, typer.Option(help="Overlap starts (default now).")] = None,
     reason: Annotated[str | None, typer.Option(help="Why the change.")] = None,
     override_reason: Annotated[
@@ -386,7 +387,7 @@ def handover(
     as_json: JsonOpt = False,
 ) -> None:
     """Plan a change of coordinator with an overlap (R11)."""
-    end = instant(until, "--until")
+    end = instant(until, "--until", through=True)
     assert end is not None
     result = request(
         nats,
@@ -408,7 +409,7 @@ def handover(
         as_json,
         lambda r: out.print(
             f"Overtakelse planlagt: ny koordinator fra {local_time(r['overlap_start'])}, "
-            f"overlapp til {local_time(r['overlap_end'])}."
+            f"overlapp {local_end(r['overlap_end'])}."
         ),
     )
 

@@ -7,7 +7,7 @@ consent is the caller's staff id (``--actor``/``KENETT_ACTOR``), never a name.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
@@ -24,8 +24,9 @@ from shared.runtime.clitools import (
     NatsOpt,
     OrgOpt,
     actor,
-    day,
+    local_end,
     local_time,
+    moment,
     out,
     request,
     show,
@@ -63,24 +64,6 @@ STATUS = {
 FORM = {"oral": "muntlig", "written": "skriftlig"}
 
 
-def _moment(value: str | None, option: str) -> datetime | None:
-    """YYYY-MM-DD (start of that day, Norwegian time) or an ISO time with an offset."""
-    if value is None:
-        return None
-    if len(value) == 10:
-        first = day(value, option)
-        assert first is not None
-        return datetime.combine(first, time(), OSLO)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            "not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)",
-            param_hint=option,
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
-
-
 @app.command()
 def record(
     case: CaseId,
@@ -105,7 +88,12 @@ def record(
         str | None, typer.Option("--from", help="Counts from (YYYY-MM-DD), e.g. the 16th birthday.")
     ] = None,
     valid_until: Annotated[
-        str | None, typer.Option("--until", help="A time-limited consent ends (YYYY-MM-DD).")
+        str | None,
+        typer.Option(
+            "--until",
+            help="A time-limited consent holds through this day (YYYY-MM-DD), or ends at a "
+            "time (YYYY-MM-DDTHH:MM).",
+        ),
     ] = None,
     recipient: Annotated[
         list[str] | None, typer.Option("--to", help="Sharing: a service or organisation (repeat).")
@@ -145,8 +133,8 @@ def record(
         given_by=c.GivenBy(role=given_by, legal_basis=legal_basis),
         also_given_by=c.GivenBy(role=also_given_by) if also_given_by else None,
         parental_responsibility=parental_responsibility,  # type: ignore[arg-type]
-        valid_from=_moment(valid_from, "--from"),
-        valid_until=_moment(valid_until, "--until"),
+        valid_from=moment(valid_from, "--from"),
+        valid_until=moment(valid_until, "--until", through=True),
         sharing=c.SharingScope(recipients=recipient, life_areas=areas, content_kinds=kinds)
         if recipient
         else None,
@@ -155,7 +143,7 @@ def record(
         else None,
         form=form,  # type: ignore[arg-type]
         recorded_by=who.id,
-        given_at=_moment(given_at, "--given-at") or datetime.now(OSLO),
+        given_at=moment(given_at, "--given-at") or datetime.now(OSLO),
         document_ref=document_ref,
         child_heard=child_heard,
     )
@@ -230,7 +218,7 @@ def list_consents(
                 FORM.get(v["form"], v["form"]),
                 local_time(v["given_at"]),
                 f"{local_time(v['valid_from'])} – "
-                + (local_time(v["valid_until"]) if v["valid_until"] else ""),
+                + (local_end(v["valid_until"]) if v["valid_until"] else ""),
                 grantees or "–",
                 str(v["consent_id"]),
             )

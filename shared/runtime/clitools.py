@@ -14,7 +14,7 @@ import re
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -204,6 +204,39 @@ def local_time(iso: str | None) -> str:
     if not iso:
         return "–"
     return datetime.fromisoformat(str(iso)).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
+
+
+def moment(value: str | None, option: str, *, through: bool = False) -> datetime | None:
+    """A YYYY-MM-DD or ISO-time option as a moment (Norwegian time unless an offset is given).
+
+    A bare date is the start of that day; with ``through`` (an option that says when something
+    ends) it is the whole of that day, as a KE user means "til og med 30.06.2027": the end is
+    the start of the next day. A time with a clock reading is taken as it is written."""
+    if value is None:
+        return None
+    if len(value) == 10:
+        first = day(value, option)
+        assert first is not None
+        return datetime.combine(first + timedelta(days=1 if through else 0), time(), OSLO)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        # Not repeated: it may be a fødselsnummer typed in the wrong place.
+        raise typer.BadParameter(
+            "not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)", param_hint=option
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=OSLO)
+
+
+def local_end(iso: str | None) -> str:
+    """When something ends, as a KE user reads it: an end at midnight is the last whole day,
+    "t.o.m. 30.06.2027" (the start of 01.07.2027); any other end as ``local_time``."""
+    if not iso:
+        return "–"
+    at = datetime.fromisoformat(str(iso)).astimezone(OSLO)
+    if at.time() == time():
+        return "t.o.m. " + (at.date() - timedelta(days=1)).strftime("%d.%m.%Y")
+    return at.strftime("%d.%m.%Y %H:%M")
 
 
 def day(value: str | None, option: str) -> date | None:

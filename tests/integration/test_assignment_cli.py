@@ -101,6 +101,8 @@ async def test_r9_r18_the_ke_registers_suggests_appoints_hands_over_and_sees_cas
     )
     assert done.returncode == 0, done.stderr
     assert "Overtakelse planlagt" in done.stdout
+    # The overlap lasts the whole of its last day (R11; "til og med").
+    assert "overlapp t.o.m. 01.01.2030" in " ".join(done.stdout.split()), done.stdout
 
     done = await run(system, "show-case", str(case.case_id))
     assert done.returncode == 0, done.stderr

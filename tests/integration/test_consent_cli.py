@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -40,7 +40,7 @@ async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command
         case_id,
         "sharing",
         *("--given-by", "person", "--form", "written", "--to", "hjemmesykepleien"),
-        *("--life-area", "bolig", "--content", "measures"),
+        *("--life-area", "bolig", "--content", "measures", "--until", "2030-06-30"),
     )
     assert done.returncode == 0, done.stderr
     assert "Samtykke til deling med tjenester registrert" in done.stdout
@@ -55,6 +55,8 @@ async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command
     assert done.returncode == 0, done.stderr
     assert "koordinator" in done.stdout and "gjeldende" in done.stdout
     assert "hjemmesykepleien" in done.stdout and "personen selv" in done.stdout
+    # Limited in time "til og med" 30 June (R7): the whole of that day, Norwegian summer time.
+    assert "t.o.m. 30.06.2030" in done.stdout, done.stdout
     assert number not in done.stdout + done.stderr
 
     done = await run(system, "withdraw", coordinator)
@@ -63,6 +65,8 @@ async def test_r5_r7_the_ke_records_reads_and_withdraws_consent_from_the_command
     history = json.loads((await run(system, "list", case_id, "--json")).stdout)
     statuses = {v["consent_id"]: v["status"] for v in history["consents"]}
     assert statuses[coordinator] == "withdrawn"
+    (sharing,) = [v for v in history["consents"] if v["kind"] == "sharing"]
+    assert datetime.fromisoformat(sharing["valid_until"]) == datetime(2030, 6, 30, 22, tzinfo=UTC)
     assert history["consents"][0]["recorded_by"] == "ke-kari"  # the caller, never a name
 
     # Bad input: clear errors, nothing stored.
