@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
 import subprocess
 import sys
 import uuid
@@ -150,6 +151,12 @@ async def decide(system: Any, case_id: uuid.UUID, kind: str, granted: bool, *, b
 
 
 KENETT = os.path.join(os.path.dirname(sys.executable), "kenett")
+
+
+def plain(shown: str) -> str:
+    """What the terminal showed, without the error panel's frame and the line breaks that the
+    terminal's width put in (so that an assertion does not depend on where a text wraps)."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", shown).split())
 
 
 async def kenett_cli(

@@ -23,6 +23,7 @@ from shared.contracts.status import InstanceStatus
 from shared.logging import configure_logging
 from shared.natsconn import connect_once
 from shared.plugins import PluginError, discover, select
+from shared.runtime import nb
 from shared.runtime.clitools import (
     DEFAULT_NATS,
     DEFAULT_ORG,
@@ -981,6 +982,9 @@ def _add_service_clis() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    from shared.runtime import cli_nb
+
+    cli_nb.install()  # usage errors in bokmål
     _add_service_clis()
     try:
         app()
@@ -991,5 +995,5 @@ def main() -> None:
         # never the value given (it may be a person's data), and no traceback.
         for e in exc.errors(include_input=False, include_url=False):
             field = ".".join(str(p) for p in e["loc"]) or exc.title
-            err.print(f"[red]invalid input[/]: {field}: {e['msg']}")
+            err.print(f"[red]ugyldig verdi[/]: {field}: {nb.text(e['msg'])}")
         sys.exit(2)

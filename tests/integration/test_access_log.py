@@ -21,6 +21,7 @@ from tests.helpers import (
     STAFF,
     kenett_cli,
     national_id,
+    plain,
     record_consent,
     register_coordinator,
     report_need,
@@ -153,10 +154,10 @@ async def test_the_ke_prints_a_cases_access_log_from_the_command_line(system: Sy
         (e.action, e.actor_id) for e in log.entries
     }
     done = await _cli(system, "not-a-case")
-    assert done.returncode == 2 and "neither a case id nor a case number" in done.stderr
+    assert done.returncode == 2 and "verken en saks-id eller et saksnummer" in plain(done.stderr)
     assert "Traceback" not in done.stderr
     done = await _cli(system, str(case_id), "--since", "i går")
-    assert done.returncode == 2 and "not a date" in done.stderr
+    assert done.returncode == 2 and "ikke en dato" in plain(done.stderr)
 
 
 SNOOP = Actor(kind="user", id="ansatt-per")
@@ -235,10 +236,10 @@ async def test_the_review_prints_per_staff_id_from_the_command_line(system: Syst
     printed = json.loads(done.stdout)
     assert [e["actor_id"] for e in printed["entries"]] == [SNOOP.id]
     done = await cli("--since", since, "--until", "2020-01-01")
-    assert done.returncode == 2 and "before --since" in done.stderr
+    assert done.returncode == 2 and "før --since" in plain(done.stderr)
     future = (datetime.now(OSLO).date() + timedelta(days=2)).isoformat()
     done = await cli("--since", future)
-    assert done.returncode == 2 and "is in the future" in done.stderr
+    assert done.returncode == 2 and "er fram i tid" in plain(done.stderr)
     done = await cli("--since", "forrige uke")
-    assert done.returncode == 2 and "not a date" in done.stderr
+    assert done.returncode == 2 and "ikke en dato" in plain(done.stderr)
     assert "Traceback" not in done.stderr

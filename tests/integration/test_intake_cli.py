@@ -9,7 +9,7 @@ import pytest
 
 from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import kenett_cli, national_id, report_need
+from tests.helpers import kenett_cli, national_id, plain, report_need
 
 pytestmark = pytest.mark.nats
 
@@ -70,7 +70,7 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     assert (page["total"], page["next_offset"]) == (1, None)
     done = await run(system, "deadlines", "--limit", "501")  # a clear error, no traceback
     assert done.returncode == 2
-    assert "invalid input: limit:" in done.stderr and "Traceback" not in done.stderr
+    assert "ugyldig verdi: limit:" in plain(done.stderr) and "Traceback" not in plain(done.stderr)
 
     done = await run(system, "letter", decision["decision_id"])
     assert "Vedtak om individuell plan" in done.stdout
@@ -90,7 +90,7 @@ async def test_report_assess_decide_letter_from_the_command_line(system: System)
     assert "Traceback" not in done.stderr
     done = await run(system, "waiting", "--since", "yesterday")
     assert done.returncode == 2
-    assert "not a date" in done.stderr
+    assert "ikke en dato" in plain(done.stderr)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -170,9 +170,9 @@ async def test_the_command_line_takes_a_case_number_wherever_it_takes_a_case(
     assert f"ingen sak {year}-999999 i testorg" in " ".join(done.stderr.split())
     done = await run(system, "case", "sak 12")
     assert done.returncode == 2
-    assert "neither a case id nor a case number (2026-000123)" in done.stderr
+    assert "verken en saks-id eller et saksnummer (2026-000123)" in plain(done.stderr)
     # A fødselsnummer typed where the case goes is refused without being repeated.
     number = national_id()
     done = await run(system, "case", number)
-    assert done.returncode == 2 and "neither a case id nor a case number" in done.stderr
+    assert done.returncode == 2 and "verken en saks-id eller et saksnummer" in plain(done.stderr)
     assert number not in done.stderr + done.stdout

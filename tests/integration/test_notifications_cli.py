@@ -12,7 +12,7 @@ from shared.clock import FixedClock
 from shared.contracts import consent as c
 from shared.contracts import intake
 from tests.conftest import System
-from tests.helpers import kenett_cli, report_need
+from tests.helpers import kenett_cli, plain, report_need
 from tests.integration.test_consent_flows import consent
 from tests.integration.test_notification_flows import clock, handled  # noqa: F401 (fixture)
 
@@ -45,4 +45,4 @@ async def test_r11_the_ke_pages_through_unread_important_notices(
     assert (len(last["notices"]), last["total"], last["next_offset"]) == (1, 3, None)
     done = await run(system, "unread-important", "--limit", "501")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert "invalid input: limit:" in done.stderr
+    assert "ugyldig verdi: limit:" in plain(done.stderr)

@@ -17,7 +17,7 @@ from shared.bus.status import postgresql_synchronous_commit, service_health
 from shared.contracts.status import InstanceStatus
 from shared.db.engine import Database
 from tests.conftest import System
-from tests.helpers import kenett_cli, report_need
+from tests.helpers import kenett_cli, plain, report_need
 
 pytestmark = [pytest.mark.nats]
 
@@ -57,7 +57,7 @@ async def test_status_reports_every_service_of_every_process_and_the_consumers(
     assert done.returncode == 1
     assert "intake: no process answered" in done.stderr
     done = await kenett_cli(system, "status", "--service", "intak", actor="drift")
-    assert done.returncode == 2 and "not an installed service: intak" in done.stderr
+    assert done.returncode == 2 and "ikke en installert tjeneste: intak" in plain(done.stderr)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -35,8 +35,9 @@ _CALLS: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {
     "AddressInvalid": ((0,), ()),
     "Verdict": ((1,), ("reason",)),  # the consent gate's answer, shown when it refuses
 }
-# Where those calls are for operators and developers, not KE users: command-line options (the
-# click framework words them), configuration, benchmarks and the demo, the kernel's internals.
+# Where those calls are for operators and developers, not KE users: the command line's own
+# checks of its options (tests/unit/test_cli_nb.py keeps their typer.BadParameter texts in the
+# catalogue), configuration, benchmarks and the demo, the kernel's internals.
 _NOT_USER_FACING = (
     "bench",
     "demo",

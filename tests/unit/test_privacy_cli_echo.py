@@ -8,7 +8,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.helpers import national_id
+from tests.helpers import national_id, plain
 
 KENETT = os.path.join(os.path.dirname(sys.executable), "kenett")
 
@@ -22,5 +22,5 @@ def test_a_date_option_that_is_not_a_date_is_refused_without_repeating_it() -> N
         timeout=60,
         env={**os.environ, "KENETT_ACTOR": "ke-leder"},
     )
-    assert done.returncode == 2 and "not a date" in done.stderr, done.stderr
+    assert done.returncode == 2 and "ikke en dato" in plain(done.stderr), done.stderr
     assert number not in done.stdout + done.stderr
