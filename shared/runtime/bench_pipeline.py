@@ -15,7 +15,9 @@ One run does four things, in order:
    ``events_per_case`` is how many events the events stream gained per case.
 3. **Latency**: cases offered open loop at ``--rate`` per second for ``--seconds``; for each,
    the time from sending the report to the plan's ``plan_created`` event (``p50_ms`` ...), and
-   to the plan notice.
+   to the plan notice. ``latency_cpu_ms_per_case`` is the services' CPU per case in this phase,
+   where groups are small (``latency_mean_event_group``), and ``latency_load`` the share of one
+   core the offered rate takes (rate × that CPU): near 1, queues grow and the latency with them.
 4. **The bare bus**: the services are stopped, and ``shared.runtime.bench_bare`` runs in a child
    process on the same nats-server: a FastStream JetStream pull consumer that decodes an event
    of the pipeline's mean event size and republishes it. ``efficiency`` = cases_per_s ×
@@ -263,6 +265,8 @@ async def _drive(
         loop = asyncio.get_running_loop()
         tasks = []
         interval = 1.0 / rate
+        lat_cpu0 = _cpu(pids)
+        lat_tx0 = await _transactions(client, processes)
         t_open = loop.time()
         for i in range(latency_cases):
             delay = t_open + i * interval - loop.time()
@@ -271,6 +275,13 @@ async def _drive(
             tasks.append(asyncio.create_task(one(time.perf_counter())))
         await asyncio.gather(*tasks)
         await tracker.all_noticed(set(started), timeout)
+        lat_cpu1 = _cpu(pids)
+        lat_tx = [
+            b - a for a, b in zip(lat_tx0, await _transactions(client, processes), strict=True)
+        ]
+        lat_cpu_ms = sum(
+            (lat_cpu1[k] - lat_cpu0[k]) * 1000 for k in pids if k in SERVICE_PIDS
+        ) / max(1, len(started))
         to_plan = [(tracker.plan_at[c] - t) * 1000 for c, t in started.items()]
         to_notice = [(tracker.notice_at[c] - t) * 1000 for c, t in started.items()]
     finally:
@@ -300,6 +311,11 @@ async def _drive(
         **percentiles(to_plan),
         "notice_p50_ms": percentiles(to_notice)["p50_ms"],
         "notice_p99_ms": percentiles(to_notice)["p99_ms"],
+        # The same case's cost at the offered rate, where groups are small: what decides
+        # whether the latency holds (a case costs more in CPU when it shares less).
+        "latency_cpu_ms_per_case": round(lat_cpu_ms, 2),
+        "latency_mean_event_group": round(lat_tx[1] / max(1, lat_tx[0]), 1),
+        "latency_load": round(rate * lat_cpu_ms / 1000, 2),
     }
 
 

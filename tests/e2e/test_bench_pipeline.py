@@ -55,6 +55,12 @@ def test_bench_pipeline_takes_every_case_to_its_plan_notice_and_prints_one_json_
     )
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"] <= figures["max_ms"]
     assert figures["notice_p50_ms"] >= figures["p50_ms"] * 0.5
+    # The latency phase's own cost: CPU per case at the offered rate, its groups, and the share
+    # of one core that rate takes (rate x CPU per case).
+    assert figures["latency_cpu_ms_per_case"] > 0 and figures["latency_mean_event_group"] >= 1
+    assert figures["latency_load"] == pytest.approx(
+        5 * figures["latency_cpu_ms_per_case"] / 1000, abs=0.006
+    )
     assert 50 < figures["rss_mb"] < 2000
     assert figures["mode"] == "all-in-one" and figures["processes"] == 1
     # The whole CPU budget of a case: the services' process, nats-server and the clients.
