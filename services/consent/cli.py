@@ -95,6 +95,13 @@ def record(
             "time (YYYY-MM-DDTHH:MM).",
         ),
     ] = None,
+    replaces: Annotated[
+        uuid.UUID | None,
+        typer.Option(
+            help="The person's new decision replaces this consent of the same kind (R7): it "
+            "stops as the new one starts, e.g. to share less.",
+        ),
+    ] = None,
     recipient: Annotated[
         list[str] | None, typer.Option("--to", help="Sharing: a service or organisation (repeat).")
     ] = None,
@@ -146,13 +153,19 @@ def record(
         given_at=moment(given_at, "--given-at") or datetime.now(OSLO),
         document_ref=document_ref,
         child_heard=child_heard,
+        replaces=replaces,
     )
     result = request(nats, org, "consent", cmd)
-    show(
-        result,
-        as_json,
-        lambda r: out.print(f"Samtykke til {KIND[r['kind']]} registrert ({r['consent_id']})."),
-    )
+
+    def render(r: dict[str, Any]) -> None:
+        out.print(f"Samtykke til {KIND[r['kind']]} registrert ({r['consent_id']}).")
+        if r.get("replaced"):
+            out.print(
+                f"Det erstatter samtykket {r['replaced']}, som gjelder til "
+                f"{local_time(r['replaced_ends_at'])}."
+            )
+
+    show(result, as_json, render)
 
 
 @app.command()

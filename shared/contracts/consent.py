@@ -119,6 +119,14 @@ class RecordConsent(Command):
         description="R6: a child of 12 or over is heard before parents or barnevernet consent "
         "for them; required then, and only for a consent given on a child's behalf.",
     )
+    replaces: uuid.UUID | None = Field(
+        None,
+        description="R7: the person's new decision replaces this earlier consent of the same "
+        "kind for the case (to narrow or widen what is shared, with whom, for how long). The "
+        "earlier one stops as the new one starts: withdrawn at once, or, for a new consent "
+        "that starts later, ending at that start. Recorded in one transaction, so the two "
+        "never both count and there is no gap between them.",
+    )
 
 
 class RecordConsentResult(BaseModel):
@@ -127,6 +135,10 @@ class RecordConsentResult(BaseModel):
     consent_id: uuid.UUID
     case_id: uuid.UUID
     kind: ConsentKind
+    replaced: uuid.UUID | None = None
+    replaced_ends_at: datetime | None = Field(
+        None, description="When the replaced consent stops counting."
+    )
 
 
 @event_contract

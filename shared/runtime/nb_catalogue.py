@@ -791,6 +791,10 @@ MESSAGES: dict[str, str] = {
     # pydantic (via shared/contracts/replies.py:53 field_errors)
     "Input should be a valid UUID, invalid length: expected length 32 for simple format, found {n}": "må være en gyldig UUID; ugyldig lengde: forventet 32 tegn i enkel form, fant {n}",
     # pydantic (via shared/contracts/replies.py:53 field_errors)
+    # pydantic-core 2.4x words a bad UUID so (Typer's UUID options too)
+    "Input should be a valid UUID, invalid length: found {n}": "må være en gyldig UUID; ugyldig lengde: fant {n} tegn",
+    "Input should be a valid UUID, invalid character: found `{c}` at {i}": "må være en gyldig UUID; ugyldig tegn `{c}` på posisjon {i}",
+    "Input should be a valid UUID, invalid group length in group {g}: expected {e}, found {n}": "må være en gyldig UUID; gruppe {g} skal ha {e} tegn, men har {n}",
     "Input should be a valid list": "må være en liste",
     # pydantic (via shared/contracts/replies.py:53 field_errors)
     "Input should be a valid dictionary": "må være et oppslagsobjekt (dictionary)",
@@ -836,6 +840,9 @@ MESSAGES: dict[str, str] = {
     "is before the plan period starts": "er før planperioden begynner",
     # services/federation/handlers.py (Runtime.partner; the code typed is not repeated)
     "unknown organisation": "ukjent virksomhet",
+    # services/consent/handlers/ending.py (replacement_refusal, R7)
+    "the consent to replace belongs to another case": "samtykket som skal erstattes, gjelder en annen sak",
+    "the consent to replace is of another kind ({old.kind})": "samtykket som skal erstattes, er av en annen type ({old.kind})",
     # --- Command-line options (typer.BadParameter in services/*/cli.py, shared/runtime/) -----
     # services/assignment/cli.py (R12)
     "answer ja or nei": "svar ja eller nei",

@@ -49,6 +49,10 @@ def kenett(*args: str) -> subprocess.CompletedProcess[str]:
             "Ugyldig verdi for --until: ikke en dato (ÅÅÅÅ-MM-DD)",
         ),
         (("access-log", CASE, "--since", "2026-01-01", "--extra"), "Ukjent valg: --extra"),
+        (
+            ("consent", "record", CASE, "sharing", "--given-by", "person", "--replaces", "abc"),
+            "Ugyldig verdi for '--replaces': må være en gyldig UUID; ugyldig lengde: fant 3 tegn",
+        ),
     ],
 )
 def test_a_usage_error_is_shown_in_bokmal(args: tuple[str, ...], said: str) -> None:

@@ -11,9 +11,13 @@ from services.consent.handlers.cases import (
     make_ensure_case_known,
     make_on_case_opened,
 )
-from services.consent.handlers.ending import make_sweep_command, sweep, withdraw
+from services.consent.handlers.ending import (
+    make_sweep_command,
+    record_replacing,
+    sweep,
+    withdraw,
+)
 from services.consent.handlers.reads import export_fhir, history, make_may
-from services.consent.handlers.record import record
 from shared.bus.fastpath import fast_query_responder
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.contracts.consent import (
@@ -43,7 +47,7 @@ def build_router(ctx: ServiceContext) -> NatsRouter:
         router,
         ctx,
         command=RecordConsent,
-        handler=record,
+        handler=record_replacing,
         before=make_ensure_case_known(ctx, arrivals),
     )
     command_responder(router, ctx, command=WithdrawConsent, handler=withdraw)

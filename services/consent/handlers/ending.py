@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from services.consent.domain import lapses_at_sixteen
-from services.consent.handlers.record import INSERT_CHANGE, STARTS_LATER
+from services.consent.handlers.record import INSERT_CHANGE, STARTS_LATER, record
 from services.consent.store import Consent, ConsentCase, ConsentChange
 from shared.clock import OSLO, local_today
 from shared.contracts.consent import (
@@ -22,6 +22,8 @@ from shared.contracts.consent import (
     ConsentKind,
     EndCause,
     GiverRole,
+    RecordConsent,
+    RecordConsentResult,
     SweepConsents,
     SweepResult,
     WithdrawConsent,
@@ -101,6 +103,63 @@ async def withdraw(uow: UnitOfWork, cmd: WithdrawConsent) -> ConsentChangeResult
     return ConsentChangeResult(
         consent_id=consent.id, case_id=consent.case_id, status=consent.status
     )
+
+
+REPLACED = "replaced"
+"""In a consent's history: a later consent of the person replaces it (R7; ``replace``)."""
+
+
+def replacement_refusal(old: Consent | None, org: str, case_id: uuid.UUID, kind: str) -> str | None:
+    """Why ``old`` cannot be replaced by a new consent of ``kind`` for ``case_id`` (R7)."""
+    if old is None or old.org != org:
+        return "unknown consent"
+    if old.case_id != case_id:
+        return "the consent to replace belongs to another case"
+    if old.kind != kind:
+        return f"the consent to replace is of another kind ({old.kind})"
+    if old.status != "active":
+        return _ALREADY.get(old.status, f"the consent is {old.status}")
+    return None
+
+
+async def record_replacing(
+    uow: UnitOfWork, cmd: RecordConsent, new_case: dict[str, Any] | None = None
+) -> RecordConsentResult:
+    """Record a consent (``record``); with ``replaces``, the earlier consent it replaces stops
+    as it starts, in the same transaction (R7): withdrawn now, or ending at a later start.
+    A replacement that cannot be made is refused whole: nothing is recorded."""
+    if cmd.replaces is None:
+        return await record(uow, cmd, new_case)
+    old = await uow.session.get(Consent, cmd.replaces, with_for_update=True)
+    reason = replacement_refusal(old, uow.org, cmd.case_id, cmd.kind)
+    if reason is not None or old is None:
+        raise CommandRejected(
+            "rule_violation",
+            "consent was not recorded",
+            [FieldError(field="replaces", reason=reason or "unknown consent")],
+        )
+    result = await record(uow, cmd, new_case)
+    now = uow.clock.now()
+    starts = cmd.valid_from or cmd.given_at
+    uow.session.add(
+        ConsentChange(
+            consent_id=old.id,
+            case_id=old.case_id,
+            at=now,
+            change=REPLACED,
+            by=cmd.recorded_by,
+            form=cmd.form,
+        )
+    )
+    if starts <= now or starts <= old.valid_from:
+        # Counts from now (or before the earlier one would have begun): that one stops now.
+        await _end(uow, old, EndCause.WITHDRAWN, cmd.recorded_by, now, cmd.actor, cmd.form)
+        ends = now
+    else:
+        # Ends as the new one starts; the sweep ends it then (consent.consent_ended, expired).
+        ends = min(old.valid_until, starts) if old.valid_until else starts
+        old.valid_until = ends
+    return result.model_copy(update={"replaced": old.id, "replaced_ends_at": ends})
 
 
 async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
