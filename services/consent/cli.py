@@ -222,11 +222,17 @@ def list_consents(
                 givers += f" ({HEARD[v['child_heard']]})"
             scope = v["scope"] or {}
             grantees = ", ".join(str(x) for x in scope.get("grantees", []))  # type: ignore[attr-defined]
-            table.add_row(
-                KIND.get(v["kind"], v["kind"]),
+            status = (
                 "gjelder fra " + local_time(v["valid_from"])
                 if v["status"] == "active" and datetime.fromisoformat(v["valid_from"]) > now
-                else STATUS.get(v["status"], v["status"]),
+                else STATUS.get(v["status"], v["status"])
+            )
+            if any(h.get("change") == "replaced" for h in v.get("history", [])):
+                # R7: the person's later decision replaced it (consent record --replaces).
+                status += " (erstattes)" if v["status"] == "active" else " (erstattet)"
+            table.add_row(
+                KIND.get(v["kind"], v["kind"]),
+                status,
                 givers,
                 FORM.get(v["form"], v["form"]),
                 local_time(v["given_at"]),

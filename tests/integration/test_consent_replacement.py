@@ -14,7 +14,7 @@ from shared.client import RequestFailed
 from shared.clock import OSLO, FixedClock
 from shared.contracts import consent as c
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, report_need
+from tests.helpers import STAFF, kenett_cli, national_id, report_need
 from tests.integration.test_consent_flows import HEALTH, PROVIDER, case_with_plan, consent, gate
 
 pytestmark = pytest.mark.nats
@@ -76,6 +76,10 @@ async def test_r7_a_new_sharing_decision_replaces_the_old_one_and_narrows_at_onc
         lambda: ev.matching("consent.consent_ended", case_id, consent_id=str(wide)), 15.0
     )
     assert ended[0].payload["cause"] == "withdrawn"
+    # The KE reads it so in `kenett consent list`.
+    shown = await kenett_cli(system, "consent", "list", str(case_id), actor=STAFF.id, columns=200)
+    assert shown.returncode == 0, shown.stderr
+    assert "trukket (erstattet)" in shown.stdout, shown.stdout
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
