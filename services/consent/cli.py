@@ -99,7 +99,7 @@ def record(
         uuid.UUID | None,
         typer.Option(
             help="The person's new decision replaces this consent of the same kind (R7): it "
-            "stops as the new one starts, e.g. to share less.",
+            "is withdrawn as the new one is recorded, e.g. to share less.",
         ),
     ] = None,
     recipient: Annotated[
@@ -160,10 +160,7 @@ def record(
     def render(r: dict[str, Any]) -> None:
         out.print(f"Samtykke til {KIND[r['kind']]} registrert ({r['consent_id']}).")
         if r.get("replaced"):
-            out.print(
-                f"Det erstatter samtykket {r['replaced']}, som gjelder til "
-                f"{local_time(r['replaced_ends_at'])}."
-            )
+            out.print(f"Det erstatter samtykket {r['replaced']}, som nå er trukket tilbake.")
 
     show(result, as_json, render)
 
@@ -229,7 +226,7 @@ def list_consents(
             )
             if any(h.get("change") == "replaced" for h in v.get("history", [])):
                 # R7: the person's later decision replaced it (consent record --replaces).
-                status += " (erstattes)" if v["status"] == "active" else " (erstattet)"
+                status += " (erstattet)"
             table.add_row(
                 KIND.get(v["kind"], v["kind"]),
                 status,

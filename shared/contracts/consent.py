@@ -123,9 +123,9 @@ class RecordConsent(Command):
         None,
         description="R7: the person's new decision replaces this earlier consent of the same "
         "kind for the case (to narrow or widen what is shared, with whom, for how long). The "
-        "earlier one stops as the new one starts: withdrawn at once, or, for a new consent "
-        "that starts later, ending at that start. Recorded in one transaction, so the two "
-        "never both count and there is no gap between them.",
+        "earlier one is withdrawn in the same transaction, so the two never both count and "
+        "there is no gap between them. A replacing consent counts at once (no later "
+        "valid_from).",
     )
 
 
@@ -137,7 +137,7 @@ class RecordConsentResult(BaseModel):
     kind: ConsentKind
     replaced: uuid.UUID | None = None
     replaced_ends_at: datetime | None = Field(
-        None, description="When the replaced consent stops counting."
+        None, description="When the replaced consent stopped counting (now)."
     )
 
 

@@ -23,10 +23,13 @@ USAGE = ("Usage:", "Bruk:")
 
 
 def bokmal(message: str) -> str:
-    """A usage error's message as a KE user reads it."""
+    """A usage error's message as a KE user reads it. What the user typed stays as typed
+    (``states=False``), except anything shaped like a fødselsnummer or D-nummer: typed in the
+    wrong place ("'12345678901' er ikke en av 'ip', ..."), it is not repeated."""
+    from shared.logging import REDACTED, redact_text
     from shared.runtime import nb
 
-    return nb.text(message)
+    return redact_text(nb.text(message, states=False)).replace(REDACTED, "[skjult]")
 
 
 def install() -> None:

@@ -206,19 +206,31 @@ def local_time(iso: str | None) -> str:
     return datetime.fromisoformat(str(iso)).astimezone(OSLO).strftime("%d.%m.%Y %H:%M")
 
 
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
 def moment(value: str | None, option: str, *, through: bool = False) -> datetime | None:
     """A YYYY-MM-DD or ISO-time option as a moment (Norwegian time unless an offset is given).
 
     A bare date is the start of that day; with ``through`` (an option that says when something
     ends) it is the whole of that day, as a KE user means "til og med 30.06.2027": the end is
-    the start of the next day. A time with a clock reading is taken as it is written."""
+    the start of the next day. A time with a clock reading is taken as it is written. Other
+    forms Python would read (20270630, 2027-W26) are refused: they would be read as a day's
+    start where the user meant the whole day."""
     if value is None:
         return None
-    if len(value) == 10:
+    if _DAY.fullmatch(value):
         first = day(value, option)
         assert first is not None
+        if through and first == date.max:
+            raise typer.BadParameter(
+                "too far ahead: leave the option out for no end", param_hint=option
+            )
         return datetime.combine(first + timedelta(days=1 if through else 0), time(), OSLO)
     try:
+        if not _TIME.fullmatch(value):
+            raise ValueError(value)
         parsed = datetime.fromisoformat(value)
     except ValueError:
         # Not repeated: it may be a fødselsnummer typed in the wrong place.
@@ -244,6 +256,8 @@ def day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
+        if not _DAY.fullmatch(value):  # not 20270630 or 2027-W26-3, which Python also reads
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         # Not repeated: it may be a fødselsnummer typed in the wrong place.

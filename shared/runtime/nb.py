@@ -78,8 +78,11 @@ def _patterns() -> list[tuple[re.Pattern[str], list[str], str]]:
     return [(pattern, names, norwegian) for _, pattern, names, norwegian in out]
 
 
-def text(english: str, _depth: int = 0) -> str:
-    """The bokmål of a message or reason; the text itself where the catalogue has none."""
+def text(english: str, _depth: int = 0, *, states: bool = True) -> str:
+    """The bokmål of a message or reason; the text itself where the catalogue has none.
+
+    ``states=False``: what stands in a placeholder is not a state to put in Norwegian (in a
+    usage error it is what the user typed, shown as typed); a catalogue text there still is."""
     exact = MESSAGES.get(english)
     if exact is not None and not placeholders(english):
         return exact
@@ -91,7 +94,8 @@ def text(english: str, _depth: int = 0) -> str:
             continue
         out = norwegian
         for name, value in zip(names, found.groups(), strict=True):
-            out = out.replace(name, VALUES.get(value) or text(value, _depth + 1), 1)
+            said = (VALUES.get(value) if states else None) or text(value, _depth + 1, states=states)
+            out = out.replace(name, said, 1)
         return out
     return english
 

@@ -841,6 +841,7 @@ MESSAGES: dict[str, str] = {
     # services/federation/handlers.py (Runtime.partner; the code typed is not repeated)
     "unknown organisation": "ukjent virksomhet",
     # services/consent/handlers/ending.py (replacement_refusal, R7)
+    "a consent that replaces another counts at once": "et samtykke som erstatter et annet, gjelder straks",
     "the consent to replace belongs to another case": "samtykket som skal erstattes, gjelder en annen sak",
     "the consent to replace is of another kind ({old.kind})": "samtykket som skal erstattes, er av en annen type ({old.kind})",
     # --- Command-line options (typer.BadParameter in services/*/cli.py, shared/runtime/) -----
@@ -879,6 +880,7 @@ MESSAGES: dict[str, str] = {
     "no coordinator {ref!r} in the registry (kenett assignment coordinators lists them)": "ingen koordinator {ref!r} i registeret (kenett assignment coordinators viser dem)",
     "not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+01:00)": "ikke en dato (ÅÅÅÅ-MM-DD) eller et tidspunkt (ÅÅÅÅ-MM-DDTtt:mm+01:00)",
     "not a date (YYYY-MM-DD)": "ikke en dato (ÅÅÅÅ-MM-DD)",
+    "too far ahead: leave the option out for no end": "for langt fram i tid: utelat valget for ingen sluttdato",
     # --- The command line's own usage errors (Typer's vendored Click words them in English;
     # shared/runtime/cli_nb.py shows them through this catalogue) -------------------------------
     "Invalid value for {hint}: {message}": "Ugyldig verdi for {hint}: {message}",

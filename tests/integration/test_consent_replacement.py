@@ -83,41 +83,53 @@ async def test_r7_a_new_sharing_decision_replaces_the_old_one_and_narrows_at_onc
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_r7_a_replacement_that_starts_later_leaves_the_old_one_in_force_until_then(
+async def test_r7_a_replacement_counts_at_once_and_an_expired_consent_is_not_replaced(
     system: System, clock: FixedClock
 ) -> None:
+    """A replacement that would start later is refused (it would leave the earlier consent
+    half-replaced, its end told to nobody); so is one of a consent that has ended on the clock
+    but that the sweep has not marked yet."""
     clock.set(datetime(2026, 12, 8, 12, tzinfo=OSLO).astimezone(UTC))
     case_id = await case_with_plan(system, clock)
     wide = await consent(
-        system, case_id, c.ConsentKind.SHARING, clock, sharing=sharing(HEALTH, HOUSING)
+        system,
+        case_id,
+        c.ConsentKind.SHARING,
+        clock,
+        sharing=sharing(HEALTH, HOUSING),
+        valid_until=datetime(2026, 12, 20, tzinfo=OSLO),
     )
-    starts = datetime(2027, 1, 1, tzinfo=OSLO)
-    recorded = c.RecordConsentResult.model_validate(
+    body = {
+        "actor": STAFF,
+        "case_id": case_id,
+        "kind": c.ConsentKind.SHARING,
+        "given_by": c.GivenBy(role=c.GiverRole.PERSON),
+        "form": "written",
+        "recorded_by": STAFF.id,
+        "sharing": sharing(HEALTH),
+        "replaces": wide,
+    }
+    with pytest.raises(RequestFailed) as later:
         await system.client.command(
             "consent",
             c.RecordConsent(
-                actor=STAFF,
-                case_id=case_id,
-                kind=c.ConsentKind.SHARING,
-                given_by=c.GivenBy(role=c.GiverRole.PERSON),
-                form="written",
-                recorded_by=STAFF.id,
+                **body,
                 given_at=clock.now() - timedelta(minutes=5),
-                valid_from=starts,
-                sharing=sharing(HEALTH),
-                replaces=wide,
+                valid_from=datetime(2026, 12, 15, tzinfo=OSLO),
             ),
         )
-    )
-    assert recorded.replaced_ends_at == starts
-    assert await may_read(system, case_id, HOUSING)  # until the new one starts
-    clock.set(starts.astimezone(UTC) + timedelta(minutes=1))
-    assert not await may_read(system, case_id, HOUSING)
-    assert await may_read(system, case_id, HEALTH)
-    swept = c.SweepResult.model_validate(
-        await system.client.command("consent", c.SweepConsents(actor=STAFF))
-    )
-    assert wide in swept.expired and recorded.consent_id in swept.in_force
+    assert later.value.error.fields[0].field == "valid_from"
+    assert await may_read(system, case_id, HOUSING)  # nothing changed
+
+    clock.set(datetime(2026, 12, 20, 0, 30, tzinfo=OSLO).astimezone(UTC))  # before the sweep
+    with pytest.raises(RequestFailed) as expired:
+        await system.client.command(
+            "consent", c.RecordConsent(**body, given_at=clock.now() - timedelta(minutes=5))
+        )
+    assert expired.value.error.fields[0].reason == "the consent has already expired"
+    consents = await history(system, case_id)
+    assert [h["change"] for h in consents[wide].history] == ["recorded"]
+    assert len(consents) == 3  # coordinator, IP and the sharing consent: nothing new
 
 
 async def test_r7_a_replacement_that_cannot_be_made_is_refused_and_records_nothing(

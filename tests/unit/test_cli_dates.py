@@ -38,7 +38,18 @@ def test_a_time_is_taken_as_written() -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["30.06.2027", "2027-02-30", "neste år", "12345678901"])
+def test_the_last_day_there_is_cannot_be_held_through() -> None:
+    # 9999-12-31 "til og med" has no next day: a clear refusal, not a crash; no end is no option.
+    with pytest.raises(typer.BadParameter) as refused:
+        moment("9999-12-31", "--until", through=True)
+    assert "leave the option out" in str(refused.value.message)
+    assert moment("9999-12-31", "--from") == datetime(9999, 12, 31, tzinfo=OSLO)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["30.06.2027", "2027-02-30", "neste år", "12345678901", "20270630", "2027-W26", "2027-06-30T"],
+)
 def test_a_bad_date_is_refused_naming_the_option_without_repeating_it(bad: str) -> None:
     with pytest.raises(typer.BadParameter) as refused:
         moment(bad, "--until", through=True)

@@ -71,11 +71,30 @@ def test_the_usage_line_above_the_error_is_bokmal() -> None:
     assert "Prøv 'kenett consent record --help' for hjelp." in shown
 
 
-def test_a_national_id_typed_as_a_date_is_not_repeated() -> None:
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--from", "{n}"), "ikke en dato"),
+        (("--from", "{n6} {n5}"), "ikke en dato"),
+        (("extra", "{n}"), "Fikk argumenter for mye (extra [skjult])"),
+        (("--given-by", "{n}"), "'[skjult]' er ikke en av"),
+    ],
+)
+def test_a_national_id_typed_in_the_wrong_place_is_not_repeated(
+    args: tuple[str, ...], said: str
+) -> None:
     number = national_id()
-    done = kenett("consent", "record", CASE, "ip", "--given-by", "person", "--from", number)
-    assert done.returncode == 2 and "ikke en dato" in plain(done.stderr)
+    typed = [a.format(n=number, n6=number[:6], n5=number[6:]) for a in args]
+    done = kenett("consent", "record", CASE, "ip", "--given-by", "person", *typed)
+    assert done.returncode == 2 and said in plain(done.stderr), done.stderr
     assert number not in done.stdout + done.stderr
+    assert number[6:] not in done.stdout + done.stderr
+
+
+def test_what_the_user_typed_is_shown_as_typed_not_translated() -> None:
+    # "ip" and "closed" are states the catalogue puts in Norwegian elsewhere; typed, they stay.
+    shown = plain(kenett("consent", "record", CASE, "ip", "--given-by", "person", "ip").stderr)
+    assert "Fikk argumenter for mye (ip)" in shown, shown
 
 
 @pytest.mark.parametrize(

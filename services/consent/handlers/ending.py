@@ -109,8 +109,10 @@ REPLACED = "replaced"
 """In a consent's history: a later consent of the person replaces it (R7; ``replace``)."""
 
 
-def replacement_refusal(old: Consent | None, org: str, case_id: uuid.UUID, kind: str) -> str | None:
-    """Why ``old`` cannot be replaced by a new consent of ``kind`` for ``case_id`` (R7)."""
+def replacement_refusal(
+    old: Consent | None, org: str, case_id: uuid.UUID, kind: str, now: datetime
+) -> str | None:
+    """Why ``old`` cannot be replaced now by a new consent of ``kind`` for ``case_id`` (R7)."""
     if old is None or old.org != org:
         return "unknown consent"
     if old.case_id != case_id:
@@ -119,28 +121,36 @@ def replacement_refusal(old: Consent | None, org: str, case_id: uuid.UUID, kind:
         return f"the consent to replace is of another kind ({old.kind})"
     if old.status != "active":
         return _ALREADY.get(old.status, f"the consent is {old.status}")
+    if old.valid_until is not None and old.valid_until <= now:
+        return _ALREADY["expired"]  # ended on the clock; the sweep has not marked it yet
     return None
 
 
 async def record_replacing(
     uow: UnitOfWork, cmd: RecordConsent, new_case: dict[str, Any] | None = None
 ) -> RecordConsentResult:
-    """Record a consent (``record``); with ``replaces``, the earlier consent it replaces stops
-    as it starts, in the same transaction (R7): withdrawn now, or ending at a later start.
-    A replacement that cannot be made is refused whole: nothing is recorded."""
+    """Record a consent (``record``); with ``replaces``, the earlier consent it replaces is
+    withdrawn in the same transaction (R7), so the two never both count and there is no gap.
+
+    A replacing consent counts at once: one recorded to start later would leave the earlier one
+    half-replaced (both in force, and nobody told when it ends), so it is refused; record it
+    on the day, or withdraw the earlier one when the time comes. A replacement that cannot be
+    made is refused whole: nothing is recorded."""
     if cmd.replaces is None:
         return await record(uow, cmd, new_case)
+    now = uow.clock.now()
     old = await uow.session.get(Consent, cmd.replaces, with_for_update=True)
-    reason = replacement_refusal(old, uow.org, cmd.case_id, cmd.kind)
+    reason = replacement_refusal(old, uow.org, cmd.case_id, cmd.kind, now)
+    field = "replaces"
+    if reason is None and cmd.valid_from is not None and cmd.valid_from > now:
+        field, reason = "valid_from", "a consent that replaces another counts at once"
     if reason is not None or old is None:
         raise CommandRejected(
             "rule_violation",
             "consent was not recorded",
-            [FieldError(field="replaces", reason=reason or "unknown consent")],
+            [FieldError(field=field, reason=reason or "unknown consent")],
         )
     result = await record(uow, cmd, new_case)
-    now = uow.clock.now()
-    starts = cmd.valid_from or cmd.given_at
     uow.session.add(
         ConsentChange(
             consent_id=old.id,
@@ -151,15 +161,8 @@ async def record_replacing(
             form=cmd.form,
         )
     )
-    if starts <= now or starts <= old.valid_from:
-        # Counts from now (or before the earlier one would have begun): that one stops now.
-        await _end(uow, old, EndCause.WITHDRAWN, cmd.recorded_by, now, cmd.actor, cmd.form)
-        ends = now
-    else:
-        # Ends as the new one starts; the sweep ends it then (consent.consent_ended, expired).
-        ends = min(old.valid_until, starts) if old.valid_until else starts
-        old.valid_until = ends
-    return result.model_copy(update={"replaced": old.id, "replaced_ends_at": ends})
+    await _end(uow, old, EndCause.WITHDRAWN, cmd.recorded_by, now, cmd.actor, cmd.form)
+    return result.model_copy(update={"replaced": old.id, "replaced_ends_at": now})
 
 
 async def sweep(uow: UnitOfWork, actor: Actor) -> SweepResult:
