@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
+from shared import gate
 from shared.client import RequestFailed
-from shared.contracts.consent import GateActor, GateDecision, MayQuery
+from shared.contracts.consent import GateActor, GateDecision
 from shared.contracts.envelope import Envelope, Event
 from shared.contracts.intake import DisclosureBasis
 from shared.contracts.planning import PlanAccess, PlanContent, ViewPlan
 from shared.contracts.xorg import PlanShare, SharedMeasure
 from shared.db.uow import UnitOfWork
-from shared.gate import ask_gate
 
 from . import domain
 from .store import Link, ShareState
@@ -163,17 +163,7 @@ def share_consumer(rt: Runtime):  # type: ignore[no-untyped-def]
 async def transfer_gate(rt: Runtime, case_id: uuid.UUID, to: str) -> GateDecision:
     """May the case go to ``to``? Only with a sharing consent naming it (R7); no answer from
     the gate is a refusal (it fails closed)."""
-    return await ask_gate(
-        rt.ctx.nc,
-        rt.ctx.org,
-        MayQuery(
-            actor=rt.ctx.actor,
-            case_id=case_id,
-            who=GateActor(kind="provider", id=to),
-            action="read_plan",
-        ),
-        timeout=rt.ctx.settings.command_timeout_s,
-    )
+    return await gate.ask(rt.ctx, case_id, GateActor(kind="provider", id=to), "read_plan")
 
 
 def plan_of(access: PlanAccess | None) -> tuple[PlanContent | None, int | None, list[str]]:

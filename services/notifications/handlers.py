@@ -16,6 +16,7 @@ from faststream.nats import NatsMessage, NatsRouter
 from pydantic import ValidationError
 from sqlmodel import col, func, select
 
+from shared import gate
 from shared.bus.handlers import command_responder, event_consumer, query_responder
 from shared.channels import AddressInvalid, Channel, discover_channels
 from shared.contracts.assignment import (
@@ -443,17 +444,8 @@ def make_event_handlers(
             await rem.deactivate(uow, [waiting])
 
     async def may_coordinate(env: Envelope, e: PlanCreated) -> GateDecision:
-        return await ask_gate(
-            ctx.nc,
-            ctx.org,
-            MayQuery(
-                actor=ctx.actor,
-                case_id=e.case_id,
-                who=GateActor(kind="coordinator", id=str(e.coordinator_id)),
-                action="coordinate",
-            ),
-            timeout=ctx.settings.command_timeout_s,
-        )
+        who = GateActor(kind="coordinator", id=str(e.coordinator_id))
+        return await gate.ask(ctx, e.case_id, who, "coordinate")
 
     async def on_plan_created(
         uow: UnitOfWork, env: Envelope, e: PlanCreated, gate: GateDecision

@@ -17,21 +17,11 @@ from shared.clock import FixedClock, local_today
 from shared.contracts import assignment as a
 from shared.contracts import consent, intake
 from tests.conftest import System
-from tests.helpers import STAFF, national_id, record_consent, register_coordinator, report_need
+from tests.helpers import STAFF, national_id, record_consent, report_need
+from tests.integration.test_assignment_flows import _coordination, _register
 
 pytestmark = [pytest.mark.nats]
 WAIT = 15.0
-
-
-async def _register(system: System, **kw: Any) -> uuid.UUID:
-    reply = await system.client.command("assignment", register_coordinator(**kw))
-    return uuid.UUID(reply["coordinator_id"])
-
-
-async def _coordination(system: System, case_id: uuid.UUID) -> a.Coordination:
-    return a.Coordination.model_validate(
-        await system.client.query("assignment", a.GetCoordination(actor=STAFF, case_id=case_id))
-    )
 
 
 async def _reported(system: System, **report: Any) -> uuid.UUID:

@@ -17,6 +17,7 @@ from services.assignment.store import (
     Episode,
     Handover,
 )
+from shared import gate
 from shared.client import KenettClient, RequestFailed
 from shared.clock import local_today
 from shared.contracts.assignment import (
@@ -50,7 +51,7 @@ from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseOpened, CaseStatusChanged, DecisionMade, GetCase
 from shared.contracts.replies import CommandRejected
 from shared.db.uow import UnitOfWork
-from shared.gate import ask_gate, require
+from shared.gate import require
 from shared.ids import new_id
 from shared.service import ServiceContext
 
@@ -251,16 +252,8 @@ async def close_coordination(
 
 async def coordinator_consent(ctx: ServiceContext, case_id: uuid.UUID) -> GateDecision:
     """The gate's answer: is a coordinator consent in force for the case now, and which."""
-    return await ask_gate(
-        ctx.nc,
-        ctx.org,
-        MayQuery(
-            actor=ctx.actor,
-            case_id=case_id,
-            who=GateActor(kind="coordinator", id="assignment"),
-            action="coordinate",
-        ),
-        timeout=ctx.settings.command_timeout_s,
+    return await gate.ask(
+        ctx, case_id, GateActor(kind="coordinator", id="assignment"), "coordinate"
     )
 
 

@@ -20,6 +20,7 @@ from services.planning.store import (
     ToolChange,
     counts,
 )
+from shared import gate
 from shared.contracts.assignment import (
     CoordinationStopped,
     CoordinatorAppointed,
@@ -33,7 +34,6 @@ from shared.contracts.consent import (
     EndCause,
     GateActor,
     GateDecision,
-    MayQuery,
 )
 from shared.contracts.envelope import Actor, Envelope
 from shared.contracts.intake import CaseStatusChanged, DecisionMade
@@ -47,7 +47,6 @@ from shared.contracts.planning import (
 )
 from shared.db.fast import FastStatement
 from shared.db.uow import UnitOfWork
-from shared.gate import ask_gate
 from shared.ids import new_id
 from shared.service import ServiceContext
 
@@ -285,17 +284,7 @@ async def _ip_consent(
 
 async def ip_consent_now(ctx: ServiceContext, case_id: uuid.UUID) -> GateDecision:
     """The gate's answer, by consent's data and clock: may a plan be made for the case now?"""
-    return await ask_gate(
-        ctx.nc,
-        ctx.org,
-        MayQuery(
-            actor=ctx.actor,
-            case_id=case_id,
-            who=GateActor(kind="coordinator", id="planning"),
-            action="create_plan",
-        ),
-        timeout=ctx.settings.command_timeout_s,
-    )
+    return await gate.ask(ctx, case_id, GateActor(kind="coordinator", id="planning"), "create_plan")
 
 
 def make_ip_consent_gate(ctx: ServiceContext):  # type: ignore[no-untyped-def]
